@@ -1,0 +1,48 @@
+# xsovs: set-up, tests, benchmarks, demo and packaging.  See README.md.
+
+APT_PACKAGES := openvswitch-switch openvswitch-common iproute2 iptables dnsmasq rpm \
+                iputils-ping isc-dhcp-client ethtool
+PYTHON3      ?= python3
+PY36         ?= $(shell PYENV_VERSION=3.6.15 pyenv which python3.6 2>/dev/null)
+VENV         := .venv
+VENV36       := .venv36
+PY           := $(VENV)/bin/python
+HOST_CODE    := xsovs_common libexec xapi.d
+
+.PHONY: setup setup-system setup-venv setup-venv36 test test-py36 lint check-py36 clean
+
+setup: setup-system setup-venv setup-venv36
+
+setup-system:
+	@test "$$(id -u)" = 0 || { echo "make setup installs Debian packages: run it as root"; exit 1; }
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(APT_PACKAGES)
+
+setup-venv:
+	$(PYTHON3) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements-dev.txt
+
+setup-venv36:
+	@test -n "$(PY36)" || { echo "Python 3.6 not found (pyenv 3.6.15); set PY36=/path/to/python3.6"; exit 1; }
+	$(PY36) -m venv $(VENV36)
+	$(VENV36)/bin/pip install -q "pip==21.3.1"
+	$(VENV36)/bin/pip install -q -r requirements-py36.txt
+
+# The whole suite: lint, host code on Python 3.6, every test on 3.11, unit tests on 3.6.
+test: lint check-py36
+	$(PY) -m pytest tests
+	$(MAKE) test-py36
+
+test-py36:
+	$(VENV36)/bin/python -m pytest -p no:cacheprovider tests/unit
+
+lint:
+	$(VENV)/bin/ruff check .
+
+check-py36:
+	$(VENV36)/bin/python tools/check_py36.py $(HOST_CODE)
+
+clean:
+	rm -rf $(VENV) $(VENV36) build dist .pytest_cache .ruff_cache
+	find . -name __pycache__ -prune -exec rm -rf {} +

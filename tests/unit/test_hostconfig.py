@@ -1,0 +1,56 @@
+"""Inventory, network.conf and sysconfig parsing."""
+
+import pytest
+
+from xsovs_common import hostconfig, paths
+from xsovs_common.errors import ConfigError
+
+
+def _write(tmp_path, host_path, text):
+    real = tmp_path / host_path.lstrip("/")
+    real.parent.mkdir(parents=True, exist_ok=True)
+    real.write_text(text)
+
+
+def test_inventory(tmp_path):
+    _write(tmp_path, paths.INVENTORY,
+           "# comment\nINSTALLATION_UUID='abc'\nPRODUCT_BRAND='XenServer'\nBUILD_NUMBER=r1\n")
+    inv = hostconfig.inventory(paths.Root(str(tmp_path)))
+    assert inv == {"INSTALLATION_UUID": "abc", "PRODUCT_BRAND": "XenServer", "BUILD_NUMBER": "r1"}
+    assert hostconfig.host_uuid(paths.Root(str(tmp_path))) == "abc"
+
+
+def test_inventory_missing_or_incomplete(tmp_path):
+    root = paths.Root(str(tmp_path))
+    with pytest.raises(ConfigError) as info:
+        hostconfig.inventory(root)
+    assert "xensource-inventory" in info.value.message
+    _write(tmp_path, paths.INVENTORY, "PRODUCT_BRAND='x'\n")
+    with pytest.raises(ConfigError):
+        hostconfig.inventory(root)
+
+
+def test_shell_vars_are_parsed_not_run():
+    text = 'A="x y"\nexport B=1\nC=$(touch /tmp/never) # comment\n'
+    assert hostconfig.parse_shell_vars(text) == {"A": "x y", "B": "1",
+                                                 "C": "$(touch /tmp/never)"}
+    with pytest.raises(ConfigError):
+        hostconfig.parse_shell_vars("not an assignment\n")
+    with pytest.raises(ConfigError):
+        hostconfig.parse_shell_vars("A='unterminated\n")
+
+
+@pytest.mark.parametrize("text,backend", [
+    ("openvswitch\n", "openvswitch"), ("vswitch", "openvswitch"), ("bridge\n", "bridge"),
+    ("", None), ("ovs bridge", None), ("nonsense", None)])
+def test_network_backend(tmp_path, text, backend):
+    _write(tmp_path, paths.NETWORK_CONF, text)
+    assert hostconfig.network_backend(paths.Root(str(tmp_path))) == backend
+
+
+def test_network_backend_missing(tmp_path):
+    assert hostconfig.network_backend(paths.Root(str(tmp_path))) is None
+
+
+def test_sysconfig_absent_is_empty(tmp_path):
+    assert hostconfig.sysconfig_openvswitch(paths.Root(str(tmp_path))) == {}

@@ -1,0 +1,86 @@
+"""The host-plugin protocol, as XAPI reads it."""
+
+import xmlrpc.client
+
+from xsovs_common import plugin
+from xsovs_common.errors import Error
+
+
+def _call(fn, args=None, session="OpaqueRef:s1"):
+    return [xmlrpc.client.dumps((session, args or {}), fn)]
+
+
+def _answer(text):
+    (value,), method = xmlrpc.client.loads(text)
+    return value
+
+
+def functions():
+    def hello(session, args):
+        print("stray output must not reach stdout")
+        return "hello %s from %s" % (args.get("name", "?"), session)
+
+    def fails(session, args):
+        raise Error("no pool", params=["p1"], code="NO_POOL_FOR_HOST")
+
+    def crashes(session, args):
+        raise ValueError("boom")
+    return {"hello": hello, "fails": fails, "crashes": crashes}
+
+
+def test_success():
+    answer = _answer(plugin.respond(functions(), _call("hello", {"name": "x"})))
+    assert answer == {"Status": "Success", "Value": "hello x from OpaqueRef:s1"}
+
+
+def test_typed_failure():
+    answer = _answer(plugin.respond(functions(), _call("fails")))
+    assert answer == {"Status": "Failure", "ErrorDescription": ["NO_POOL_FOR_HOST", "p1"]}
+
+
+def test_unexpected_exception():
+    answer = _answer(plugin.respond(functions(), _call("crashes")))
+    assert answer["ErrorDescription"] == ["XENAPI_PLUGIN_FAILURE", "crashes", "ValueError", "boom"]
+
+
+def test_unknown_function():
+    answer = _answer(plugin.respond(functions(), _call("nope")))
+    assert answer["ErrorDescription"] == ["UNKNOWN_XENAPI_PLUGIN_FUNCTION", "nope"]
+
+
+def test_bad_invocation():
+    assert _answer(plugin.respond(functions(), []))["Status"] == "Failure"
+    answer = _answer(plugin.respond(functions(), ["not xml"]))
+    assert answer["ErrorDescription"][0] == "XENAPI_PLUGIN_FAILURE"
+
+
+def test_dispatch_prints_only_the_response(capsys):
+    plugin.dispatch(functions(), _call("hello"))
+    out, err = capsys.readouterr()
+    assert _answer(out)["Status"] == "Success"
+    assert "stray output" in err
+
+
+def test_host_xenapiplugin_is_used(monkeypatch):
+    """On a host, the XenAPIPlugin module's dispatch answers; failures map to its Failure."""
+    import sys
+    import types
+    seen = {}
+    module = types.ModuleType("XenAPIPlugin")
+
+    class Failure(Exception):
+        def __init__(self, code, params):
+            Exception.__init__(self, code)
+            self.code, self.params = code, params
+
+    def dispatch(table):
+        session = types.SimpleNamespace(_session="OpaqueRef:host")
+        seen["hello"] = table["hello"](session, {"name": "h"})
+        try:
+            table["fails"](session, {})
+        except Failure as exc:
+            seen["fails"] = [exc.code] + exc.params
+    module.Failure, module.dispatch = Failure, dispatch
+    monkeypatch.setitem(sys.modules, "XenAPIPlugin", module)
+    plugin.dispatch(functions(), [])
+    assert seen == {"hello": "hello h from OpaqueRef:host", "fails": ["NO_POOL_FOR_HOST", "p1"]}

@@ -1,0 +1,47 @@
+"""Commands run from argv lists, with timeouts and typed failures."""
+
+import sys
+
+import pytest
+
+from xsovs_common import process
+
+
+def test_output_is_text():
+    result = process.run([sys.executable, "-c", "print('hi')"])
+    assert result.stdout == "hi\n" and result.returncode == 0
+
+
+def test_no_shell_interpretation():
+    result = process.run([sys.executable, "-c", "import sys; print(sys.argv[1])", "$(id); ls *"])
+    assert result.stdout == "$(id); ls *\n"
+
+
+def test_failure_carries_command_and_status():
+    with pytest.raises(process.CommandError) as info:
+        process.run([sys.executable, "-c", "import sys; sys.stderr.write('bad\\n'); sys.exit(3)"])
+    assert info.value.returncode == 3
+    assert info.value.argv[0] == sys.executable
+    assert "bad" in info.value.message
+
+
+def test_unchecked_failure_returns_result():
+    result = process.run([sys.executable, "-c", "import sys; sys.exit(4)"], check=False)
+    assert result.returncode == 4
+
+
+def test_timeout():
+    with pytest.raises(process.CommandTimeout):
+        process.run([sys.executable, "-c", "import time; time.sleep(10)"], timeout=0.3)
+
+
+def test_missing_program():
+    with pytest.raises(process.CommandError) as info:
+        process.run(["/nonexistent/program"])
+    assert info.value.returncode == -1
+
+
+def test_input_is_passed():
+    result = process.run([sys.executable, "-c", "import sys; print(sys.stdin.read().upper())"],
+                         input="abc")
+    assert result.stdout == "ABC\n"

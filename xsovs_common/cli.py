@@ -1,0 +1,62 @@
+"""What every executable does around its real work.
+
+Common options (``--root-prefix``, ``--no-syslog``), logging set-up, and the
+exit status convention: 0 success, 1 failure (message on stderr and in the
+log), 2 usage error.
+"""
+
+import argparse
+import sys
+
+from . import log as logmod
+from .errors import Error, UsageError
+from .log import log
+from .paths import Root
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse that raises UsageError instead of exiting, with the common options."""
+
+    def __init__(self, *args, **kwargs):
+        argparse.ArgumentParser.__init__(self, *args, **kwargs)
+        self.add_argument("--root-prefix", metavar="DIR", default=None,
+                          help="resolve every file and program under DIR "
+                               "(default: $XSOVS_ROOT or /)")
+        self.add_argument("--no-syslog", action="store_true",
+                          help="log to stderr instead of syslog")
+
+    def error(self, message):
+        raise UsageError("%s: %s" % (self.prog, message))
+
+
+def run(program, main, argv=None):
+    """Call ``main(argv)`` and turn its outcome into an exit status.
+
+    ``main`` sets up logging itself through :func:`setup` once it has parsed
+    its options; errors before that still reach stderr.
+    """
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        status = main(argv)
+        return EXIT_OK if status is None else status
+    except UsageError as exc:
+        sys.stderr.write("%s\n" % exc.message)
+        return EXIT_USAGE
+    except Error as exc:
+        log.error("%s", exc.message)
+        if not logmod.to_stderr():
+            sys.stderr.write("%s: %s\n" % (program, exc.message))
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        sys.stderr.write("%s: interrupted\n" % program)
+        return EXIT_FAILURE
+
+
+def setup(program, options):
+    """Logging and the root prefix from parsed common options."""
+    logmod.setup(program, use_syslog=False if options.no_syslog else None)
+    return Root(options.root_prefix)

@@ -1,0 +1,86 @@
+"""The host's own configuration files: inventory, network backend, sysconfig.
+
+``/etc/xensource-inventory`` and ``/etc/sysconfig/openvswitch`` are shell
+variable files (``KEY='value'``); they are parsed, never sourced.
+``/etc/xensource/network.conf`` names the network backend.
+"""
+
+import re
+import shlex
+
+from . import paths
+from .errors import ConfigError
+
+BACKEND_OPENVSWITCH = "openvswitch"
+BACKEND_BRIDGE = "bridge"
+
+_ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
+
+
+def parse_shell_vars(text, source="<text>"):
+    """``KEY=value`` lines as a dict; comments and blank lines skipped."""
+    result = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        match = _ASSIGNMENT.match(line)
+        if not match:
+            raise ConfigError("%s:%d: not a KEY=value line" % (source, number),
+                              params=[source, str(number)])
+        key, raw = match.groups()
+        try:
+            words = shlex.split(raw, comments=True)
+        except ValueError as exc:
+            raise ConfigError("%s:%d: %s" % (source, number, exc), params=[source, str(number)])
+        result[key] = " ".join(words)
+    return result
+
+
+def _read(root, host_path, required):
+    path = root.path(host_path)
+    try:
+        with open(path) as handle:
+            return parse_shell_vars(handle.read(), path)
+    except OSError as exc:
+        if required:
+            raise ConfigError("cannot read %s: %s" % (path, exc.strerror), params=[path])
+        return {}
+
+
+def inventory(root):
+    """``/etc/xensource-inventory``; it must exist and name this host."""
+    values = _read(root, paths.INVENTORY, required=True)
+    if not values.get("INSTALLATION_UUID"):
+        raise ConfigError("%s has no INSTALLATION_UUID" % root.path(paths.INVENTORY),
+                          params=[root.path(paths.INVENTORY)])
+    return values
+
+
+def host_uuid(root):
+    return inventory(root)["INSTALLATION_UUID"]
+
+
+def sysconfig_openvswitch(root):
+    """``/etc/sysconfig/openvswitch``; absent means every default."""
+    return _read(root, paths.SYSCONFIG_OPENVSWITCH, required=False)
+
+
+def network_backend(root):
+    """``openvswitch``, ``bridge``, or None when network.conf is missing or invalid.
+
+    ``vswitch`` is the older spelling of ``openvswitch``.
+    """
+    try:
+        with open(root.path(paths.NETWORK_CONF)) as handle:
+            words = handle.read().split()
+    except OSError:
+        return None
+    if len(words) != 1:
+        return None
+    word = words[0].lower()
+    if word in ("openvswitch", "vswitch"):
+        return BACKEND_OPENVSWITCH
+    if word == "bridge":
+        return BACKEND_BRIDGE
+    return None

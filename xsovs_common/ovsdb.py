@@ -1,0 +1,254 @@
+"""Talking to ovsdb-server: RFC 7047 JSON-RPC over its unix socket.
+
+Why not ``ovs-vsctl`` or the ``ovs`` library's IDL?  Measured on this
+project's test machine against 1000 bridges with one NIC each (dummy
+ovs-vswitchd, Open vSwitch 3.1):
+
+============================================  ========
+one read of bridges, ports, interfaces, SSL,
+managers -- a single batched ``ovs-vsctl``    ~100 ms
+the same, with the IDL (``ovs`` 4.0)           ~660 ms
+the same, one ``transact`` of ``select``s       ~70 ms
+per-bridge ``ovs-vsctl`` runs (historical)     ~118 s
+============================================  ========
+
+The IDL alone would take the whole 0.5 s budget of a no-change ``update``,
+and hosts carry Open vSwitch libraries of various ages (or none for dom0's
+Python 3).  ``ovs-vsctl`` is close in speed but takes each value as one
+command-line argument, and one argument holds at most 128 KiB on Linux: the
+``xs-network-uuids`` of a NIC with 4094 VLANs (about 150 KiB) cannot be
+written that way.  A ``transact`` carries every value as JSON data (nothing
+to escape, nothing a value can inject), any size, and every change of an
+action in one atomic transaction -- the same guarantee ``ovs-vsctl`` gives
+for ``--``-separated commands.  The socket is the one ``ovs-vsctl`` uses.
+
+This module knows the protocol only; :mod:`xsovs_common.vswitch` knows the
+Open_vSwitch schema.
+"""
+
+import errno
+import json
+import socket
+import time
+
+from .errors import Error
+from .log import log
+
+DEFAULT_TIMEOUT = 10.0
+DATABASE = "Open_vSwitch"
+
+
+class OvsdbError(Error):
+    """ovsdb-server is unreachable, silent, or refused a transaction."""
+
+    code = "VSWITCH_CONFIG_MOD_FAILURE"
+
+
+class Uuid(str):
+    """A row's UUID, as opposed to a string that looks like one."""
+
+
+class NamedUuid(str):
+    """A row inserted earlier in the same transaction."""
+
+
+def to_datum(value):
+    """A Python value as an OVSDB datum (lists are sets, dicts are maps)."""
+    if isinstance(value, NamedUuid):
+        return ["named-uuid", str(value)]
+    if isinstance(value, Uuid):
+        return ["uuid", str(value)]
+    if value is None:
+        return ["set", []]
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ["set", [to_datum(v) for v in value]]
+    if isinstance(value, dict):
+        return ["map", [[to_datum(k), to_datum(v)] for k, v in sorted(value.items())]]
+    return value
+
+
+def from_datum(datum):
+    """An OVSDB datum as a Python value; optional empties become []."""
+    if isinstance(datum, list) and len(datum) == 2:
+        kind, body = datum
+        if kind == "set":
+            return [from_datum(v) for v in body]
+        if kind == "map":
+            return {from_datum(k): from_datum(v) for k, v in body}
+        if kind == "uuid":
+            return Uuid(body)
+        if kind == "named-uuid":
+            return NamedUuid(body)
+    return datum
+
+
+def optional(value):
+    """The single value of an optional (0 or 1) column, else None."""
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value
+
+
+def as_list(value):
+    """A set column as a list (OVSDB sends a one-element set as the bare atom)."""
+    return value if isinstance(value, list) else [value]
+
+
+class Connection:
+    """One JSON-RPC connection to ovsdb-server; every call bounded by ``timeout``."""
+
+    def __init__(self, socket_path, timeout=DEFAULT_TIMEOUT):
+        self.socket_path = socket_path
+        self.timeout = timeout
+        self._sock = None
+        self._buffer = ""
+        self._next_id = 0
+        self._decoder = json.JSONDecoder()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def _connect(self, deadline):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(max(0.01, deadline - time.time()))
+        try:
+            sock.connect(self.socket_path)
+        except OSError as exc:
+            sock.close()
+            raise OvsdbError("cannot connect to ovsdb-server at %s: %s"
+                             % (self.socket_path, _reason(exc)), params=[self.socket_path])
+        self._sock = sock
+
+    def call(self, method, params):
+        """Send one request and return its ``result``; raise on ``error``."""
+        deadline = time.time() + self.timeout
+        if self._sock is None:
+            self._connect(deadline)
+        self._next_id += 1
+        request_id = self._next_id
+        self._send({"method": method, "params": params, "id": request_id}, deadline)
+        while True:
+            message = self._receive(deadline)
+            if message.get("method") == "echo":
+                self._send({"result": message.get("params"), "id": message.get("id")}, deadline)
+                continue
+            if message.get("id") != request_id:
+                continue   # a notification, or an answer to an abandoned request
+            if message.get("error") is not None:
+                raise OvsdbError("ovsdb-server: %s failed: %s" % (method, message["error"]),
+                                 params=[method, json.dumps(message["error"])])
+            return message.get("result")
+
+    def transact(self, ops, database=DATABASE):
+        """Run ``ops`` as one transaction; return their results or raise."""
+        results = self.call("transact", [database] + list(ops))
+        for index, result in enumerate(results or []):
+            if isinstance(result, dict) and result.get("error"):
+                culprit = ops[index] if index < len(ops) else {"op": "commit"}
+                detail = "%s: %s" % (result["error"], result.get("details", ""))
+                log.debug("transaction failed at %s", json.dumps(culprit)[:500])
+                raise OvsdbError("OVSDB transaction failed (%s %s): %s"
+                                 % (culprit.get("op"), culprit.get("table", ""), detail),
+                                 params=[result["error"], result.get("details", "")])
+        return results
+
+    def _send(self, message, deadline):
+        data = json.dumps(message, separators=(",", ":")).encode("utf-8")
+        try:
+            self._sock.settimeout(max(0.01, deadline - time.time()))
+            self._sock.sendall(data)
+        except OSError as exc:
+            self.close()
+            raise OvsdbError("cannot send to ovsdb-server at %s: %s"
+                             % (self.socket_path, _reason(exc)), params=[self.socket_path])
+
+    def _receive(self, deadline):
+        """The next complete JSON message from the socket."""
+        while True:
+            message = self._pop_message()
+            if message is not None:
+                return message
+            remaining = deadline - time.time()
+            if remaining <= 0:
+                self.close()
+                raise OvsdbError("ovsdb-server at %s did not answer within %ss"
+                                 % (self.socket_path, self.timeout), params=[self.socket_path])
+            try:
+                self._sock.settimeout(remaining)
+                chunk = self._sock.recv(1 << 20)
+            except socket.timeout:
+                continue
+            except OSError as exc:
+                self.close()
+                raise OvsdbError("lost ovsdb-server at %s: %s"
+                                 % (self.socket_path, _reason(exc)), params=[self.socket_path])
+            if not chunk:
+                self.close()
+                raise OvsdbError("ovsdb-server at %s closed the connection" % self.socket_path,
+                                 params=[self.socket_path])
+            self._buffer += chunk.decode("utf-8")
+
+    def _pop_message(self):
+        text = self._buffer.lstrip()
+        # Messages are JSON objects: only try to decode once one may be complete.
+        if not text or not text.rstrip().endswith("}"):
+            self._buffer = text
+            return None
+        try:
+            message, end = self._decoder.raw_decode(text)
+        except ValueError:
+            self._buffer = text
+            return None
+        self._buffer = text[end:]
+        return message
+
+
+def _reason(exc):
+    if isinstance(exc, socket.timeout):
+        return "timed out"
+    return errno.errorcode.get(getattr(exc, "errno", None) or 0, str(exc)) \
+        if not getattr(exc, "strerror", None) else exc.strerror
+
+
+# Operations, as plain RFC 7047 dicts.
+
+def op_select(table, columns, where=()):
+    return {"op": "select", "table": table, "where": list(where), "columns": list(columns)}
+
+
+def op_insert(table, row, uuid_name=None):
+    op = {"op": "insert", "table": table, "row": {k: to_datum(v) for k, v in row.items()}}
+    if uuid_name:
+        op["uuid-name"] = uuid_name
+    return op
+
+
+def op_update(table, where, row):
+    return {"op": "update", "table": table, "where": list(where),
+            "row": {k: to_datum(v) for k, v in row.items()}}
+
+
+def op_mutate(table, where, mutations):
+    return {"op": "mutate", "table": table, "where": list(where),
+            "mutations": [[column, mutator, to_datum(value)]
+                          for column, mutator, value in mutations]}
+
+
+def op_delete(table, where):
+    return {"op": "delete", "table": table, "where": list(where)}
+
+
+def where_uuid(uuid):
+    return [["_uuid", "==", ["uuid", str(uuid)]]]
+
+
+def where_name(name):
+    return [["name", "==", name]]

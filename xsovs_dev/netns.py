@@ -1,0 +1,78 @@
+"""Network namespaces and veth pairs for tests and the demo (root only).
+
+Names carry a per-process prefix so parallel runs never collide, and
+:func:`cleanup_all` removes whatever a run created, also after a failure.
+"""
+
+import os
+import subprocess
+import uuid
+
+_created = []
+
+
+def unavailable_reason():
+    """Why namespaces cannot be used here, or None when they can."""
+    if os.geteuid() != 0:
+        return "needs root for network namespaces"
+    probe = "xsovs-probe-%d" % os.getpid()
+    try:
+        subprocess.run(["ip", "netns", "add", probe], check=True, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        return "cannot create a network namespace: %s" % exc
+    subprocess.run(["ip", "netns", "del", probe], check=False)
+    return None
+
+
+def unique(prefix):
+    return "%s-%s" % (prefix, uuid.uuid4().hex[:6])
+
+
+def run(argv, netns=None, check=True, timeout=30, env=None):
+    """Run argv (inside ``netns`` when given); return the CompletedProcess."""
+    if netns:
+        argv = ["ip", "netns", "exec", netns] + list(argv)
+    return subprocess.run(argv, check=check, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, timeout=timeout, env=env)
+
+
+class Namespace:
+    def __init__(self, name=None):
+        self.name = name or unique("xsovs")
+
+    def create(self):
+        run(["ip", "netns", "add", self.name])
+        _created.append(self.name)
+        self.run(["ip", "link", "set", "lo", "up"])
+        return self
+
+    def delete(self):
+        run(["ip", "netns", "del", self.name], check=False)
+        if self.name in _created:
+            _created.remove(self.name)
+
+    def run(self, argv, check=True, timeout=30, env=None):
+        return run(argv, self.name, check=check, timeout=timeout, env=env)
+
+    def __enter__(self):
+        return self.create()
+
+    def __exit__(self, *exc):
+        self.delete()
+
+
+def veth(ns_a, name_a, ns_b, name_b):
+    """A veth pair: ``name_a`` in namespace ``ns_a``, ``name_b`` in ``ns_b``."""
+    tmp_a, tmp_b = unique("va")[:15], unique("vb")[:15]
+    run(["ip", "link", "add", tmp_a, "type", "veth", "peer", "name", tmp_b])
+    for tmp, ns, name in ((tmp_a, ns_a, name_a), (tmp_b, ns_b, name_b)):
+        run(["ip", "link", "set", tmp, "netns", ns.name])
+        ns.run(["ip", "link", "set", tmp, "name", name])
+        ns.run(["ip", "link", "set", name, "up"])
+
+
+def cleanup_all():
+    for name in list(_created):
+        run(["ip", "netns", "del", name], check=False)
+        _created.remove(name)
