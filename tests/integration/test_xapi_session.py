@@ -1,0 +1,99 @@
+"""Sessions through the real XenAPI client against the simulator."""
+
+import time
+
+import pytest
+
+from xsovs_common import xapi
+from xsovs_dev.xapisim import Simulator
+
+HOST = "OpaqueRef:00000002-aaaa-4aaa-aaaa-000000000001"
+
+
+@pytest.fixture
+def sim():
+    with Simulator("one-host") as simulator:
+        yield simulator
+
+
+def test_login_on_tcp_and_logout(sim, monkeypatch):
+    monkeypatch.setenv("XSOVS_XAPI_URL", sim.url)
+    with xapi.connect() as api:
+        assert api.host.get_record(HOST)["uuid"] == "00000002-0000-4000-8000-000000000001"
+        assert sim.session_count("login") == 1
+    assert sim.session_count("login") == 0
+
+
+def test_unix_socket_with_underscores_in_path(tmp_path, monkeypatch):
+    path = str(tmp_path / "var_lib_xcp" / "xapi_sock")
+    (tmp_path / "var_lib_xcp").mkdir()
+    sim = Simulator("one-host")
+    sim.start(unix_path=path)
+    try:
+        monkeypatch.setenv("XSOVS_XAPI_URL", path)
+        with xapi.connect() as api:
+            assert api.host.get_all() == [HOST]
+        assert sim.session_count("login") == 0
+    finally:
+        sim.stop()
+
+
+def test_callers_session_is_used_and_kept(sim, monkeypatch):
+    monkeypatch.setenv("XSOVS_XAPI_URL", sim.url)
+    ref = sim.login()
+    with xapi.connect(session_ref=ref) as api:
+        assert api.session_ref == ref
+        assert api.pool.get_all()
+    assert ref in sim.open_sessions()
+
+
+def test_invalid_session_is_xapis_failure(sim, monkeypatch):
+    monkeypatch.setenv("XSOVS_XAPI_URL", sim.url)
+    with xapi.connect(session_ref="OpaqueRef:gone") as api:
+        with pytest.raises(xapi.XapiError) as info:
+            api.host.get_all()
+    assert info.value.code == "SESSION_INVALID"
+    assert info.value.params == ["OpaqueRef:gone"]
+
+
+def test_errors_keep_code_and_params(sim, monkeypatch):
+    monkeypatch.setenv("XSOVS_XAPI_URL", sim.url)
+    with xapi.connect() as api:
+        with pytest.raises(xapi.XapiError) as info:
+            api.PIF.get_record("OpaqueRef:nope")
+        assert info.value.error_description() == ["HANDLE_INVALID", "PIF", "OpaqueRef:nope"]
+        with pytest.raises(xapi.XapiError) as info:
+            api.PIF.no_such_call()
+        assert info.value.code == "MESSAGE_METHOD_UNKNOWN"
+    assert sim.session_count("login") == 0
+
+
+def test_session_is_logged_out_after_an_error(sim, monkeypatch):
+    monkeypatch.setenv("XSOVS_XAPI_URL", sim.url)
+    with pytest.raises(RuntimeError):
+        with xapi.connect():
+            raise RuntimeError("caller failed")
+    assert sim.session_count("login") == 0
+
+
+def test_unreachable(tmp_path, monkeypatch):
+    monkeypatch.setenv("XSOVS_XAPI_URL", str(tmp_path / "no-xapi"))
+    started = time.time()
+    with pytest.raises(xapi.XapiUnreachable) as info:
+        with xapi.connect():
+            pass
+    assert info.value.code == "XAPI_UNREACHABLE"
+    assert time.time() - started < 5
+
+
+def test_local_socket_under_root_prefix(tmp_path, monkeypatch):
+    from xsovs_common.paths import Root
+    monkeypatch.delenv("XSOVS_XAPI_URL", raising=False)
+    (tmp_path / "var/lib/xcp").mkdir(parents=True)
+    sim = Simulator("one-host")
+    sim.start(unix_path=str(tmp_path / "var/lib/xcp/xapi"))
+    try:
+        with xapi.connect(root=Root(str(tmp_path))) as api:
+            assert api.host.get_all() == [HOST]
+    finally:
+        sim.stop()

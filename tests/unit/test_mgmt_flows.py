@@ -1,0 +1,55 @@
+"""Management flows for physical, bonded and VLAN management interfaces."""
+
+import pytest
+
+from sample_network import sample
+from xsovs_common import mgmt_flows
+from xsovs_common.errors import InvalidValue
+
+
+def test_physical():
+    path = mgmt_flows.management_path(sample())
+    assert path == mgmt_flows.ManagementPath("xenbr0", ["eth0"], "02:00:00:00:00:01")
+    flows = mgmt_flows.flows(path)
+    head = "cookie=0x78736f7673,priority=65000,"
+    assert flows == [
+        head + "in_port=eth0,arp,actions=LOCAL",
+        head + "in_port=eth0,dl_dst=02:00:00:00:00:01,actions=LOCAL",
+        head + "in_port=LOCAL,dl_src=02:00:00:00:00:01,arp,actions=output:eth0",
+        head + "in_port=LOCAL,dl_src=02:00:00:00:00:01,actions=output:eth0"]
+
+
+def test_bond_gets_one_arp_flow_per_slave():
+    hn = sample()
+    hn.pifs["eth0"]["management"] = False
+    hn.pifs["bond0"]["management"] = True
+    path = mgmt_flows.management_path(hn)
+    assert path.nics == ["eth1", "eth2"] and path.bonded
+    flows = mgmt_flows.flows(path)
+    assert sum("arp,actions=LOCAL" in f for f in flows) == 2
+    assert flows[-1].endswith("actions=NORMAL")
+
+
+def test_vlan_management():
+    hn = sample()
+    hn.pifs["eth0"]["management"] = False
+    hn.pifs["v100"]["management"] = True
+    path = mgmt_flows.management_path(hn)
+    assert (path.bridge, path.host_port, path.vlan) == ("xenbr0", "xapi2", 100)
+    flows = mgmt_flows.flows(path)
+    assert "in_port=eth0,dl_vlan=100,arp,actions=strip_vlan,output:xapi2" in flows[0]
+    assert flows[-1].endswith("in_port=xapi2,dl_src=02:00:00:00:00:01,"
+                              "actions=mod_vlan_vid:100,output:eth0")
+
+
+def test_no_management_pif():
+    hn = sample()
+    hn.pifs["eth0"]["management"] = False
+    assert mgmt_flows.management_path(hn) is None
+
+
+def test_values_are_checked():
+    with pytest.raises(InvalidValue):
+        mgmt_flows.ManagementPath("xenbr0", ["eth0,actions=drop"], "02:00:00:00:00:01")
+    with pytest.raises(InvalidValue):
+        mgmt_flows.ManagementPath("xenbr0", ["eth0"], "02:00:00:00:00:01,in_port=1")

@@ -1,0 +1,71 @@
+"""The host model answers XenServer's structural questions."""
+
+import pytest
+
+from sample_network import sample
+from xsovs_common.model import ModelError
+
+
+def test_lookups():
+    hn = sample()
+    assert hn.pif_by_uuid("uuid-eth0") == "eth0"
+    assert hn.bridge("v100") == "xapi2"
+    assert hn.management_pif() == "eth0"
+    assert hn.pif_by_bridge("xapi3") == "v200"
+    assert sorted(hn.pifs_on_device("eth0")) == ["eth0", "v100"]
+
+
+def test_vlans_bonds_tunnels():
+    hn = sample()
+    assert hn.is_vlan("v200") and not hn.is_vlan("bond0")
+    assert hn.vlan_tag("v200") == 200
+    assert hn.vlan_slave("v200") == "bond0"
+    assert hn.datapath_pif("v200") == "bond0"
+    assert hn.datapath_pif("eth0") == "eth0"
+    assert hn.is_bond_master("bond0") and hn.is_bond_slave("eth1")
+    assert hn.bond_slaves("bond0") == ["eth1", "eth2"]
+    assert hn.bond_master("eth2") == "bond0"
+    assert hn.is_tunnel_access("tun0")
+    assert hn.vlan_pifs_on("eth0") == ["v100"]
+
+
+def test_network_uuids_untagged_first():
+    assert sample().network_uuids_on_device("eth0") == ["net-xenbr0", "net-xapi2"]
+    assert sample().network_uuids_on_device("bond0") == ["net-xapi1", "net-xapi3"]
+
+
+def test_other_config_merges_pool_network_pif():
+    hn = sample(pool_other_config={"vswitch-controller-fail-mode": "secure", "mtu": "1400"},
+                net_other_config={"mtu": "9000", "ethtool-tx": "off"})
+    hn.pifs["eth0"]["other_config"]["ethtool-tx"] = "on"
+    merged = hn.other_config("eth0")
+    assert merged["vswitch-controller-fail-mode"] == "secure"
+    assert merged["mtu"] == "9000"
+    assert merged["ethtool-tx"] == "on"
+
+
+def test_errors_name_the_object():
+    hn = sample()
+    with pytest.raises(ModelError) as info:
+        hn.pif("OpaqueRef:other-host")
+    assert "OpaqueRef:other-host" in info.value.message
+    with pytest.raises(ModelError):
+        hn.pif_by_uuid("nope")
+    with pytest.raises(ModelError):
+        hn.pif_by_bridge("nobridge")
+    del hn.vlans["vlan200"]
+    with pytest.raises(ModelError):
+        hn.vlan_slave("v200")
+    hn.bonds["bond0"]["slaves"] = []
+    with pytest.raises(ModelError):
+        hn.bond_slaves("bond0")
+
+
+def test_two_pifs_on_one_bridge():
+    hn = sample()
+    hn.pifs["eth1"]["network"] = "n-xenbr0"
+    hn.networks["n-xenbr0"]["PIFs"].append("eth1")
+    from xsovs_common.model import HostNetwork
+    hn = HostNetwork(hn.pifs, hn.networks, hn.bonds, hn.vlans, hn.tunnels, hn.pools)
+    with pytest.raises(ModelError):
+        hn.pif_by_bridge("xenbr0")

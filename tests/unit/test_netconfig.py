@@ -1,0 +1,90 @@
+"""The shared rules for bridge and bond settings."""
+
+from sample_network import sample
+from xsovs_common import netconfig
+
+
+def test_fail_mode_network_then_pool_then_standalone():
+    assert netconfig.fail_mode(sample(), "n-xenbr0") == "standalone"
+    hn = sample(pool_other_config={"vswitch-controller-fail-mode": "secure"})
+    assert netconfig.fail_mode(hn, "n-xenbr0") == "secure"
+    hn = sample(pool_other_config={"vswitch-controller-fail-mode": "secure"},
+                net_other_config={"vswitch-controller-fail-mode": "standalone"})
+    assert netconfig.fail_mode(hn, "n-xenbr0") == "standalone"
+    hn = sample(pool_other_config={"vswitch-controller-fail-mode": "secure"},
+                net_other_config={"vswitch-controller-fail-mode": "bogus"})
+    assert netconfig.fail_mode(hn, "n-xenbr0") == "secure"
+    hn = sample(pool_other_config={"vswitch-controller-fail-mode": "Secure "})
+    assert netconfig.fail_mode(hn, "n-xenbr0") == "standalone"
+
+
+def test_disable_in_band_values():
+    for raw, value, invalid in (("true", "true", None), ("false", "false", None),
+                                (None, None, None), ("yes", None, "yes")):
+        oc = {} if raw is None else {"vswitch-disable-in-band": raw}
+        hn = sample(net_other_config=oc)
+        values, bad = netconfig.bridge_columns(hn, "n-xenbr0")
+        assert bad == invalid
+        if invalid is None:
+            assert values["other_config:disable-in-band"] == value
+        else:
+            assert "other_config:disable-in-band" not in values
+
+
+def test_bond_defaults():
+    columns = netconfig.bond_port_columns(sample(), "bond0")
+    assert columns == {
+        "bond_mode": "balance-slb", "lacp": None, "bond_updelay": 31000, "bond_downdelay": 200,
+        "other_config:bond-miimon-interval": "100", "other_config:bond-detect-mode": "carrier",
+        "other_config:bond-rebalance-interval": "1800000", "mac": "02:00:00:00:00:02"}
+
+
+def test_bond_lacp_and_overrides():
+    columns = netconfig.bond_port_columns(sample(bond_other_config={
+        "bond-mode": "lacp", "bond-hashing-algorithm": "tcpudp_ports", "bond-miimon": "50",
+        "bond-updelay": "1000", "bond-downdelay": "10", "bond-use_carrier": "0",
+        "bond-lacp-time": "fast", "bond-lacp-fallback-ab": "true", "bond-extra": "v"}), "bond0")
+    assert columns["bond_mode"] == "balance-tcp"
+    assert columns["lacp"] == "active"
+    assert columns["bond_updelay"] == 1000 and columns["bond_downdelay"] == 10
+    assert columns["other_config:bond-miimon-interval"] == "50"
+    assert columns["other_config:bond-detect-mode"] == "miimon"
+    assert columns["other_config:lacp-time"] == "fast"
+    assert columns["other_config:lacp-fallback-ab"] == "true"
+    assert columns["other_config:bond-extra"] == "v"
+    assert "other_config:bond-rebalance-interval" not in columns
+
+
+def test_bond_invalid_values_keep_defaults():
+    columns = netconfig.bond_port_columns(sample(bond_other_config={
+        "bond-mode": "round-robin", "bond-miimon": "-5", "bond-updelay": "soon",
+        "bond-use_carrier": "maybe", "bond-hashing-algorithm": "xor"}), "bond0")
+    assert columns["bond_mode"] == "balance-slb"
+    assert columns["other_config:bond-miimon-interval"] == "100"
+    assert columns["bond_updelay"] == 31000
+    assert columns["other_config:bond-detect-mode"] == "carrier"
+
+
+class _Snap:
+    def __init__(self, bridges, ports):
+        self._bridges, self.ports = bridges, dict.fromkeys(ports)
+
+    def real_bridges(self):
+        return self._bridges
+
+
+def test_restore_changes_after_reset():
+    hn = sample(net_other_config={"vswitch-disable-in-band": "true",
+                                  "vswitch-controller-fail-mode": "secure"},
+                bond_other_config={"bond-miimon": "70"})
+    changes, invalid = netconfig.restore_changes(hn, _Snap(["xenbr0", "xapi1", "foreign"],
+                                                           ["bond0"]))
+    assert invalid == {}
+    assert ("set", "Bridge", "xenbr0", {"fail_mode": "secure",
+                                        "other_config:disable-in-band": "true"}) in changes.changes
+    assert ("set", "Bridge", "xapi1", {"fail_mode": "standalone"}) in changes.changes
+    port = [c for c in changes if c[1] == "Port"][0]
+    assert port[2] == "bond0"
+    assert port[3]["other_config:bond-miimon-interval"] == "70"
+    assert all(key.startswith("other_config:") for key in port[3])
+    assert not [c for c in changes if c[2] == "foreign"]

@@ -1,0 +1,172 @@
+"""What XAPI's data says OVS should hold for a bridge or a bond.
+
+One place for the rules both interface-reconfigure (building bridges) and
+the plugin (putting settings back after ``emer-reset``) apply, so the two
+can never disagree: fail modes, in-band control, the networks a bridge
+carries, a bridge's MAC, and a bond port's settings.
+"""
+
+from . import validate
+from .errors import InvalidValue
+from .log import log
+from .vswitch import ChangeSet
+
+FAIL_MODES = ("secure", "standalone")
+DEFAULT_FAIL_MODE = "standalone"
+
+FAIL_MODE_KEY = "vswitch-controller-fail-mode"
+DISABLE_IN_BAND_KEY = "vswitch-disable-in-band"
+
+BOND_DEFAULTS = {"mode": "balance-slb", "miimon": 100, "downdelay": 200, "updelay": 31000,
+                 "use_carrier": True, "rebalance-interval": 1800000}
+BOND_MODES = ("balance-slb", "active-backup", "lacp")
+LACP_HASHING = {"src_mac": "balance-slb", "tcpudp_ports": "balance-tcp"}
+# PIF other_config bond-* keys with a meaning here; any other bond-* key passes through.
+_BOND_KEYS = ("bond-mode", "bond-hashing-algorithm", "bond-miimon", "bond-updelay",
+              "bond-downdelay", "bond-use_carrier", "bond-rebalance-interval",
+              "bond-lacp-time", "bond-lacp-fallback-ab")
+
+
+def fail_mode(host_network, network_ref):
+    """The network's fail mode if valid, else the pool's if valid, else standalone."""
+    network_value = host_network.network(network_ref).get("other_config", {}).get(FAIL_MODE_KEY)
+    if network_value in FAIL_MODES:
+        return network_value
+    pool_value = host_network.pool().get("other_config", {}).get(FAIL_MODE_KEY)
+    if pool_value in FAIL_MODES:
+        return pool_value
+    return DEFAULT_FAIL_MODE
+
+
+class InBand:
+    """The wanted ``other_config:disable-in-band``: a value, removal, or leave alone."""
+
+    def __init__(self, value=None, invalid=None):
+        self.value = value        # "true", "false", or None (remove the key)
+        self.invalid = invalid    # the unusable XAPI value; the key is then left as it is
+
+
+def disable_in_band(network_record):
+    raw = network_record.get("other_config", {}).get(DISABLE_IN_BAND_KEY)
+    if raw is None:
+        return InBand()
+    if raw in ("true", "false"):
+        return InBand(raw)
+    return InBand(invalid=raw)
+
+
+def bridge_columns(host_network, network_ref):
+    """Bridge-row settings for the bridge of ``network_ref``.
+
+    Returns ``(values, invalid)``: ``values`` in ChangeSet.set form, and the
+    unusable disable-in-band value (or None), which leaves the key alone.
+    """
+    values = {"fail_mode": fail_mode(host_network, network_ref)}
+    in_band = disable_in_band(host_network.network(network_ref))
+    if in_band.invalid is None:
+        values["other_config:disable-in-band"] = in_band.value
+    return values, in_band.invalid
+
+
+def _int(other_config, key, low=0, high=2 ** 31 - 1):
+    value = other_config.get(key)
+    if value is None:
+        return None
+    try:
+        return validate.integer(value, low, high, what=key)
+    except InvalidValue as exc:
+        log.warning("ignoring PIF other_config %s: %s", key, exc.message)
+        return None
+
+
+def _choice(other_config, key, choices):
+    value = other_config.get(key)
+    if value is None:
+        return None
+    if value not in choices:
+        log.warning("ignoring PIF other_config %s=%r: expected one of %s",
+                    key, value, ", ".join(choices))
+        return None
+    return value
+
+
+def bond_port_columns(host_network, bond_pif):
+    """Port-row settings of the bond of master PIF ``bond_pif``.
+
+    Invalid values are logged and the default kept.
+    """
+    record = host_network.pif(bond_pif)
+    oc = record.get("other_config", {})
+    mode = _choice(oc, "bond-mode", BOND_MODES) or BOND_DEFAULTS["mode"]
+    miimon = _int(oc, "bond-miimon")
+    updelay = _int(oc, "bond-updelay")
+    downdelay = _int(oc, "bond-downdelay")
+    use_carrier = _choice(oc, "bond-use_carrier", ("0", "1", "true", "false"))
+    rebalance = _int(oc, "bond-rebalance-interval")
+    columns = {
+        "bond_updelay": BOND_DEFAULTS["updelay"] if updelay is None else updelay,
+        "bond_downdelay": BOND_DEFAULTS["downdelay"] if downdelay is None else downdelay,
+        "other_config:bond-miimon-interval": str(BOND_DEFAULTS["miimon"] if miimon is None
+                                                 else miimon),
+        "other_config:bond-detect-mode": "miimon" if use_carrier in ("0", "false")
+                                         else "carrier",
+    }
+    if mode == "lacp":
+        hashing = _choice(oc, "bond-hashing-algorithm", tuple(LACP_HASHING)) or "src_mac"
+        columns["bond_mode"] = LACP_HASHING[hashing]
+        columns["lacp"] = "active"
+        lacp_time = _choice(oc, "bond-lacp-time", ("fast", "slow"))
+        if lacp_time:
+            columns["other_config:lacp-time"] = lacp_time
+        fallback = _choice(oc, "bond-lacp-fallback-ab", ("true", "false"))
+        if fallback:
+            columns["other_config:lacp-fallback-ab"] = fallback
+    else:
+        columns["bond_mode"] = mode
+        columns["lacp"] = None
+        columns["other_config:bond-rebalance-interval"] = str(
+            BOND_DEFAULTS["rebalance-interval"] if rebalance is None else rebalance)
+    for key, value in sorted(oc.items()):
+        if key.startswith("bond-") and key not in _BOND_KEYS:
+            columns["other_config:" + key] = value
+    mac = record.get("MAC")
+    if mac:
+        try:
+            columns["mac"] = validate.mac(mac, what="bond MAC")
+        except InvalidValue as exc:
+            log.warning("bond %s: %s", record.get("device"), exc.message)
+    return columns
+
+
+def port_other_config(columns):
+    """Only the other_config entries of Port columns (what emer-reset wipes)."""
+    return {k: v for k, v in columns.items() if k.startswith("other_config:")}
+
+
+def restore_changes(host_network, snapshot):
+    """Put back what ``emer-reset`` wiped and XAPI's data defines.
+
+    For every real bridge in ``snapshot`` carrying one of this host's
+    networks: fail mode and disable-in-band.  For every bond of this host
+    whose port exists: the bond's other_config settings.  Returns
+    ``(changes, invalid)`` where ``invalid`` maps bridge -> unusable value.
+    """
+    changes = ChangeSet()
+    invalid = {}
+    for name in snapshot.real_bridges():
+        networks = [n for n in host_network.networks_with_bridge(name)
+                    if host_network.pifs_on_network(n)]
+        if not networks:
+            continue
+        values, bad = bridge_columns(host_network, networks[0])
+        changes.set("Bridge", name, {k: v for k, v in values.items() if v is not None})
+        if bad is not None:
+            invalid[name] = bad
+    for pif_ref in sorted(host_network.pifs):
+        if not host_network.is_bond_master(pif_ref) or host_network.is_vlan(pif_ref):
+            continue
+        port = host_network.pif(pif_ref).get("device")
+        if port in snapshot.ports:
+            columns = port_other_config(bond_port_columns(host_network, pif_ref))
+            changes.set("Port", port, columns)
+    return changes, invalid

@@ -1,0 +1,1 @@
+"""Development-only parts of xsovs (simulator, test bed, demo); never installed on a host."""

@@ -1,0 +1,283 @@
+"""XAPI method dispatch: names, arity, sessions, handles, and the messages.
+
+Checks run in XAPI's order: unknown method (MESSAGE_METHOD_UNKNOWN), wrong
+number of params (MESSAGE_PARAMETER_COUNT_MISMATCH, counts include the
+session), bad session (SESSION_INVALID), bad object ref (HANDLE_INVALID).
+Generated messages follow XAPI's pattern per class: get_all,
+get_all_records, get_all_records_where, get_record, get_by_uuid,
+get_<field>, and for the fields XAPI lets clients write set_<field>,
+add_to_<map>/remove_from_<map>. Other writes go through Simulator.store.
+Messages with behaviour: host.call_plugin; pool.set_vswitch_controller
+(session, address) as legacy XAPI, unvalidated, updating every host only
+when the address changes; SDN_controller.introduce/forget with XAPI's checks,
+updating every host via openvswitch-config-update; Bond.set_mode;
+PIF.set_primary_address_type; session.login_with_password,
+slave_local_login_with_password, logout, local_logout, get_this_host.
+"""
+
+import ipaddress
+
+from . import query
+from .errors import XapiError
+from .schema import BY_NAME_LABEL, CLASSES
+from .store import coerce, string_form, to_wire
+
+
+def _wire_record(cls, rec):
+    return {name: to_wire(cls, name, value) for name, value in rec.items()}
+
+
+def _param(cls, name, value):
+    """Unmarshal a client-supplied value for cls.name, as XAPI would."""
+    try:
+        return coerce(cls, name, value)
+    except ValueError:
+        raise XapiError("FIELD_TYPE_ERROR", name) from None
+
+
+def _string(name, value):
+    if not isinstance(value, str):
+        raise XapiError("FIELD_TYPE_ERROR", name)
+    return value
+
+
+class Api:
+    """Resolves and runs one XAPI call against a Simulator."""
+
+    def __init__(self, sim):
+        self.sim = sim
+        self.custom = {
+            "host.call_plugin": (5, self.host_call_plugin),
+            "pool.set_vswitch_controller": (2, self.pool_set_vswitch_controller),
+            "SDN_controller.introduce": (4, self.sdn_introduce),
+            "SDN_controller.forget": (2, self.sdn_forget),
+            "Bond.set_mode": (3, self.bond_set_mode),
+            "PIF.set_primary_address_type": (3, self.pif_set_primary_address_type),
+        }
+        self.runs_plugins = {
+            "host.call_plugin", "pool.set_vswitch_controller",
+            "SDN_controller.introduce", "SDN_controller.forget",
+        }
+
+    @property
+    def store(self):
+        return self.sim.store
+
+    # -- entry point ------------------------------------------------------
+    def call(self, method, params):
+        """Run one call; returns XAPI's response struct (never raises)."""
+        try:
+            return {"Status": "Success", "Value": self._call(method, list(params))}
+        except XapiError as exc:
+            return {"Status": "Failure", "ErrorDescription": exc.description}
+        except Exception as exc:  # a simulator bug: report it as XAPI would
+            self.sim.log.exception("internal error in %s", method)
+            return {"Status": "Failure", "ErrorDescription": ["INTERNAL_ERROR", repr(exc)]}
+
+    def _call(self, method, params):
+        if method.startswith("session."):
+            return self._session_call(method, params)
+        counts, fn = self.resolve(method)
+        if len(params) not in counts:
+            raise XapiError(
+                "MESSAGE_PARAMETER_COUNT_MISMATCH", method, max(counts), len(params)
+            )
+        self.sim.check_session(params[0])
+        if method in self.runs_plugins:
+            return fn(*params[1:])  # must not hold the lock: plugins call back
+        with self.store.lock:
+            return fn(*params[1:])
+
+    def resolve(self, method):
+        """(accepted param counts, handler) for a method name, or MESSAGE_METHOD_UNKNOWN."""
+        cls, _, op = method.partition(".")
+        if not self.store.present(cls):
+            raise XapiError("MESSAGE_METHOD_UNKNOWN", method)
+        if method in self.custom:
+            count, fn = self.custom[method]
+            return (count,), fn
+        fields = CLASSES[cls]
+        fixed = {
+            "get_all": (1, lambda: self.store.refs(cls)),
+            "get_all_records": (1, lambda: self.get_all_records(cls)),
+            "get_all_records_where": (2, lambda expr: self.get_all_records_where(cls, expr)),
+            "get_record": (2, lambda ref: _wire_record(cls, self.record(cls, ref))),
+            "get_by_uuid": (2, lambda uuid: self.get_by_uuid(cls, uuid)),
+        }
+        if cls in BY_NAME_LABEL:
+            fixed["get_by_name_label"] = (2, lambda label: self.get_by_name_label(cls, label))
+        if op in fixed:
+            count, fn = fixed[op]
+            return (count,), fn
+        for prefix, count, want in (
+            ("get_", 2, lambda f: True),
+            ("set_", 3, lambda f: f.rw),
+            ("add_to_", 4, lambda f: f.rw and f.kind == "map"),
+            ("remove_from_", 3, lambda f: f.rw and f.kind == "map"),
+        ):
+            name = op[len(prefix):]
+            if op.startswith(prefix) and name in fields and want(fields[name]):
+                handler = getattr(self, prefix.rstrip("_"))
+                return (count,), (lambda *a, h=handler, n=name: h(cls, n, *a))
+        raise XapiError("MESSAGE_METHOD_UNKNOWN", method)
+
+    # -- sessions ---------------------------------------------------------
+    def _session_call(self, method, params):
+        op = method[len("session."):]
+        if op in ("login_with_password", "slave_local_login_with_password"):
+            counts = (2, 3, 4) if op == "login_with_password" else (2,)
+            if len(params) not in counts:
+                raise XapiError(
+                    "MESSAGE_PARAMETER_COUNT_MISMATCH", method, max(counts), len(params)
+                )
+            user, password = params[0], params[1]
+            originator = params[3] if len(params) > 3 else ""
+            return self.sim.login(_string("uname", user), _string("pwd", password), originator)
+        if op in ("logout", "local_logout", "get_this_host"):
+            count = 2 if op == "get_this_host" else 1
+            if len(params) != count:
+                raise XapiError("MESSAGE_PARAMETER_COUNT_MISMATCH", method, count, len(params))
+            info = self.sim.check_session(params[0])
+            if op == "get_this_host":
+                return info["host"]
+            self.sim.logout(params[0])
+            return ""
+        raise XapiError("MESSAGE_METHOD_UNKNOWN", method)
+
+    # -- generated messages ---------------------------------------------------
+    def record(self, cls, ref):
+        """The live record behind ref (caller must not mutate); HANDLE_INVALID if none."""
+        rec = self.store.tables[cls].get(ref) if isinstance(ref, str) else None
+        if rec is None:
+            raise XapiError("HANDLE_INVALID", cls, ref if isinstance(ref, str) else repr(ref))
+        return rec
+
+    def get_all_records(self, cls):
+        with self.store.lock:
+            return {ref: _wire_record(cls, rec) for ref, rec in self.store.tables[cls].items()}
+
+    def get_all_records_where(self, cls, expr):
+        expr = query.parse(_string("expr", expr))
+        out = {}
+        with self.store.lock:
+            for ref, rec in self.store.tables[cls].items():
+
+                def lookup(name, ref=ref, rec=rec):
+                    if name == "_ref":
+                        return ref
+                    if name not in rec:
+                        raise XapiError("INTERNAL_ERROR", "missing field %s in %s" % (name, cls))
+                    return string_form(cls, name, rec[name])
+
+                if query.evaluate(expr, lookup):
+                    out[ref] = _wire_record(cls, rec)
+        return out
+
+    def get_by_uuid(self, cls, uuid):
+        try:
+            return self.store.by_uuid(cls, _string("uuid", uuid))
+        except KeyError:
+            raise XapiError("UUID_INVALID", cls, uuid) from None
+
+    def get_by_name_label(self, cls, label):
+        return self.store.find(cls, name_label=_string("label", label))
+
+    def get(self, cls, name, ref):
+        with self.store.lock:
+            return to_wire(cls, name, self.record(cls, ref)[name])
+
+    def set(self, cls, name, ref, value):
+        with self.store.lock:
+            self.record(cls, ref)
+            self.store.set(cls, ref, name, _param(cls, name, value))
+        return ""
+
+    def add_to(self, cls, name, ref, key, value):
+        key, value = _string("key", key), _string("value", value)
+        with self.store.lock:
+            current = self.record(cls, ref)[name]
+            if key in current:
+                raise XapiError("MAP_DUPLICATE_KEY", cls, name, ref, key)
+            self.store.set(cls, ref, name, dict(current, **{key: value}))
+        return ""
+
+    def remove_from(self, cls, name, ref, key):
+        key = _string("key", key)
+        with self.store.lock:
+            current = dict(self.record(cls, ref)[name])
+            current.pop(key, None)
+            self.store.set(cls, ref, name, current)
+        return ""
+
+    # -- custom messages --------------------------------------------------------
+    def host_call_plugin(self, host, plugin, fn, args):
+        with self.store.lock:
+            host_uuid = self.record("host", host)["uuid"]
+        plugin, fn = _string("plugin", plugin), _string("fn", fn)
+        if not isinstance(args, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in args.items()
+        ):
+            raise XapiError("FIELD_TYPE_ERROR", "args")
+        return self.sim.run_plugin(host_uuid, plugin, fn, args)
+
+    def pool_set_vswitch_controller(self, address):
+        """Legacy XAPI: store the address (unvalidated) and update every host if it changed."""
+        address = _string("address", address)
+        with self.store.lock:
+            pool = self.store.refs("pool")[0]
+            changed = self.store.tables["pool"][pool]["vswitch_controller"] != address
+            if changed:
+                self.store.set("pool", pool, "vswitch_controller", address)
+        if changed:
+            self.sim.update_all_hosts("openvswitch-cfg-update")
+        return ""
+
+    def sdn_introduce(self, protocol, address, port):
+        protocol = _param("SDN_controller", "protocol", protocol)
+        address = _string("address", address)
+        port = _param("SDN_controller", "port", port)
+        with self.store.lock:
+            if self.store.refs("SDN_controller"):
+                raise XapiError(
+                    "OPERATION_NOT_ALLOWED",
+                    "SDN controller has been configured. Please forget it first.",
+                )
+            if protocol == "pssl":
+                if address:
+                    raise XapiError("INVALID_VALUE", "address", address)
+                if port:
+                    raise XapiError("INVALID_VALUE", "port", port)
+            else:
+                try:
+                    ipaddress.IPv4Address(address)
+                except ValueError:
+                    raise XapiError("INVALID_IP_ADDRESS_SPECIFIED", "address") from None
+            if not 0 <= port <= 65535:
+                raise XapiError("INVALID_VALUE", "port", port)
+            if protocol == "ssl" and port == 0:
+                port = 6632
+            ref = self.store.add(
+                "SDN_controller", {"protocol": protocol, "address": address, "port": port}
+            )
+        self.sim.update_all_hosts("openvswitch-config-update")
+        return ref
+
+    def sdn_forget(self, ref):
+        with self.store.lock:
+            self.record("SDN_controller", ref)
+            self.store.remove("SDN_controller", ref)
+        self.sim.update_all_hosts("openvswitch-config-update")
+        return ""
+
+    def bond_set_mode(self, ref, value):
+        return self._set_message("Bond", "mode", ref, value)
+
+    def pif_set_primary_address_type(self, ref, value):
+        return self._set_message("PIF", "primary_address_type", ref, value)
+
+    def _set_message(self, cls, name, ref, value):
+        with self.store.lock:
+            self.record(cls, ref)
+            self.store.set(cls, ref, name, _param(cls, name, value))
+        return ""
+
