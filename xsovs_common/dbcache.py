@@ -144,4 +144,5 @@ def render(network):
 
 
 def write(path, network):
-    files.atomic_write(path, render(network), mode=0o644)
+    """Store ``network`` at ``path`` atomically; True if the file changed."""
+    return files.replace_if_changed(path, render(network), mode=0o644)

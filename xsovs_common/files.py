@@ -54,6 +54,14 @@ def atomic_write(path, text, mode=0o644):
     _fsync_dir(directory)
 
 
+def replace_if_changed(path, text, mode=0o644):
+    """Atomically write ``text`` unless ``path`` already holds it; True if written."""
+    if _current(path) == text:
+        return False
+    atomic_write(path, text, mode)
+    return True
+
+
 def remove(path):
     """Remove ``path`` if it exists; True if it did."""
     try:

@@ -170,3 +170,41 @@ def restore_changes(host_network, snapshot):
             columns = port_other_config(bond_port_columns(host_network, pif_ref))
             changes.set("Port", port, columns)
     return changes, invalid
+
+
+NETWORK_UUIDS_KEY = "xs-network-uuids"
+
+
+def _bridge_device(host_network, bridge):
+    """The device whose networks ``bridge`` carries, or None if not this host's."""
+    pifs = [p for n in host_network.networks_with_bridge(bridge)
+            for p in host_network.pifs_on_network(n)]
+    return host_network.pif(pifs[0]).get("device") if pifs else None
+
+
+def network_uuids(host_network, bridge):
+    """The ``xs-network-uuids`` a bridge of this host should carry, or None.
+
+    Every network on the bridge's device, the untagged one first; a fake
+    (VLAN) bridge carries the same list as its parent.
+    """
+    device = _bridge_device(host_network, bridge)
+    if device is None:
+        return None
+    return ";".join(host_network.network_uuids_on_device(device))
+
+
+def network_uuid_changes(host_network, snapshot):
+    """Set ``xs-network-uuids`` on every bridge in ``snapshot`` that is this host's."""
+    changes = ChangeSet()
+    by_device = {}
+    for name in sorted(snapshot.bridges):
+        device = _bridge_device(host_network, name)
+        if device is None:
+            continue
+        if device not in by_device:
+            by_device[device] = network_uuids(host_network, name)
+        wanted = by_device[device]
+        if snapshot.bridges[name].external_ids.get(NETWORK_UUIDS_KEY) != wanted:
+            changes.br_set_external_id(name, NETWORK_UUIDS_KEY, wanted)
+    return changes

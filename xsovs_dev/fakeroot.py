@@ -67,6 +67,13 @@ class FakeRoot:
         os.symlink(target, real)
         return real
 
+    def netns_program(self, name, netns, target=None):
+        """The real program ``name``, run inside network namespace ``netns``."""
+        target = target or shutil.which(os.path.basename(paths.PROGRAMS[name])) \
+            or paths.PROGRAMS[name]
+        script = "#!/bin/sh\nexec ip netns exec %s %s \"$@\"\n" % (netns, target)
+        return self.write(paths.PROGRAMS[name], script, mode=0o755)
+
     def stub_program(self, name, stdout="", status=0):
         """A program that records its argv in ``calls_log`` and prints ``stdout``."""
         return self.write(paths.PROGRAMS[name],

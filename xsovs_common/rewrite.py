@@ -1,0 +1,36 @@
+"""``rewrite``: bring the cache and the bridges' network ids up to date.
+
+Shared by ``interface-reconfigure rewrite`` and the plugin's ``rewrite`` and
+``update`` (called in-process there): read this host's network from XAPI,
+store it as the cache the next boot will use, and set ``xs-network-uuids``
+on every bridge of this host that exists in OVSDB -- in one transaction.
+"""
+
+from . import dbcache, hostconfig, lock, netconfig, paths, vswitch, xapi_network
+
+
+class RewriteResult:
+    def __init__(self, cache_changed, bridges_changed):
+        self.cache_changed = cache_changed
+        self.bridges_changed = bridges_changed   # bridge names whose ids were set
+
+    def summary(self):
+        parts = []
+        if self.cache_changed:
+            parts.append("network cache rewritten")
+        if self.bridges_changed:
+            parts.append("xs-network-uuids set on %s" % ", ".join(self.bridges_changed))
+        return "; ".join(parts)
+
+
+def rewrite(root, api, host_network=None):
+    """Refresh the cache and xs-network-uuids; ``host_network`` if already read."""
+    with lock.host_lock(root):
+        if host_network is None:
+            host_network = xapi_network.load(api, hostconfig.host_uuid(root))
+        cache_changed = dbcache.write(root.path(paths.NETWORK_DBCACHE), host_network)
+        with vswitch.connect(root) as connection:
+            snapshot = vswitch.Snapshot.read(connection)
+            changes = netconfig.network_uuid_changes(host_network, snapshot)
+            vswitch.apply(connection, changes, snapshot)
+        return RewriteResult(cache_changed, [c[1] for c in changes])
