@@ -9,7 +9,7 @@ VENV36       := .venv36
 PY           := $(VENV)/bin/python
 HOST_CODE    := xsovs_common libexec xapi.d
 
-.PHONY: setup setup-system setup-venv setup-venv36 test test-py36 lint check-py36 clean
+.PHONY: setup setup-system setup-venv setup-venv36 test test-py36 lint check-py36 bench clean
 
 setup: setup-system setup-venv setup-venv36
 
@@ -42,6 +42,10 @@ lint:
 
 check-py36:
 	$(VENV36)/bin/python tools/check_py36.py $(HOST_CODE)
+
+# Benchmarks: not part of make test; BENCH=name runs only the matching ones.
+bench:
+	$(PY) -m bench $(BENCH)
 
 clean:
 	rm -rf $(VENV) $(VENV36) build dist .pytest_cache .ruff_cache

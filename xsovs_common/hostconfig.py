@@ -11,6 +11,11 @@ import shlex
 from . import paths
 from .errors import ConfigError
 
+# Keys of /etc/sysconfig/openvswitch this project reads.
+SYSCONFIG_CONTROLLER_PORT = "CONTROLLER_PORT"     # port of a legacy vswitch_controller
+SYSCONFIG_TUNNEL_PROTOCOLS = "TUNNEL_PROTOCOLS"   # e.g. "vxlan geneve": firewall holes
+DEFAULT_CONTROLLER_PORT = 6632
+
 BACKEND_OPENVSWITCH = "openvswitch"
 BACKEND_BRIDGE = "bridge"
 
