@@ -19,7 +19,9 @@ XAPI_SSL_PEM = "/etc/xensource/xapi-ssl.pem"
 VSWITCHD_CACERT = "/etc/openvswitch/vswitchd.cacert"
 OVS_RUNDIR = "/var/run/openvswitch"
 LOCK_FILE = "/var/run/xsovs.lock"
-DHCLIENT_DIR = "/var/lib/xcp"
+DHCLIENT_DIR = "/var/lib/xcp"        # dhclient lease and configuration files
+DHCLIENT_PID_DIR = "/var/run"        # dhclient pid files
+RESOLV_CONF = "/etc/resolv.conf"
 SYS_CLASS_NET = "/sys/class/net"
 
 # External programs, by the absolute path they have on a host.  Debian's
@@ -37,6 +39,7 @@ PROGRAMS = {
     "ip6tables": "/sbin/ip6tables",
     "modprobe": "/sbin/modprobe",
     "update-issue": "/sbin/update-issue",
+    "sysctl": "/sbin/sysctl",
 }
 
 
