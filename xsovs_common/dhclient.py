@@ -96,13 +96,17 @@ def running(root, device, version):
 
 
 def _is_our_dhclient(pid, pid_path):
-    """True when ``pid`` is a dhclient started with ``pid_path`` (not a reused pid)."""
+    """True when ``pid`` is a dhclient started with ``pid_path`` (not a reused pid).
+
+    The program is the first word, or the second for a script's interpreter.
+    """
     try:
         with open("/proc/%d/cmdline" % pid, "rb") as handle:
             argv = handle.read().decode("utf-8", "replace").split("\0")
     except OSError:
         return False
-    return bool(argv) and "dhclient" in os.path.basename(argv[0]) and pid_path in argv
+    named = any(os.path.basename(word).startswith("dhclient") for word in argv[:2])
+    return named and pid_path in argv
 
 
 def stop(root, device):

@@ -51,7 +51,7 @@ RA_OFF = (("accept_ra", 0), ("autoconf", 0))
 class IpPlan:
     """Files (host path, text or None to remove) and steps for one IP device."""
 
-    def __init__(self, action, ip_device, files=None, steps=None):   # noqa: A002
+    def __init__(self, action, ip_device, files=None, steps=None):
         self.action = action          # "up" or "down"
         self.ip_device = ip_device
         self.files = list(files or [])
