@@ -12,7 +12,6 @@ namespace; packets are real.
 import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 
@@ -20,7 +19,7 @@ import pytest
 
 from xsovs_common import dbcache, interface_reconfigure, paths
 from xsovs_common.model import HostNetwork
-from xsovs_dev import netns, ovs
+from xsovs_dev import dnsmasq, netns, ovs
 from xsovs_dev.fakeroot import FakeRoot
 from xsovs_dev.skips import need
 
@@ -83,7 +82,6 @@ class Lab:
         self.workdir = workdir
         self.host = netns.Namespace().create()
         self.peer = netns.Namespace().create()
-        self.procs = []
         self.instances = []
         # `ip netns exec` shows /etc/netns/NS/* as /etc/*: dhclient-script's
         # resolv.conf stays inside the lab.
@@ -109,16 +107,8 @@ class Lab:
             self.peer.run(["ip", "addr", "add", PEER_ADDRESSES[address] + "/24", "dev",
                            device])
             self.peer.run(["ip", "link", "set", device, "up"])
-        # veth leaves UDP checksums to offload; the userspace datapath forwards them unfilled.
-        self.peer.run(["ethtool", "-K", "p3", "tx", "off"])
-        self.procs.append(subprocess.Popen(
-            ["ip", "netns", "exec", self.peer.name, "dnsmasq", "--keep-in-foreground",
-             "--conf-file=/dev/null", "--port=0", "--interface=p3", "--bind-interfaces",
-             "--except-interface=lo", "--dhcp-range=10.10.0.50,10.10.0.60,255.255.255.0,1h",
-             "--dhcp-leasefile=" + os.path.join(self.workdir, "dnsmasq.leases"),
-             "--pid-file=" + os.path.join(self.workdir, "dnsmasq.pid"), "--user=root",
-             "--log-facility=" + os.path.join(self.workdir, "dnsmasq.log")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        self.dhcp = dnsmasq.Dnsmasq(self.peer, "p3", ["10.10.0.50,10.10.0.60,255.255.255.0,1h"],
+                                    self.workdir).start()
         self.root = FakeRoot(os.path.join(self.workdir, "root"), host_uuid=HOST_UUID)
         for program in ("ip", "ethtool", "sysctl", "dhclient"):
             self.root.netns_program(program, self.host.name)
@@ -134,18 +124,12 @@ class Lab:
         return instance.start()
 
     def stop(self):
-        for pid_file in ("dhclient-xenbr3.pid", "dhclient6-xenbr3.pid"):
-            path = self.root.file("/var/run/" + pid_file) if hasattr(self, "root") else ""
-            if path and os.path.exists(path):
-                try:
-                    os.kill(int(self.root.read("/var/run/" + pid_file)), signal.SIGTERM)
-                except (OSError, ValueError):
-                    pass
-        for proc in self.procs:
-            proc.terminate()
-            proc.wait(timeout=10)
+        """Tear the lab down; returns the pids still running in its namespaces."""
+        if hasattr(self, "dhcp"):
+            self.dhcp.stop()
         for instance in self.instances:
             instance.stop()
+        leftovers = [dnsmasq.kill_namespace_processes(ns) for ns in (self.host, self.peer)]
         self.host.delete()
         self.peer.delete()
         shutil.rmtree(self.etc, ignore_errors=True)
@@ -153,6 +137,7 @@ class Lab:
             os.rmdir(os.path.dirname(self.etc))
         except OSError:
             pass                       # not empty: another test's namespace
+        return leftovers
 
     # Acting and observing.
 
@@ -201,13 +186,15 @@ class Lab:
 def lab(tmp_path_factory):
     need(netns.unavailable_reason())
     need(ovs.available())
-    for program in ("dnsmasq", "dhclient", "ethtool", "ping", "ovs-appctl"):
+    need(dnsmasq.unavailable_reason())
+    for program in ("ping", "ovs-appctl"):
         need(None if shutil.which(program) else "%s is not installed (make setup)" % program)
     the_lab = Lab(str(tmp_path_factory.mktemp("ifr-e2e")))
     try:
         yield the_lab.start()
     finally:
-        the_lab.stop()
+        leftovers = the_lab.stop()
+    assert leftovers == [[], []], "processes left running in the lab's namespaces"
 
 
 def _alive(pid):
