@@ -284,13 +284,28 @@ def rewrite_action(root):
     log.info("rewrite: %s", result.summary() or "nothing to change")
 
 
+def _masked(argv):
+    """``argv`` without the session ref (it grants XAPI access while it lives)."""
+    result = []
+    hide = False
+    for word in argv:
+        if hide:
+            word, hide = "<session>", False
+        elif word == "--session":
+            hide = True
+        elif word.startswith("--session="):
+            word = "--session=<session>"
+        result.append(word)
+    return result
+
+
 def main(argv):
     options = parse(argv)
     if options.help:
         sys.stdout.write(USAGE)
         return 0
     root = cli.setup(PROGRAM, options)
-    log.info("called as %s %s", PROGRAM, " ".join(argv))
+    log.info("called as %s %s", PROGRAM, " ".join(_masked(argv)))
     check_backend(root)
     o = options
     if o.action == "rewrite":

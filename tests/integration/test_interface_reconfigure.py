@@ -14,6 +14,7 @@ import pytest
 
 from xsovs_common import dbcache, interface_reconfigure, paths, xapi, xapi_network
 from xsovs_common.mgmt_flows import COOKIE
+from xsovs_dev.skips import need
 from xsovs_dev.xapisim import PoolBuilder, Simulator
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -494,8 +495,10 @@ def test_rewrite_from_xapi(host):
 # As XAPI runs it: a subprocess, exit codes -----------------------------------------
 
 def test_session_and_pif_from_xapi_writes_the_cache(host):
-    result = host.execute(*host.session_args("eth0") + ["up"])
+    args = host.session_args("eth0")
+    result = host.execute(*args + ["up"])
     assert result.returncode == 0, result.stderr
+    assert "--session <session>" in result.stderr and args[1] not in result.stderr
     assert host.bridges() == ["xenbr0"]
     cached = dbcache.read(host.fake_root.file(paths.NETWORK_DBCACHE))
     assert len(cached.pifs) == 9          # host1's only
@@ -515,8 +518,7 @@ def test_pif_uuid_logs_in_locally(host):
 
 
 def test_under_python_36(host):
-    if not os.path.exists(PY36):
-        pytest.skip("no .venv36")
+    need(None if os.path.exists(PY36) else "no Python 3.6 virtualenv .venv36 (make setup)")
     host.write_cache()
     result = host.execute("--force", "xapi3", "up", python=PY36)
     assert result.returncode == 0, result.stderr
