@@ -12,6 +12,7 @@ ElementTree parses in C and the writer formats strings directly: the
 historical reader's minidom was 96 % of a bring-up at 4000 PIFs.
 """
 
+import gc
 import re
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape as _escape
@@ -73,7 +74,22 @@ def _decode(path, tag, ref, element):
 
 
 def read(path):
-    """The :class:`HostNetwork` stored at ``path`` (a real path)."""
+    """The :class:`HostNetwork` stored at ``path`` (a real path).
+
+    The cyclic garbage collector is paused meanwhile: the records hold no
+    cycles, and its passes over the growing tree made reading 4000 PIFs
+    take 7 times as long as 1000.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _read(path)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _read(path):
     try:
         tree = ET.parse(path)  # noqa: S314 - a root-owned file this project writes
     except OSError as exc:

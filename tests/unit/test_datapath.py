@@ -1,0 +1,316 @@
+"""The datapath plans of PIF up/down, against described switches (no OVS needed)."""
+
+import pytest
+from sample_network import sample
+from switch_state import snapshot
+
+from xsovs_common import datapath
+from xsovs_common.errors import InvalidValue
+from xsovs_common.model import ModelError
+from xsovs_common.vswitch import ChangeSet
+
+STANDALONE = {"fail_mode": "standalone", "other_config:disable-in-band": None}
+
+
+def mtu1500(host_network, pif_ref):
+    return 1500
+
+
+def up(hn, pif, switch=None, **kw):
+    return datapath.plan_up(hn, pif, snapshot(switch or {}), **kw)
+
+
+def expected(*steps):
+    changes = ChangeSet()
+    for method, args in steps:
+        getattr(changes, method)(*args)
+    return changes
+
+
+def test_physical_pif_on_an_empty_switch():
+    plan = up(sample(), "eth0", mtu=mtu1500)
+    assert plan.changes == expected(
+        ("add_br", ("xenbr0", None, None, "system")),
+        ("add_port", ("xenbr0", "eth0", ["eth0"], {}, {"eth0": {"mtu_request": 1500}})),
+        ("set", ("Bridge", "xenbr0", dict(STANDALONE, **{
+            "other_config:hwaddr": "02:00:00:00:00:01"}))),
+        ("br_set_external_id", ("xenbr0", "xs-network-uuids", "net-xenbr0;net-xapi2")),
+        ("set", ("Interface", "xenbr0", {"mtu_request": 1500})))
+    assert plan.nics_up == [("eth0", "eth0")]
+    assert (plan.ip_device, plan.nics_down, plan.released) == ("xenbr0", [], [])
+    assert plan.management_flows is None
+
+
+def test_up_again_changes_settings_only():
+    switch = {"xenbr0": {"ports": {"eth0": ["eth0"]}}}
+    plan = up(sample(), "eth0", switch, datapath_type="netdev")
+    assert [c[0] for c in plan.changes] == ["set", "br-set-external-id"]
+    assert plan == up(sample(), "eth0", switch, datapath_type="netdev")
+
+
+def test_datapath_type_only_on_bridges_created():
+    assert ("add-br", "xenbr0", None, None, "netdev") in \
+        up(sample(), "eth0", datapath_type="netdev").changes
+
+
+def test_nic_in_another_bridge_moves():
+    plan = up(sample(), "eth0", {"other": {"ports": {"eth0": ["eth0"]}}})
+    assert list(plan.changes)[:2] == [("del-port", "eth0"),
+                                      ("add-br", "xenbr0", None, None, "system")]
+    assert plan.released == []
+
+
+def test_stale_fake_bridge_with_the_bridge_name_is_replaced():
+    plan = up(sample(), "eth0", {"xenbr9": {"fakes": {"xenbr0": 7}}})
+    assert list(plan.changes)[:2] == [("del-br", "xenbr0"),
+                                      ("add-br", "xenbr0", None, None, "system")]
+
+
+def test_bond_releases_its_nics_bridges():
+    switch = {"xenbr1": {"ports": {"eth1": ["eth1"]}, "fakes": {"xapi9": 9}},
+              "xenbr2": {"ports": {"eth2": ["eth2"]}}}
+    plan = up(sample(), "bond0", switch)
+    changes = list(plan.changes)
+    assert changes[:3] == [("del-br", "xenbr1"), ("del-br", "xenbr2"),
+                           ("add-br", "xapi1", None, None, "system")]
+    op, bridge, port, ifaces, port_columns, iface_columns = changes[3]
+    assert (op, bridge, port, ifaces) == ("add-port", "xapi1", "bond0", ("eth1", "eth2"))
+    assert port_columns["bond_mode"] == "balance-slb"
+    assert port_columns["mac"] == "02:00:00:00:00:02"
+    assert "lacp" not in port_columns            # None values are not inserted
+    assert plan.released == [("eth1", "xenbr1"), ("eth2", "xenbr2")]
+    assert plan.nics_up == [("eth1", "eth1"), ("eth2", "eth2")]
+
+
+def test_existing_bond_is_updated_and_stale_keys_go():
+    switch = {"xapi1": {"ports": {"bond0": ["eth2", "eth1"]},
+                        "port_other_config": {"bond0": {"bond-old": "1", "lacp-time": "fast",
+                                                        "keep": "x"}}}}
+    hn = sample(bond_other_config={"bond-mode": "active-backup"})
+    plan = up(hn, "bond0", switch)
+    port_sets = [c for c in plan.changes if c[:3] == ("set", "Port", "bond0")]
+    assert len(port_sets) == 1
+    values = port_sets[0][3]
+    assert values["bond_mode"] == "active-backup" and values["lacp"] is None
+    assert values["other_config:bond-old"] is None
+    assert values["other_config:lacp-time"] is None
+    assert "other_config:keep" not in values
+    assert not [c for c in plan.changes if c[0] in ("add-port", "del-port", "add-br")]
+
+
+def test_bond_with_other_slaves_is_rebuilt():
+    plan = up(sample(), "bond0", {"xapi1": {"ports": {"bond0": ["eth1", "eth3"]}}})
+    assert list(plan.changes)[0] == ("del-port", "bond0")
+    assert list(plan.changes)[1][:4] == ("add-port", "xapi1", "bond0", ("eth1", "eth2"))
+
+
+def test_slave_nic_up_tears_the_bond_down():
+    switch = {"xapi1": {"ports": {"bond0": ["eth1", "eth2"]}, "fakes": {"xapi3": 200}}}
+    plan = up(sample(), "eth1", switch)
+    assert list(plan.changes)[:2] == [("del-br", "xapi1"),
+                                      ("add-br", "xenbr1", None, None, "system")]
+    assert plan.released == [("bond0", "xapi1"), ("v200", "xapi3")]
+    assert plan.nics_down == ["eth2"]
+
+
+def test_slave_nic_up_leaves_the_other_nic_when_the_bond_is_not_up():
+    plan = up(sample(), "eth1")
+    assert plan.nics_down == [] and plan.released == []
+
+
+def test_vlan_builds_parent_then_fake_bridge():
+    plan = up(sample(), "v100", mtu=mtu1500)
+    changes = list(plan.changes)
+    assert changes[:3] == [
+        ("add-br", "xenbr0", None, None, "system"),
+        ("add-port", "xenbr0", "eth0", ("eth0",), {}, {"eth0": {"mtu_request": 1500}}),
+        ("add-br", "xapi2", "xenbr0", 100, None)]
+    assert ("br-set-external-id", "xapi2", "xs-network-uuids", "net-xenbr0;net-xapi2") in changes
+    assert ("set", "Interface", "xapi2", {"mac": "02:00:00:00:00:01", "mtu_request": 1500}) \
+        in changes
+    assert plan.ip_device == "xapi2"
+    assert plan.nics_up == [("eth0", "eth0")]
+
+
+def test_vlan_replaces_stale_bridges():
+    switch = {"xenbr0": {"ports": {"eth0": ["eth0"]}, "fakes": {"old100": 100, "v7": 7}},
+              "xapi2": {}}
+    plan = up(sample(), "v100", switch)
+    changes = list(plan.changes)
+    assert changes[:3] == [("del-br", "xapi2"), ("del-br", "old100"),
+                           ("add-br", "xapi2", "xenbr0", 100, None)]
+    assert ("del-br", "v7") not in changes
+
+
+def test_vlan_already_there_is_kept():
+    switch = {"xenbr0": {"ports": {"eth0": ["eth0"]}, "fakes": {"xapi2": 100}}}
+    plan = up(sample(), "v100", switch)
+    assert not [c for c in plan.changes if c[0] in ("add-br", "del-br", "add-port")]
+
+
+def test_vlan_with_another_tag_is_rebuilt():
+    switch = {"xenbr0": {"ports": {"eth0": ["eth0"]}, "fakes": {"xapi2": 101}}}
+    changes = list(up(sample(), "v100", switch).changes)
+    assert changes[:2] == [("del-br", "xapi2"), ("add-br", "xapi2", "xenbr0", 100, None)]
+
+
+def test_vlan_on_a_bond():
+    plan = up(sample(), "v200")
+    changes = list(plan.changes)
+    assert changes[0] == ("add-br", "xapi1", None, None, "system")
+    assert changes[1][:4] == ("add-port", "xapi1", "bond0", ("eth1", "eth2"))
+    assert changes[2] == ("add-br", "xapi3", "xapi1", 200, None)
+    assert ("set", "Interface", "xapi3", {"mac": "02:00:00:00:00:02"}) in changes
+
+
+def test_tunnel_is_a_bridge_without_nic():
+    plan = up(sample(), "tun0")
+    assert [c[0] for c in plan.changes] == ["add-br", "set", "br-set-external-id"]
+    assert plan.nics_up == []
+
+
+def test_fail_mode_and_in_band_from_xapi():
+    hn = sample(pool_other_config={"vswitch-controller-fail-mode": "secure"},
+                net_other_config={"vswitch-disable-in-band": "true"})
+    sets = [c for c in up(hn, "eth0").changes if c[:3] == ("set", "Bridge", "xenbr0")]
+    assert sets[0][3]["fail_mode"] == "secure"
+    assert sets[0][3]["other_config:disable-in-band"] == "true"
+
+
+def test_invalid_in_band_value_leaves_the_key():
+    hn = sample(net_other_config={"vswitch-disable-in-band": "maybe"})
+    sets = [c for c in up(hn, "eth0").changes if c[:3] == ("set", "Bridge", "xenbr0")]
+    assert "other_config:disable-in-band" not in sets[0][3]
+
+
+def test_secure_management_bridge_gets_flows_before_when_it_exists():
+    hn = sample(pool_other_config={"vswitch-controller-fail-mode": "secure"})
+    existing = up(hn, "eth0", {"xenbr0": {"ports": {"eth0": ["eth0"]}}})
+    assert existing.management_flows.bridge == "xenbr0"
+    assert existing.flows_first
+    new = up(hn, "eth0")
+    assert new.management_flows.nics == ["eth0"] and not new.flows_first
+    assert up(hn, "bond0").management_flows is None          # not the management bridge
+    assert up(sample(), "eth0").management_flows is None      # standalone
+
+
+def test_management_vlan_flows_wait_for_a_new_fake_bridge():
+    hn = sample(pool_other_config={"vswitch-controller-fail-mode": "secure"})
+    hn.pifs["eth0"]["management"] = False
+    hn.pifs["v100"]["management"] = True
+    plan = up(hn, "v100", {"xenbr0": {"ports": {"eth0": ["eth0"]}}})
+    assert plan.management_flows.host_port == "xapi2" and not plan.flows_first
+    plan = up(hn, "v100", {"xenbr0": {"ports": {"eth0": ["eth0"]}, "fakes": {"xapi2": 100}}})
+    assert plan.flows_first
+
+
+# Bad input: the plan is refused, naming the PIF.
+
+def test_vlan_without_its_slave():
+    hn = sample()
+    del hn.vlans["vlan100"]
+    with pytest.raises(ModelError, match="v100"):
+        up(hn, "v100")
+
+
+def test_bond_without_slaves():
+    hn = sample()
+    hn.bonds["bond0"]["slaves"] = []
+    with pytest.raises(ModelError, match="bond0 has no slaves"):
+        up(hn, "bond0")
+
+
+def test_two_pifs_of_this_host_on_one_network():
+    hn = sample()
+    hn.pifs["eth1"]["network"] = "n-xenbr0"
+    hn = type(hn)(hn.pifs, hn.networks, hn.bonds, hn.vlans, hn.tunnels, hn.pools)
+    with pytest.raises(ModelError, match="several PIFs"):
+        up(hn, "eth0")
+
+
+@pytest.mark.parametrize("field,value,what", [
+    ("MAC", "02:00:00:00:00", "MAC of PIF uuid-eth0"),
+    ("device", "eth0;rm", "device of PIF uuid-eth0"),
+    ("VLAN", "4095", "VLAN tag of PIF uuid-v100"),
+])
+def test_malformed_values(field, value, what):
+    hn = sample()
+    pif = "v100" if field == "VLAN" else "eth0"
+    hn.pifs[pif][field] = value
+    with pytest.raises(InvalidValue, match=what):
+        up(hn, pif)
+
+
+def test_malformed_bridge_name():
+    hn = sample()
+    hn.networks["n-xenbr0"]["bridge"] = "a" * 16
+    with pytest.raises(InvalidValue, match="bridge of PIF uuid-eth0"):
+        up(hn, "eth0")
+
+
+def test_unknown_pif():
+    with pytest.raises(ModelError, match="unknown PIF"):
+        up(sample(), "nope")
+
+
+def test_network_without_bridge_uses_the_nic():
+    hn = sample()
+    hn.networks["n-xenbr0"]["bridge"] = ""
+    plan = up(hn, "eth0", {"xenbr0": {"ports": {"eth0": ["eth0"]}}})
+    assert plan.ip_device == "eth0"
+    assert list(plan.changes) == [("del-port", "eth0")]
+    hn.networks["n-xapi1"]["bridge"] = ""
+    with pytest.raises(ModelError, match="no bridge"):
+        up(hn, "bond0")
+
+
+# Down.
+
+def never(ref):
+    return False
+
+
+def test_vlan_down_takes_the_unused_parent_too():
+    switch = {"xenbr0": {"ports": {"eth0": ["eth0"]}, "fakes": {"xapi2": 100}}}
+    plan = datapath.plan_down(sample(), "v100", snapshot(switch), never)
+    assert list(plan.changes) == [("del-br", "xapi2"), ("del-br", "xenbr0")]
+    assert plan.nics_down == ["eth0"]
+    assert plan.ip_device == "xapi2"
+
+
+def test_vlan_down_keeps_an_attached_parent():
+    switch = {"xenbr0": {"ports": {"eth0": ["eth0"]}, "fakes": {"xapi2": 100}}}
+    plan = datapath.plan_down(sample(), "v100", snapshot(switch), lambda ref: ref == "eth0")
+    assert list(plan.changes) == [("del-br", "xapi2")]
+    assert plan.nics_down == []
+
+
+def test_down_of_a_bridge_with_attached_vlans_keeps_it():
+    switch = {"xenbr0": {"ports": {"eth0": ["eth0"]}, "fakes": {"xapi2": 100}}}
+    hn = sample()
+    plan = datapath.plan_down(hn, "eth0", snapshot(switch),
+                              datapath.attached_from_switch(hn, snapshot(switch)))
+    assert list(plan.changes) == []
+    plan = datapath.plan_down(hn, "eth0", snapshot(switch), never)
+    assert list(plan.changes) == [("del-br", "xenbr0")]
+    assert plan.released == [("v100", "xapi2")]
+
+
+def test_down_of_a_missing_bridge_changes_nothing():
+    plan = datapath.plan_down(sample(), "bond0", snapshot({}), never)
+    assert list(plan.changes) == [] and plan.nics_down == ["eth1", "eth2"]
+
+
+def test_attached_from_switch():
+    hn = sample()
+    snap = snapshot({"xapi1": {"fakes": {"xapi3": 200}}, "xapi2": {}})
+    attached = datapath.attached_from_switch(hn, snap)
+    assert attached("v200")            # its fake bridge exists
+    assert not attached("v100")        # a real bridge with its name is not the VLAN
+    assert not attached("bond0")       # the cache never says a PIF is attached
+
+
+def test_dry_run_text():
+    text = str(up(sample(), "v100"))
+    assert "add-br xapi2 xenbr0 100" in text
+    assert "ip link set dev eth0 up" in text

@@ -1,0 +1,58 @@
+"""A whole PIF action planned: datapath, IP configuration, NICs (nothing applied)."""
+
+import pytest
+from sample_network import sample
+from switch_state import snapshot
+
+from xsovs_common import paths, reconfigure
+from xsovs_common.errors import InvalidValue
+
+
+@pytest.fixture
+def root(tmp_path, monkeypatch):
+    monkeypatch.delenv("XSOVS_DATAPATH_TYPE", raising=False)
+    return paths.Root(str(tmp_path))
+
+
+def test_up_plans_every_part(root):
+    switch = {"xenbr1": {"ports": {"eth1": ["eth1"]}}}
+    plan = reconfigure.plan_up(root, sample(), "v200", snapshot(switch))
+    assert plan.ip.ip_device == "xapi3" and plan.ip.action == "up"
+    assert [p.ip_device for p in plan.released] == ["xenbr1"]
+    assert [p.action for p in plan.released] == ["down"]
+    assert [device for device, _ in plan.nic_steps] == ["eth1", "eth2"]
+    assert ("ethtool-K", "eth1", (("gro", "off"), ("lro", "off"))) in plan.nic_steps[0][1]
+    text = str(plan)
+    assert "add-br xapi3 xapi1 200" in text and "IP configuration of xapi3" in text
+
+
+def test_datapath_type_comes_from_the_environment(root, monkeypatch):
+    monkeypatch.setenv("XSOVS_DATAPATH_TYPE", "netdev")
+    plan = reconfigure.plan_up(root, sample(), "eth0", snapshot({}))
+    assert ("add-br", "xenbr0", None, None, "netdev") in plan.switch.changes
+    monkeypatch.setenv("XSOVS_DATAPATH_TYPE", "system; rm")
+    with pytest.raises(InvalidValue, match="XSOVS_DATAPATH_TYPE"):
+        reconfigure.plan_up(root, sample(), "eth0", snapshot({}))
+
+
+def test_ip_values_are_checked_while_planning(root):
+    hn = sample()
+    hn.pifs["eth0"]["gateway"] = "192.0.2"
+    with pytest.raises(InvalidValue, match="gateway of PIF uuid-eth0"):
+        reconfigure.plan_up(root, hn, "eth0", snapshot({}))
+
+
+def test_network_without_bridge_sets_the_nic_mtu_itself(root):
+    hn = sample()
+    hn.networks["n-xenbr0"]["bridge"] = ""
+    plan = reconfigure.plan_up(root, hn, "eth0", snapshot({}))
+    assert plan.ip.ip_device == "eth0"
+    assert ("link-mtu", "eth0", 1500) in plan.ip.steps
+
+
+def test_down_plans_ip_device_and_released(root):
+    switch = {"xenbr0": {"ports": {"eth0": ["eth0"]}, "fakes": {"xapi2": 100}}}
+    plan = reconfigure.plan_down(root, sample(), "eth0", snapshot(switch), lambda ref: False)
+    assert plan.ip.ip_device == "xenbr0" and plan.ip.action == "down"
+    assert [p.ip_device for p in plan.released] == ["xapi2"]
+    assert plan.nic_steps == [] and plan.switch.nics_down == ["eth0"]
