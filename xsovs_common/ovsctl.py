@@ -66,9 +66,14 @@ def environment(root, load_kmod=True, base=None):
     return env
 
 
+def program(root):
+    """ovs-ctl by its real path: it sources ovs-lib from the directory in its $0."""
+    return os.path.realpath(root.program("ovs-ctl"))
+
+
 def run(root, command, options, env):
     """``ovs-ctl OPTIONS COMMAND``; its output is logged, a failure raised."""
-    argv = [root.program("ovs-ctl")] + list(options) + [command]
+    argv = [program(root)] + list(options) + [command]
     result = process.run(argv, timeout=TIMEOUT, check=False, env=env)
     output = (result.stdout + result.stderr).strip().splitlines()
     for line in output:
@@ -83,7 +88,7 @@ def run(root, command, options, env):
 
 def status(root, env):
     """(LSB status, ovs-ctl's report) of ovsdb-server and ovs-vswitchd together."""
-    argv = [root.program("ovs-ctl"), "status"]
+    argv = [program(root), "status"]
     try:
         result = process.run(argv, timeout=60, check=False, env=env)
     except process.CommandError as exc:

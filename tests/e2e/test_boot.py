@@ -131,6 +131,9 @@ def test_first_start_deletes_stale_bridges_and_names_the_host(host):
 
 def test_restart_and_later_starts_keep_xapis_bridges(host):
     host.ok("start")
+    # The daemons it started do not hold the host lock (no inherited descriptor).
+    lock_file = host.fake.file(paths.LOCK_FILE)
+    assert subprocess.run(["flock", "--nonblock", lock_file, "true"]).returncode == 0
     host.add_bridge("xenbr0")
     host.ok("restart")
     assert host.bridges() == ["xenbr0"]

@@ -128,3 +128,12 @@ def test_run_reports_invalid_backend_without_touching_anything(root):
     assert boot.run(root, "start", out, environ={}) == 0
     assert out.getvalue() == boot.DISABLED_MESSAGE + "\n"
     assert sorted(os.listdir(root.prefix)) == ["etc"]
+
+
+def test_ovs_ctl_runs_by_its_real_path(root):
+    """A test tree may link the package's ovs-ctl in; ovs-lib must still be found."""
+    real = root.path("/opt/ovs/scripts/ovs-ctl")
+    _write(root, "/opt/ovs/scripts/ovs-ctl", "#!/bin/sh\n")
+    os.makedirs(os.path.dirname(root.program("ovs-ctl")))
+    os.symlink(real, root.program("ovs-ctl"))
+    assert ovsctl.program(root) == real
