@@ -110,12 +110,16 @@ def first_start(root):
     return not root.exists(paths.BOOT_MARKER)
 
 
-def plan(root, environ=None):
-    """What a start (or restart) will do on this host."""
+def plan(root, environ=None, restart=False):
+    """What a start (or restart) will do on this host.
+
+    A restart never deletes bridges: ovs-ctl restarts a running ovsdb-server
+    itself, and the bridges of a running host carry its network.
+    """
     inventory = hostconfig.inventory(root)
     sysconfig = hostconfig.sysconfig_openvswitch(root)
     datapath = hostconfig.datapath_type(environ)
-    delete = first_start(root)
+    delete = first_start(root) and not restart
     options = identity_options(inventory)
     options += ["--daemon-cwd=" + root.path(paths.OVS_DAEMON_CWD),
                 # ovs-ctl records the host name in the background after the
@@ -132,7 +136,7 @@ def plan(root, environ=None):
 def start(root, restart=False, environ=None):
     """Start (or restart) the daemons and open the tunnel ports."""
     with lock.host_lock(root):
-        the_plan = plan(root, environ)
+        the_plan = plan(root, environ, restart)
         if the_plan.load_kmod:
             ovsctl.load_kmod(root)
         else:
@@ -141,7 +145,7 @@ def start(root, restart=False, environ=None):
             log.info("first start since power-on: deleting every bridge")
         env = ovsctl.environment(root, load_kmod=the_plan.load_kmod, base=environ)
         ovsctl.run(root, "restart" if restart else "start", the_plan.ovs_ctl_options, env)
-        if the_plan.delete_bridges:
+        if first_start(root):
             _mark_booted(root)
         for word in the_plan.skipped:
             log.error("%s in %s: unknown tunnel protocol %r skipped (known: %s)",

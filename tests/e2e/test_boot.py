@@ -138,6 +138,14 @@ def test_restart_and_later_starts_keep_xapis_bridges(host):
     host.ok("restart")
     assert host.bridges() == ["xenbr0"]
     assert host.boot("status").returncode == 0
+    # No marker (say, xsovs installed on a running host): a restart still
+    # keeps the bridges, and a start of the running switch leaves it alone.
+    os.unlink(host.fake.file(paths.BOOT_MARKER))
+    host.ok("restart")
+    assert host.bridges() == ["xenbr0"] and host.fake.exists(paths.BOOT_MARKER)
+    os.unlink(host.fake.file(paths.BOOT_MARKER))
+    host.ok("start")
+    assert host.bridges() == ["xenbr0"]
     host.ok("stop")
     host.ok("start")
     assert host.bridges() == ["xenbr0"]

@@ -48,6 +48,11 @@ def test_later_start_keeps_bridges_and_netdev_loads_no_module(root):
     assert not plan.load_kmod
 
 
+def test_restart_never_deletes_bridges(root):
+    plan = boot.plan(root, environ={}, restart=True)
+    assert not plan.delete_bridges and "--delete-bridges" not in plan.ovs_ctl_options
+
+
 def test_bad_datapath_type_is_refused(root):
     with pytest.raises(InvalidValue):
         boot.plan(root, environ={"XSOVS_DATAPATH_TYPE": "dpdk"})
