@@ -148,12 +148,47 @@ def test_scriptlets_enable_disable_and_reload(rpm_path, tmp_path):
     assert _run_scriptlet(tmp_path, scripts["postuninstall"], 1) == ["systemctl daemon-reload"]
 
 
-def test_installed_tree_runs_on_python36(rpm_path, tmp_path):
-    need(None if os.path.exists(PY36) else "no .venv36 (run make setup)")
-    root = tmp_path / "host"
+@pytest.fixture(scope="module")
+def installed(rpm_path, tmp_path_factory):
+    """The package installed (files only) into a private root."""
+    root = tmp_path_factory.mktemp("installed")
     subprocess.run(["rpm", "--root", str(root), "--dbpath", str(root / "rpmdb"), "-i",
                     "--nodeps", "--noscripts", "--nosignature", rpm_path],
                    check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return root
+
+
+def _unit(installed, name):
+    """{(section, key): [values]} of an installed unit file."""
+    entries, section = {}, None
+    with open(str(installed) + UNITDIR + "/" + name) as handle:
+        for line in handle:
+            line = line.strip()
+            if line.startswith("["):
+                section = line.strip("[]")
+            elif line and not line.startswith("#"):
+                key, value = line.split("=", 1)
+                entries.setdefault((section, key), []).extend(value.split())
+    return entries
+
+
+def test_units_order_the_boot(installed):
+    boot = _unit(installed, "openvswitch-boot.service")
+    for unit in ("xapi.service", "xcp-networkd.service", "network.target"):
+        assert unit in boot[("Unit", "Before")]
+    assert boot[("Service", "ExecStart")] == [LIBEXEC + "/openvswitch-boot", "start"]
+    assert boot[("Service", "ExecStop")] == [LIBEXEC + "/openvswitch-boot", "stop"]
+    assert os.access(str(installed) + LIBEXEC + "/openvswitch-boot", os.X_OK)
+    assert boot[("Install", "WantedBy")] == ["multi-user.target"]
+    hook = _unit(installed, "openvswitch-xapi-update.service")
+    assert {"xapi.service", "openvswitch-boot.service"} <= set(hook[("Unit", "After")])
+    assert hook[("Service", "ExecStart")] == [LIBEXEC + "/openvswitch-xapi-update"]
+    assert hook[("Install", "WantedBy")] == ["multi-user.target"]
+
+
+def test_installed_tree_runs_on_python36(installed, tmp_path):
+    need(None if os.path.exists(PY36) else "no .venv36 (run make setup)")
+    root = installed
     with open(str(root) + "/etc/sysconfig/openvswitch") as handle:
         sysconfig = hostconfig.parse_shell_vars(handle.read())
     assert sysconfig[hostconfig.SYSCONFIG_CONTROLLER_PORT] == "6632"
