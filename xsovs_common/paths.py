@@ -27,7 +27,9 @@ OVS_DAEMON_CWD = "/var/xen/openvswitch"
 XSOVS_RUNDIR = "/run/xsovs"
 BOOT_MARKER = XSOVS_RUNDIR + "/openvswitch.booted"
 LOCK_FILE = "/var/run/xsovs.lock"
-DHCLIENT_DIR = "/var/lib/xcp"
+DHCLIENT_DIR = "/var/lib/xcp"        # dhclient lease and configuration files
+DHCLIENT_PID_DIR = "/var/run"        # dhclient pid files
+RESOLV_CONF = "/etc/resolv.conf"
 SYS_CLASS_NET = "/sys/class/net"
 
 # External programs, by the absolute path they have on a host.  Debian's
@@ -45,6 +47,7 @@ PROGRAMS = {
     "ip6tables": "/sbin/ip6tables",
     "modprobe": "/sbin/modprobe",
     "update-issue": "/sbin/update-issue",
+    "sysctl": "/sbin/sysctl",
 }
 
 
