@@ -82,7 +82,7 @@ class Host:
                 found.append(int(pid))
         return found
 
-    def gone(self, timeout=5):
+    def gone(self, timeout=30):
         """True once no process names this host's root (killed ones take a moment)."""
         deadline = time.time() + timeout
         while self.daemons():
@@ -249,8 +249,9 @@ def test_teardown_helper_kills_daemons_and_monitors(host):
     assert host.gone()
 
 
-def _wait_reaped(pid, timeout=5):
-    """ovs-ctl counts a process as running while /proc/PID exists."""
+def _wait_reaped(pid, timeout=30):
+    """ovs-ctl counts a process as running while /proc/PID exists (a zombie too,
+    until PID 1 reaps it, which can take seconds here)."""
     deadline = time.time() + timeout
     while os.path.exists("/proc/%d" % pid):
         assert time.time() < deadline, "pid %d still there" % pid
