@@ -8,24 +8,23 @@ import pytest
 
 from xsovs_common import boot, firewall, ovsctl, paths
 from xsovs_common.errors import ConfigError, InvalidValue
+from xsovs_dev.fakeroot import FakeRoot
 
 UUID = "5f1c8ab2-0c47-4a8e-9d0b-0000000000c3"
-INVENTORY = ("PRODUCT_BRAND='XenServer'\nPRODUCT_VERSION='8.2.1'\n"
-             "BUILD_NUMBER='release/yangtze/master/58'\nINSTALLATION_UUID='%s'\n" % UUID)
+INVENTORY = {"brand": "XenServer", "version": "8.2.1", "build": "release/yangtze/master/58"}
 
 
 @pytest.fixture
-def root(tmp_path):
-    the_root = paths.Root(str(tmp_path))
-    _write(the_root, paths.INVENTORY, INVENTORY)
-    return the_root
+def host(tmp_path):
+    """A host root with an inventory and nothing else (no network.conf)."""
+    fake = FakeRoot(str(tmp_path / "root"), backend=None)
+    fake.write_inventory(UUID, **INVENTORY)
+    return fake
 
 
-def _write(root, host_path, text):
-    real = root.path(host_path)
-    os.makedirs(os.path.dirname(real), exist_ok=True)
-    with open(real, "w") as handle:
-        handle.write(text)
+@pytest.fixture
+def root(host):
+    return host.root
 
 
 def test_first_start_plan(root):
@@ -41,8 +40,8 @@ def test_first_start_plan(root):
     assert plan.skipped == []
 
 
-def test_later_start_keeps_bridges_and_netdev_loads_no_module(root):
-    _write(root, paths.BOOT_MARKER, "")
+def test_later_start_keeps_bridges_and_netdev_loads_no_module(host, root):
+    host.write(paths.BOOT_MARKER, "")
     plan = boot.plan(root, environ={"XSOVS_DATAPATH_TYPE": "netdev"})
     assert not plan.delete_bridges and "--delete-bridges" not in plan.ovs_ctl_options
     assert not plan.load_kmod
@@ -64,8 +63,8 @@ def test_tunnel_protocols_known_unknown_and_repeated():
     assert skipped == ["nvgre"]
 
 
-def test_sysconfig_options(root):
-    _write(root, paths.SYSCONFIG_OPENVSWITCH,
+def test_sysconfig_options(host, root):
+    host.write(paths.SYSCONFIG_OPENVSWITCH,
            "FORCE_COREFILES=no\nVSWITCHD_PRIORITY=-5\nVSWITCHD_MLOCKALL=yes\n"
            "OVS_CTL_OPTS='--no-monitor --ovs-vswitchd-options=-vfile:dbg'\n"
            "CONTROLLER_PORT=6632\n")
@@ -77,19 +76,20 @@ def test_sysconfig_options(root):
 
 @pytest.mark.parametrize("text", ["VSWITCHD_PRIORITY=-40\n", "FORCE_COREFILES=maybe\n",
                                   "OVS_CTL_OPTS='stop'\n"])
-def test_bad_sysconfig_values_are_clear_errors(root, text):
-    _write(root, paths.SYSCONFIG_OPENVSWITCH, text)
+def test_bad_sysconfig_values_are_clear_errors(host, root, text):
+    host.write(paths.SYSCONFIG_OPENVSWITCH, text)
     with pytest.raises((ConfigError, InvalidValue)) as info:
         boot.plan(root, environ={})
     assert text.split("=")[0] in info.value.message
 
 
-@pytest.mark.parametrize("key,value", [("INSTALLATION_UUID", "not-a-uuid"),
-                                       ("PRODUCT_BRAND", 'Xen"Server'),
-                                       ("BUILD_NUMBER", "")])
-def test_bad_inventory_values_are_clear_errors(root, key, value):
-    text = INVENTORY.replace(INVENTORY.split(key + "=")[1].split("\n")[0], repr(value))
-    _write(root, paths.INVENTORY, text)
+@pytest.mark.parametrize("key,change", [("INSTALLATION_UUID", {"host_uuid": "not-a-uuid"}),
+                                        ("PRODUCT_BRAND", {"brand": 'Xen"Server'}),
+                                        ("BUILD_NUMBER", {"build": ""})])
+def test_bad_inventory_values_are_clear_errors(host, root, key, change):
+    fields = dict(INVENTORY, host_uuid=UUID)
+    fields.update(change)
+    host.write_inventory(**fields)
     with pytest.raises((ConfigError, InvalidValue)) as info:
         boot.plan(root, environ={})
     assert key in info.value.message
@@ -135,10 +135,8 @@ def test_run_reports_invalid_backend_without_touching_anything(root):
     assert sorted(os.listdir(root.prefix)) == ["etc"]
 
 
-def test_ovs_ctl_runs_by_its_real_path(root):
+def test_ovs_ctl_runs_by_its_real_path(host, root):
     """A test tree may link the package's ovs-ctl in; ovs-lib must still be found."""
-    real = root.path("/opt/ovs/scripts/ovs-ctl")
-    _write(root, "/opt/ovs/scripts/ovs-ctl", "#!/bin/sh\n")
-    os.makedirs(os.path.dirname(root.program("ovs-ctl")))
-    os.symlink(real, root.program("ovs-ctl"))
+    real = host.write("/opt/ovs/scripts/ovs-ctl", "#!/bin/sh\n", mode=0o755)
+    host.link_program("ovs-ctl", target=real)
     assert ovsctl.program(root) == real
