@@ -9,7 +9,7 @@ VENV36       := .venv36
 PY           := $(VENV)/bin/python
 HOST_CODE    := xsovs_common libexec xapi.d
 
-.PHONY: setup setup-system setup-venv setup-venv36 test test-py36 lint check-py36 bench clean
+.PHONY: setup setup-system setup-venv setup-venv36 test test-py36 lint check-py36 bench rpm clean
 
 setup: setup-system setup-venv setup-venv36
 
@@ -46,6 +46,11 @@ check-py36:
 # Benchmarks: not part of make test; BENCH=name runs only the matching ones.
 bench:
 	$(PY) -m bench $(BENCH)
+
+# The host package: source tarball of the tracked files, then rpmbuild in build/rpm;
+# prints the RPM's path.
+rpm:
+	@$(PY) tools/build_rpm.py
 
 clean:
 	rm -rf $(VENV) $(VENV36) build dist .pytest_cache .ruff_cache

@@ -5,16 +5,21 @@ variable files (``KEY='value'``); they are parsed, never sourced.
 ``/etc/xensource/network.conf`` names the network backend.
 """
 
+import os
 import re
 import shlex
 
-from . import paths
+from . import paths, validate
 from .errors import ConfigError
 
 # Keys of /etc/sysconfig/openvswitch this project reads.
 SYSCONFIG_CONTROLLER_PORT = "CONTROLLER_PORT"     # port of a legacy vswitch_controller
 SYSCONFIG_TUNNEL_PROTOCOLS = "TUNNEL_PROTOCOLS"   # e.g. "vxlan geneve": firewall holes
 DEFAULT_CONTROLLER_PORT = 6632
+
+# Datapath of the bridges xsovs creates: XSOVS_DATAPATH_TYPE, default the kernel's.
+DATAPATH_SYSTEM = "system"
+DATAPATH_NETDEV = "netdev"      # userspace: no kernel module (tests, the demo)
 
 BACKEND_OPENVSWITCH = "openvswitch"
 BACKEND_BRIDGE = "bridge"
@@ -89,3 +94,10 @@ def network_backend(root):
     if word == "bridge":
         return BACKEND_BRIDGE
     return None
+
+
+def datapath_type(environ=None):
+    """``system`` (the kernel datapath) or ``netdev``, from XSOVS_DATAPATH_TYPE."""
+    environ = os.environ if environ is None else environ
+    value = environ.get("XSOVS_DATAPATH_TYPE") or DATAPATH_SYSTEM
+    return validate.choice(value, (DATAPATH_SYSTEM, DATAPATH_NETDEV), what="XSOVS_DATAPATH_TYPE")

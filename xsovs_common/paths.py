@@ -18,6 +18,14 @@ NETWORK_DBCACHE = "/var/xapi/network.dbcache"
 XAPI_SSL_PEM = "/etc/xensource/xapi-ssl.pem"
 VSWITCHD_CACERT = "/etc/openvswitch/vswitchd.cacert"
 OVS_RUNDIR = "/var/run/openvswitch"
+# Where ovs-ctl keeps the database, logs and core files under a root prefix
+# other than / (at / the Open vSwitch package's own defaults apply).
+OVS_DBDIR = "/etc/openvswitch"
+OVS_LOGDIR = "/var/log/openvswitch"
+OVS_DAEMON_CWD = "/var/xen/openvswitch"
+# Per-boot state of xsovs: /run is a tmpfs on a host, emptied at power-on.
+XSOVS_RUNDIR = "/run/xsovs"
+BOOT_MARKER = XSOVS_RUNDIR + "/openvswitch.booted"
 LOCK_FILE = "/var/run/xsovs.lock"
 DHCLIENT_DIR = "/var/lib/xcp"        # dhclient lease and configuration files
 DHCLIENT_PID_DIR = "/var/run"        # dhclient pid files

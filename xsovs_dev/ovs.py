@@ -154,3 +154,60 @@ def _terminate(proc):
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def kill_daemons(rundir):
+    """Kill every daemon with a pid file in ``rundir``, and its ovs-ctl monitor.
+
+    For teardown after tests or the demo that started daemons through
+    ``ovs-ctl`` (``--monitor``: a parent process that restarts a dead daemon,
+    so it goes first).  Returns the pids signalled.
+    """
+    killed = []
+    if not os.path.isdir(rundir):
+        return killed
+    for name in sorted(os.listdir(rundir)):
+        if not name.endswith(".pid"):
+            continue
+        try:
+            with open(os.path.join(rundir, name)) as handle:
+                pid = int(handle.read().strip())
+        except (OSError, ValueError):
+            continue
+        daemon = name[:-len(".pid")]
+        parent = _parent(pid)
+        victims = [pid]
+        if parent and _comm(parent) == "monitor" and _cmdline(parent).startswith(daemon):
+            victims.insert(0, parent)
+        for victim in victims:
+            if _comm(victim) in (daemon[:15], "monitor"):
+                try:
+                    os.kill(victim, signal.SIGKILL)
+                    killed.append(victim)
+                except OSError:
+                    pass
+    return killed
+
+
+def _parent(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return int(handle.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as handle:
+            return handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as handle:
+            return handle.read().strip()
+    except OSError:
+        return ""

@@ -1,0 +1,209 @@
+"""The RPM ``make rpm`` builds: file list, modes, config files, requirements,
+scriptlets, and an install into a private root that runs on Python 3.6."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from xsovs_common import hostconfig
+from xsovs_dev.skips import need
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "tools"))
+import build_rpm  # noqa: E402
+
+SITELIB = "/usr/lib/python3.6/site-packages"
+LIBEXEC = "/opt/xensource/libexec"
+PLUGINS = "/etc/xapi.d/plugins"
+UNITDIR = "/usr/lib/systemd/system"
+UNITS = ["openvswitch-boot.service", "openvswitch-xapi-update.service"]
+CONFIG = ["/etc/sysconfig/openvswitch", "/etc/logrotate.d/xsovs", "/etc/rsyslog.d/xsovs.conf"]
+RPMFILE_CONFIG, RPMFILE_DOC, RPMFILE_NOREPLACE = 1, 2, 16
+PY36 = os.path.join(REPO, ".venv36", "bin", "python")
+
+
+@pytest.fixture(scope="module")
+def rpm_path(tmp_path_factory):
+    need(None if shutil.which("rpmbuild") else "rpmbuild is not installed (run make setup)")
+    return build_rpm.build(topdir=str(tmp_path_factory.mktemp("rpm")))
+
+
+def _rpm(*args):
+    return subprocess.run(["rpm"] + list(args), check=True, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True).stdout
+
+
+def _dump(rpm_path):
+    """path -> (mode, flags, symlink target) of every entry of the package."""
+    listing = _rpm("-qp", "--qf", "[%{FILENAMES}\t%{FILEMODES:octal}\t%{FILEFLAGS}\t"
+                   "%{FILELINKTOS}\n]", rpm_path)
+    entries = {}
+    for line in listing.splitlines():
+        path, mode, flags, target = line.split("\t")
+        entries[path] = (int(mode, 8), int(flags), target)
+    return entries
+
+
+def _tracked(prefix):
+    return sorted(name for name in build_rpm.tracked_files(REPO) if name.startswith(prefix))
+
+
+def test_name_version_and_arch(rpm_path):
+    import xsovs_common
+    with open(os.path.join(REPO, "pyproject.toml")) as handle:
+        project_version = re.search(r'^version = "(.*)"', handle.read(), re.M).group(1)
+    assert _rpm("-qp", "--qf", "%{NAME} %{VERSION} %{ARCH}", rpm_path) \
+        == "xsovs %s noarch" % project_version
+    assert xsovs_common.__version__ == project_version
+
+
+def test_file_list_and_modes(rpm_path):
+    entries = _dump(rpm_path)
+    expected = {SITELIB + "/xsovs_common": 0o40755}
+    for name in _tracked("xsovs_common/"):
+        expected[SITELIB + "/" + name] = 0o100644
+    for name in _tracked("libexec/"):
+        expected[LIBEXEC + "/" + os.path.basename(name)] = 0o100755
+    for name in _tracked("xapi.d/plugins/"):
+        expected[PLUGINS + "/" + os.path.basename(name)] = 0o100755
+    for unit in UNITS:
+        expected[UNITDIR + "/" + unit] = 0o100644
+    for path in CONFIG:
+        expected[path] = 0o100644
+    if PLUGINS + "/openvswitch-cfg-update" in expected:
+        expected[PLUGINS + "/openvswitch-config-update"] = 0o120777
+        assert entries[PLUGINS + "/openvswitch-config-update"][2] == "openvswitch-cfg-update"
+    docs = {path for path, (_, flags, _) in entries.items() if flags & RPMFILE_DOC}
+    assert [os.path.basename(p) for p in docs] == ["README.md"]
+    got = {path: mode for path, (mode, _, _) in entries.items()
+           if path not in docs and not path.startswith("/usr/share/doc/")}
+    assert got == expected
+    assert LIBEXEC + "/openvswitch-boot" in got
+
+
+def test_config_files_are_noreplace(rpm_path):
+    entries = _dump(rpm_path)
+    config = sorted(path for path, (_, flags, _) in entries.items() if flags & RPMFILE_CONFIG)
+    assert config == sorted(CONFIG)
+    for path in CONFIG:
+        assert entries[path][1] & RPMFILE_NOREPLACE, path
+
+
+def test_requires(rpm_path):
+    requires = [line.split()[0] for line in _rpm("-qp", "--requires", rpm_path).splitlines()]
+    assert "openvswitch" in requires and "python3" in requires
+
+
+def _scriptlets(rpm_path):
+    """{'postinstall': body, ...} from rpm --scripts."""
+    scripts, name = {}, None
+    for line in _rpm("-qp", "--scripts", rpm_path).splitlines():
+        match = re.match(r"^(\w+) scriptlet \(using /bin/sh\):$", line)
+        if match:
+            name = match.group(1)
+            scripts[name] = []
+        else:
+            scripts[name].append(line)
+    return {key: "\n".join(lines) + "\n" for key, lines in scripts.items()}
+
+
+def _run_scriptlet(tmp_path, body, argument):
+    """Run a scriptlet with rpm's $1, every command it calls a recording stub."""
+    stubs = tmp_path / "stubs"
+    stubs.mkdir(exist_ok=True)
+    log = tmp_path / "calls.log"
+    if log.exists():
+        log.unlink()
+    for program in ("systemctl", "rm", "python3"):
+        stub = stubs / program
+        stub.write_text('#!/bin/sh\necho "${0##*/} $*" >> %s\n' % log)
+        stub.chmod(0o755)
+    result = subprocess.run(["/bin/sh", "-c", body, "scriptlet", str(argument)],
+                            env={"PATH": str(stubs)}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, universal_newlines=True)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def test_scriptlets_enable_disable_and_reload(rpm_path, tmp_path):
+    scripts = _scriptlets(rpm_path)
+    assert sorted(scripts) == ["postinstall", "postuninstall", "preuninstall"]
+    units = " ".join(UNITS)
+    compile_ = "python3 -m compileall -q %s/xsovs_common" % SITELIB
+    assert _run_scriptlet(tmp_path, scripts["postinstall"], 1) == [
+        "systemctl daemon-reload", "systemctl enable " + units, compile_,
+        "systemctl try-restart rsyslog.service"]
+    assert _run_scriptlet(tmp_path, scripts["postinstall"], 2) == [
+        "systemctl daemon-reload", compile_, "systemctl try-restart rsyslog.service"]
+    assert _run_scriptlet(tmp_path, scripts["preuninstall"], 0) == [
+        "systemctl --no-reload disable " + units,
+        "rm -rf %s/xsovs_common/__pycache__" % SITELIB]
+    assert _run_scriptlet(tmp_path, scripts["preuninstall"], 1) == []
+    assert _run_scriptlet(tmp_path, scripts["postuninstall"], 0) == [
+        "systemctl daemon-reload", "systemctl try-restart rsyslog.service"]
+    assert _run_scriptlet(tmp_path, scripts["postuninstall"], 1) == ["systemctl daemon-reload"]
+
+
+@pytest.fixture(scope="module")
+def installed(rpm_path, tmp_path_factory):
+    """The package installed (files only) into a private root."""
+    root = tmp_path_factory.mktemp("installed")
+    subprocess.run(["rpm", "--root", str(root), "--dbpath", str(root / "rpmdb"), "-i",
+                    "--nodeps", "--noscripts", "--nosignature", rpm_path],
+                   check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return root
+
+
+def _unit(installed, name):
+    """{(section, key): [values]} of an installed unit file."""
+    entries, section = {}, None
+    with open(str(installed) + UNITDIR + "/" + name) as handle:
+        for line in handle:
+            line = line.strip()
+            if line.startswith("["):
+                section = line.strip("[]")
+            elif line and not line.startswith("#"):
+                key, value = line.split("=", 1)
+                entries.setdefault((section, key), []).extend(value.split())
+    return entries
+
+
+def test_units_order_the_boot(installed):
+    boot = _unit(installed, "openvswitch-boot.service")
+    for unit in ("xapi.service", "xcp-networkd.service", "network.target"):
+        assert unit in boot[("Unit", "Before")]
+    assert boot[("Service", "ExecStart")] == [LIBEXEC + "/openvswitch-boot", "start"]
+    assert boot[("Service", "ExecStop")] == [LIBEXEC + "/openvswitch-boot", "stop"]
+    assert os.access(str(installed) + LIBEXEC + "/openvswitch-boot", os.X_OK)
+    assert boot[("Install", "WantedBy")] == ["multi-user.target"]
+    hook = _unit(installed, "openvswitch-xapi-update.service")
+    assert {"xapi.service", "openvswitch-boot.service"} <= set(hook[("Unit", "After")])
+    assert hook[("Service", "ExecStart")] == [LIBEXEC + "/openvswitch-xapi-update"]
+    assert hook[("Install", "WantedBy")] == ["multi-user.target"]
+
+
+def test_installed_tree_runs_on_python36(installed, tmp_path):
+    need(None if os.path.exists(PY36) else "no .venv36 (run make setup)")
+    root = installed
+    with open(str(root) + "/etc/sysconfig/openvswitch") as handle:
+        sysconfig = hostconfig.parse_shell_vars(handle.read())
+    assert sysconfig[hostconfig.SYSCONFIG_CONTROLLER_PORT] == "6632"
+    assert sysconfig[hostconfig.SYSCONFIG_TUNNEL_PROTOCOLS] == ""
+    env = dict(os.environ, PYTHONPATH=str(root) + SITELIB, XSOVS_LOG="stderr")
+    # A simulated host in bridge mode: the installed script runs and does nothing.
+    host = tmp_path / "sim"
+    (host / "etc" / "xensource").mkdir(parents=True)
+    (host / "etc" / "xensource" / "network.conf").write_text("bridge\n")
+    result = subprocess.run([PY36, str(root) + LIBEXEC + "/openvswitch-boot",
+                             "--root-prefix", str(host), "start"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            universal_newlines=True, cwd=str(tmp_path))
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    modules = subprocess.run([PY36, "-c", "import xsovs_common.boot as b; print(b.__file__)"],
+                             env=env, stdout=subprocess.PIPE, universal_newlines=True,
+                             cwd=str(tmp_path), check=True).stdout.strip()
+    assert modules == str(root) + SITELIB + "/xsovs_common/boot.py"

@@ -1,0 +1,142 @@
+"""What openvswitch-boot plans from the inventory, sysconfig and environment."""
+
+import io
+import os
+import subprocess
+
+import pytest
+
+from xsovs_common import boot, firewall, ovsctl, paths
+from xsovs_common.errors import ConfigError, InvalidValue
+from xsovs_dev.fakeroot import FakeRoot
+
+UUID = "5f1c8ab2-0c47-4a8e-9d0b-0000000000c3"
+INVENTORY = {"brand": "XenServer", "version": "8.2.1", "build": "release/yangtze/master/58"}
+
+
+@pytest.fixture
+def host(tmp_path):
+    """A host root with an inventory and nothing else (no network.conf)."""
+    fake = FakeRoot(str(tmp_path / "root"), backend=None)
+    fake.write_inventory(UUID, **INVENTORY)
+    return fake
+
+
+@pytest.fixture
+def root(host):
+    return host.root
+
+
+def test_first_start_plan(root):
+    plan = boot.plan(root, environ={})
+    assert plan.load_kmod and plan.delete_bridges
+    assert plan.ovs_ctl_options == [
+        "--system-id=" + UUID, "--system-type=XenServer",
+        "--system-version=8.2.1-release/yangtze/master/58",
+        "--external-id=xs-system-uuid=" + UUID,
+        "--daemon-cwd=" + root.path("/var/xen/openvswitch"), "--no-full-hostname",
+        "--delete-bridges"]
+    assert plan.tunnel_rules == [firewall.TUNNEL_RULES["gre"]]
+    assert plan.skipped == []
+
+
+def test_later_start_keeps_bridges_and_netdev_loads_no_module(host, root):
+    host.write(paths.BOOT_MARKER, "")
+    plan = boot.plan(root, environ={"XSOVS_DATAPATH_TYPE": "netdev"})
+    assert not plan.delete_bridges and "--delete-bridges" not in plan.ovs_ctl_options
+    assert not plan.load_kmod
+
+
+def test_restart_never_deletes_bridges(root):
+    plan = boot.plan(root, environ={}, restart=True)
+    assert not plan.delete_bridges and "--delete-bridges" not in plan.ovs_ctl_options
+
+
+def test_bad_datapath_type_is_refused(root):
+    with pytest.raises(InvalidValue):
+        boot.plan(root, environ={"XSOVS_DATAPATH_TYPE": "dpdk"})
+
+
+def test_tunnel_protocols_known_unknown_and_repeated():
+    rules, skipped = boot.tunnel_rules({"TUNNEL_PROTOCOLS": "VXLAN, geneve gre stt vxlan nvgre"})
+    assert rules == [firewall.TUNNEL_RULES[n] for n in ("gre", "vxlan", "geneve", "stt")]
+    assert skipped == ["nvgre"]
+
+
+def test_sysconfig_options(host, root):
+    host.write(paths.SYSCONFIG_OPENVSWITCH,
+           "FORCE_COREFILES=no\nVSWITCHD_PRIORITY=-5\nVSWITCHD_MLOCKALL=yes\n"
+           "OVS_CTL_OPTS='--no-monitor --ovs-vswitchd-options=-vfile:dbg'\n"
+           "CONTROLLER_PORT=6632\n")
+    options = boot.plan(root, environ={}).ovs_ctl_options
+    assert options[6:] == ["--force-corefiles=no", "--ovs-vswitchd-priority=-5",
+                           "--mlockall=yes", "--no-monitor",
+                           "--ovs-vswitchd-options=-vfile:dbg", "--delete-bridges"]
+
+
+@pytest.mark.parametrize("text", ["VSWITCHD_PRIORITY=-40\n", "FORCE_COREFILES=maybe\n",
+                                  "OVS_CTL_OPTS='stop'\n"])
+def test_bad_sysconfig_values_are_clear_errors(host, root, text):
+    host.write(paths.SYSCONFIG_OPENVSWITCH, text)
+    with pytest.raises((ConfigError, InvalidValue)) as info:
+        boot.plan(root, environ={})
+    assert text.split("=")[0] in info.value.message
+
+
+@pytest.mark.parametrize("key,change", [("INSTALLATION_UUID", {"host_uuid": "not-a-uuid"}),
+                                        ("PRODUCT_BRAND", {"brand": 'Xen"Server'}),
+                                        ("BUILD_NUMBER", {"build": ""})])
+def test_bad_inventory_values_are_clear_errors(host, root, key, change):
+    fields = dict(INVENTORY, host_uuid=UUID)
+    fields.update(change)
+    host.write_inventory(**fields)
+    with pytest.raises((ConfigError, InvalidValue)) as info:
+        boot.plan(root, environ={})
+    assert key in info.value.message
+
+
+def test_missing_inventory(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        boot.plan(paths.Root(str(tmp_path)), environ={})
+    assert "xensource-inventory" in info.value.message
+
+
+def test_environment_under_a_root_prefix(root):
+    env = ovsctl.environment(root, base={"PATH": "/bin", "OVS_RUNDIR": "/elsewhere"})
+    assert env["OVS_RUNDIR"] == "/elsewhere"                 # the caller's choice wins
+    assert env["OVS_DBDIR"] == root.path("/etc/openvswitch")
+    assert env["OVS_LOGDIR"] == root.path("/var/log/openvswitch")
+    assert env["OVS_SYSCONFDIR"] == root.path("/etc")
+    assert env["PATH"] == "/bin"
+
+
+def test_environment_at_slash_leaves_ovs_defaults():
+    env = ovsctl.environment(paths.Root("/"), base={"PATH": "/bin"})
+    assert env == {"PATH": "/bin"}
+
+
+def test_no_kmod_modprobe_comes_first_and_loads_nothing(root):
+    env = ovsctl.environment(root, load_kmod=False, base={"PATH": "/usr/bin:/bin"})
+    shim = root.path(ovsctl.NO_KMOD_DIR)
+    assert env["PATH"].split(":")[:3] == [shim, "/usr/bin", "/bin"]
+    assert "/usr/sbin" in env["PATH"].split(":")
+    found = subprocess.run(["sh", "-c", "command -v modprobe; modprobe openvswitch"], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True)
+    assert found.returncode == 0
+    assert found.stdout.strip() == os.path.join(shim, "modprobe")
+    assert "not loading" in found.stderr
+
+
+def test_run_reports_invalid_backend_without_touching_anything(root):
+    out = io.StringIO()
+    assert boot.run(root, "start", out, environ={}) == 0
+    assert out.getvalue() == boot.DISABLED_MESSAGE + "\n"
+    assert sorted(os.listdir(root.prefix)) == ["etc"]
+
+
+def test_ovs_ctl_runs_by_its_real_path(host, root):
+    """A test tree may link the package's ovs-ctl in; ovs-lib must still be found."""
+    real = host.write("/opt/ovs/scripts/ovs-ctl", "#!/bin/sh\n", mode=0o755)
+    host.link_program("ovs-ctl", target=real)
+    assert ovsctl.program(root) == real
