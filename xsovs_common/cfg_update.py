@@ -190,6 +190,7 @@ def _names(names):
 
 def _describe(plan, changes, restored):
     """Summary notes for Bridge / Port ``set`` changes, grouped by setting."""
+    verb = "restored" if restored else "set"
     groups = {}
     bonds = []
     for _, table, record, values in changes:
@@ -198,11 +199,11 @@ def _describe(plan, changes, restored):
             continue
         for column, value in sorted(values.items()):
             setting = column.split(":", 1)[-1]
-            text = "%s=%s" % (setting, value) if value is not None else "%s removed" % setting
+            text = "%s=%s %s on" % (setting, value, verb) if value is not None \
+                else "%s removed from" % setting
             groups.setdefault(text, []).append(record)
-    verb = "restored" if restored else "set"
     for text in sorted(groups):
-        plan.notes.append("%s %s on %s" % (text, verb, _names(groups[text])))
+        plan.notes.append("%s %s" % (text, _names(groups[text])))
     if bonds:
         plan.notes.append("bond settings %s on %s" % (verb, ", ".join(sorted(bonds))))
 
