@@ -113,7 +113,11 @@ def _ssl_in_place(root, snapshot, target):
 
 
 def plan_manager(plan, root, host_network, snapshot, wanted):
-    """Steps 3-5: reset and set the manager when OVSDB's differs; True if it does."""
+    """Steps 3-5: reset and set the manager when OVSDB's differs; True if it does.
+
+    "Differs" also covers SSL not set up as the manager needs it (someone
+    else's key or CA file): setting it afresh is what makes it work.
+    """
     target = wanted.target
     if target is not None and target.protocol == "pssl":
         plan.firewall_open = [firewall.Rule("tcp", target.port)]
@@ -134,7 +138,7 @@ def plan_manager(plan, root, host_network, snapshot, wanted):
     restore, invalid = netconfig.restore_changes(host_network, snapshot)
     plan.changes.extend(restore)
     _describe(plan, restore, restored=True)
-    _invalid_in_band(plan, host_network, snapshot, invalid)
+    _invalid_in_band(plan, invalid)
     return True
 
 
@@ -172,10 +176,10 @@ def plan_bridges(plan, host_network, snapshot):
     changes = differences(wanted, snapshot)
     plan.changes.extend(changes)
     _describe(plan, changes, restored=False)
-    _invalid_in_band(plan, host_network, snapshot, invalid)
+    _invalid_in_band(plan, invalid)
 
 
-def _invalid_in_band(plan, host_network, snapshot, invalid):
+def _invalid_in_band(plan, invalid):
     for bridge, value in sorted(invalid.items()):
         plan.warnings.append("invalid %s %r for %s left as it is"
                              % (netconfig.DISABLE_IN_BAND_KEY, value, bridge))
@@ -206,6 +210,14 @@ def _describe(plan, changes, restored):
         plan.notes.append("%s %s" % (text, _names(groups[text])))
     if bonds:
         plan.notes.append("bond settings %s on %s" % (verb, ", ".join(sorted(bonds))))
+
+
+def _rewrite_notes(result):
+    """A RewriteResult in a few words: 1000 bridge names make no summary line."""
+    notes = ["network cache rewritten"] if result.cache_changed else []
+    if result.bridges_changed:
+        notes.append("xs-network-uuids set on " + _names(result.bridges_changed))
+    return notes
 
 
 def _fail_mode_after(plan, snapshot, bridge, reset):
@@ -310,7 +322,7 @@ def update(root, api):
             try:
                 result = rewrite.rewrite(root, api, host_network=state.host_network,
                                          connection=connection, snapshot=snapshot)
-                changed.append(result.summary())
+                changed += _rewrite_notes(result)
             except (Error, OSError) as exc:
                 message = getattr(exc, "message", None) or str(exc)
                 log.error("rewrite failed: %s", message)
@@ -355,7 +367,7 @@ def rewrite_only(root, api):
     with lock.host_lock(root):
         with vswitch.connect(root, timeout=OVSDB_TIMEOUT) as connection:
             result = rewrite.rewrite(root, api, connection=connection)
-    text = summary([result.summary()])
+    text = summary(_rewrite_notes(result))
     log.info("rewrite: %s", text)
     return text
 
