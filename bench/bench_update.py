@@ -6,7 +6,8 @@ in one run:
 
 - ``update`` with nothing to change, in-process (median of several runs),
   and once through ``host.call_plugin`` as XAPI runs it (process start-up,
-  imports and the plugin protocol included);
+  imports and the plugin protocol included).  The simulator runs in a
+  process of its own, as XAPI does on a host;
 - the OVSDB round trips and XAPI calls of one ``update`` at 10 and at 1000
   bridges (they must be the same: nothing per bridge);
 - the historical per-bridge approach: ``ovs-vsctl list-br``, then for each
@@ -220,7 +221,7 @@ def main():
         ("update, nothing to change (median of %d)" % RUNS, "%.3f s" % big["update"],
          "target <= %.1f s: %s" % (TARGET_SECONDS,
                                    "met" if big["update"] <= TARGET_SECONDS else "MISSED")),
-        ("  of which waiting for XAPI's 9 answers", "%.3f s" % big["xapi_seconds"],
+        ("  of which waiting for XAPI's %d answers" % big["calls"], "%.3f s" % big["xapi_seconds"],
          "the simulator, a Python process, serves them"),
         ("  of which the OVSDB read", "%.3f s" % big["ovsdb_seconds"], ""),
         ("  same, through host.call_plugin", "%.3f s" % big["plugin"],
@@ -237,6 +238,7 @@ def main():
          "target >= %.0fx: %s" % (TARGET_RATIO, "met" if ratio >= TARGET_RATIO else "MISSED")),
     ]
     width = max(len(r[0]) for r in rows)
-    print("update with %d bridges in OVSDB and %d networks in XAPI" % (BRIDGES, BRIDGES))
+    print("update with %d bridges in OVSDB and %d networks in XAPI (load average %.1f)"
+          % (BRIDGES, BRIDGES, os.getloadavg()[0]))
     for label, value, note in rows:
         print("  %-*s  %10s  %s" % (width, label, value, note))
