@@ -262,8 +262,7 @@ def plan_flows(plan, host_network, snapshot, wanted, reset):
     if _fail_mode_after(plan, snapshot, path.bridge, reset) != "secure":
         return
     plan.management_flows = path
-    # Changing a bridge's fail mode without a controller flushes its flows.
-    plan.flows_after = bridge.fail_mode != "secure"
+    _, plan.flows_after = mgmt_flows.install_times(True, bridge.fail_mode)
     plan.notes.append("management flows installed on %s" % path.bridge)
 
 

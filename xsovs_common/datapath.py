@@ -45,7 +45,8 @@ class Plan:
         self.nics_down = []            # devices no bridge holds any more
         self.released = []             # [(PIF ref, IP device)] PIFs whose bridge goes
         self.management_flows = None   # mgmt_flows.ManagementPath to install
-        self.flows_first = False       # True: install them before the transaction
+        self.flows_before = False      # install them before the transaction ...
+        self.flows_after = False       # ... and/or after it (mgmt_flows.install_times)
 
     def __eq__(self, other):
         return isinstance(other, Plan) and vars(self) == vars(other)
@@ -58,8 +59,10 @@ class Plan:
         lines += ["ip link set dev %s down" % dev for dev in self.nics_down]
         lines += ["IP device %s of %s goes down" % (dev, ref) for ref, dev in self.released]
         if self.management_flows is not None:
+            when = [w for w, yes in (("before", self.flows_before), ("after", self.flows_after))
+                    if yes]
             lines.append("management flows on %s (%s the transaction)" % (
-                self.management_flows.bridge, "before" if self.flows_first else "after"))
+                self.management_flows.bridge, " and ".join(when)))
         return "\n".join(lines)
 
     def __repr__(self):
@@ -308,7 +311,8 @@ def _management_flows(hn, dp, builder, fail_mode):
         if port is None or not builder.port_survives(port.name) \
                 or _real_bridge_of(port) != dp.dp_bridge:
             present = False
-    builder.plan.flows_first = present
+    now = snapshot.bridges[dp.dp_bridge].fail_mode if present else None
+    builder.plan.flows_before, builder.plan.flows_after = mgmt_flows.install_times(present, now)
 
 
 def plan_up(host_network, pif_ref, snapshot, datapath_type=DEFAULT_DATAPATH_TYPE, mtu=None):

@@ -79,6 +79,17 @@ def flows(path):
     return result
 
 
+def install_times(bridge_ready, fail_mode_now, fail_mode_wanted="secure"):
+    """When to install the flows around an OVSDB transaction: ``(before, after)``.
+
+    Before, when the bridge and its ports exist already, so the host is never
+    cut off; after, when the transaction creates them or changes the bridge's
+    fail mode: ovs-vswitchd flushes a bridge's flows when its fail mode
+    changes while it has no controller (seen with Open vSwitch 3.1).
+    """
+    return bridge_ready, (not bridge_ready) or fail_mode_now != fail_mode_wanted
+
+
 def install(root, path):
     """Replace this project's flows on the management bridge with ``path``'s."""
     lines = ["delete cookie=%s/-1" % COOKIE] + ["add " + f for f in flows(path)]

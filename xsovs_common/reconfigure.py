@@ -95,11 +95,11 @@ def apply(root, connection, plan, snapshot):
         if plan.action == "up":
             _nics(root, [device for device, _ in plan.nic_steps], True, dict(plan.nic_steps))
         flows = switch.management_flows
-        if flows is not None and switch.flows_first:
+        if flows is not None and switch.flows_before:
             mgmt_flows.install(root, flows)
         vswitch.apply(connection, switch.changes, snapshot,
                       comment="interface-reconfigure %s %s" % (plan.action, switch.ip_device))
-        if flows is not None and not switch.flows_first:
+        if flows is not None and switch.flows_after:
             mgmt_flows.install(root, flows)
         if plan.action == "up":
             ipconfig.apply(root, plan.ip)

@@ -401,6 +401,23 @@ def test_secure_management_bridge_keeps_the_host_reachable(make_host):
     assert host.flows("xenbr3") == []
 
 
+def test_flows_survive_a_standalone_bridge_turning_secure(make_host):
+    """ovs-vswitchd flushes flows when a bridge's fail mode changes: they go in again after."""
+    host = make_host(pool())
+    host.write_cache()
+    host.ok("--force", "xenbr0", "up")
+    assert host.get("Bridge", "xenbr0", "fail_mode") == "standalone"
+    assert not [f for f in host.flows("xenbr0") if COOKIE in f]
+
+    def secure(hn):
+        hn.pool()["other_config"]["vswitch-controller-fail-mode"] = "secure"
+    host.write_cache(edit=secure)
+    host.ok("--force", "xenbr0", "up")
+    assert host.get("Bridge", "xenbr0", "fail_mode") == "secure"
+    ours = [f for f in host.flows("xenbr0") if COOKIE in f]
+    assert len(ours) == 4 and any("arp" in f and "actions=LOCAL" in f for f in ours)
+
+
 def test_management_option_moves_gateway_and_dns(host):
     host.ok(*host.session_args("eth3") + ["--management", "up"])
     network = host.fake_root.read(paths.SYSCONFIG_NETWORK)

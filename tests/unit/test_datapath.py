@@ -187,9 +187,11 @@ def test_secure_management_bridge_gets_flows_before_when_it_exists():
     hn = sample(pool_other_config={"vswitch-controller-fail-mode": "secure"})
     existing = up(hn, "eth0", {"xenbr0": {"ports": {"eth0": ["eth0"]}}})
     assert existing.management_flows.bridge == "xenbr0"
-    assert existing.flows_first
+    # Before, and again after: turning secure flushes the flows.
+    assert (existing.flows_before, existing.flows_after) == (True, True)
     new = up(hn, "eth0")
-    assert new.management_flows.nics == ["eth0"] and not new.flows_first
+    assert new.management_flows.nics == ["eth0"]
+    assert (new.flows_before, new.flows_after) == (False, True)
     assert up(hn, "bond0").management_flows is None          # not the management bridge
     assert up(sample(), "eth0").management_flows is None      # standalone
 
@@ -199,9 +201,10 @@ def test_management_vlan_flows_wait_for_a_new_fake_bridge():
     hn.pifs["eth0"]["management"] = False
     hn.pifs["v100"]["management"] = True
     plan = up(hn, "v100", {"xenbr0": {"ports": {"eth0": ["eth0"]}}})
-    assert plan.management_flows.host_port == "xapi2" and not plan.flows_first
+    assert plan.management_flows.host_port == "xapi2"
+    assert (plan.flows_before, plan.flows_after) == (False, True)
     plan = up(hn, "v100", {"xenbr0": {"ports": {"eth0": ["eth0"]}, "fakes": {"xapi2": 100}}})
-    assert plan.flows_first
+    assert plan.flows_before
 
 
 # Bad input: the plan is refused, naming the PIF.
