@@ -143,6 +143,34 @@ def port_other_config(columns):
     return {k: v for k, v in columns.items() if k.startswith("other_config:")}
 
 
+def bridge_settings(host_network, snapshot):
+    """``[(bridge, values, invalid)]`` for every real bridge in ``snapshot``
+    carrying one of this host's networks, by name: what :func:`bridge_columns`
+    says for it.  A fake (VLAN) bridge has no Bridge row and follows its parent.
+    """
+    settings = []
+    for name in snapshot.real_bridges():
+        networks = [n for n in host_network.networks_with_bridge(name)
+                    if host_network.pifs_on_network(n)]
+        if networks:
+            values, bad = bridge_columns(host_network, networks[0])
+            settings.append((name, values, bad))
+    return settings
+
+
+def bond_settings(host_network, snapshot):
+    """``[(port, columns)]``: the other_config settings of every bond of this
+    host whose port is in ``snapshot`` (what ``emer-reset`` wipes from it)."""
+    settings = []
+    for pif_ref in sorted(host_network.pifs):
+        if not host_network.is_bond_master(pif_ref) or host_network.is_vlan(pif_ref):
+            continue
+        port = host_network.pif(pif_ref).get("device")
+        if port in snapshot.ports:
+            settings.append((port, port_other_config(bond_port_columns(host_network, pif_ref))))
+    return settings
+
+
 def restore_changes(host_network, snapshot):
     """Put back what ``emer-reset`` wiped and XAPI's data defines.
 
@@ -153,22 +181,12 @@ def restore_changes(host_network, snapshot):
     """
     changes = ChangeSet()
     invalid = {}
-    for name in snapshot.real_bridges():
-        networks = [n for n in host_network.networks_with_bridge(name)
-                    if host_network.pifs_on_network(n)]
-        if not networks:
-            continue
-        values, bad = bridge_columns(host_network, networks[0])
+    for name, values, bad in bridge_settings(host_network, snapshot):
         changes.set("Bridge", name, {k: v for k, v in values.items() if v is not None})
         if bad is not None:
             invalid[name] = bad
-    for pif_ref in sorted(host_network.pifs):
-        if not host_network.is_bond_master(pif_ref) or host_network.is_vlan(pif_ref):
-            continue
-        port = host_network.pif(pif_ref).get("device")
-        if port in snapshot.ports:
-            columns = port_other_config(bond_port_columns(host_network, pif_ref))
-            changes.set("Port", port, columns)
+    for port, columns in bond_settings(host_network, snapshot):
+        changes.set("Port", port, columns)
     return changes, invalid
 
 

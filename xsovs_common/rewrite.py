@@ -23,14 +23,27 @@ class RewriteResult:
         return "; ".join(parts)
 
 
-def rewrite(root, api, host_network=None):
-    """Refresh the cache and xs-network-uuids; ``host_network`` if already read."""
+def rewrite(root, api, host_network=None, connection=None, snapshot=None):
+    """Refresh the cache and xs-network-uuids; ``host_network`` if already read.
+
+    ``connection``: the caller's OVSDB connection (and so its timeout), left
+    open; ``snapshot``: what the caller read on it, so as not to read twice.
+    """
     with lock.host_lock(root):
         if host_network is None:
             host_network = xapi_network.load(api, hostconfig.host_uuid(root))
         cache_changed = dbcache.write(root.path(paths.NETWORK_DBCACHE), host_network)
-        with vswitch.connect(root) as connection:
-            snapshot = vswitch.Snapshot.read(connection)
-            changes = netconfig.network_uuid_changes(host_network, snapshot)
-            vswitch.apply(connection, changes, snapshot)
+        if connection is None:
+            with vswitch.connect(root) as own:
+                changes = _set_network_uuids(own, host_network, None)
+        else:
+            changes = _set_network_uuids(connection, host_network, snapshot)
         return RewriteResult(cache_changed, [c[1] for c in changes])
+
+
+def _set_network_uuids(connection, host_network, snapshot):
+    if snapshot is None:
+        snapshot = vswitch.Snapshot.read(connection)
+    changes = netconfig.network_uuid_changes(host_network, snapshot)
+    vswitch.apply(connection, changes, snapshot)
+    return changes

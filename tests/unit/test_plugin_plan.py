@@ -1,0 +1,197 @@
+"""The plugin's plans: what update / set-manager would do, as plain data (no daemons)."""
+
+import itertools
+
+from sample_network import sample
+from xsovs_common import cfg_update, controller, firewall, paths, vswitch
+
+ROOT = paths.Root("/")
+PEM = paths.XAPI_SSL_PEM
+CA = paths.VSWITCHD_CACERT
+_ids = itertools.count(1)
+
+
+def _uuid():
+    return ["uuid", "00000000-0000-4000-8000-%012d" % next(_ids)]
+
+
+def _map(values):
+    return ["map", [[k, v] for k, v in sorted((values or {}).items())]]
+
+
+def snapshot(bridges, managers=(), ssl=None):
+    """A Snapshot from ovsdb-server-style rows.
+
+    ``bridges``: {name: {"ports": [port names], "fail_mode": ..., "other_config": ...,
+    "fakes": {name: tag}, "port_other_config": {port: {...}}}}.
+    """
+    bridge_rows, port_rows = [], []
+    for name, spec in bridges.items():
+        port_uuids = []
+        ports = [(name, None, False)] + [(p, None, False) for p in spec.get("ports", ())]
+        ports += [(fake, tag, True) for fake, tag in spec.get("fakes", {}).items()]
+        for port, tag, fake in ports:
+            uuid = _uuid()
+            port_uuids.append(uuid)
+            port_rows.append({
+                "_uuid": uuid, "name": port, "interfaces": ["set", []],
+                "tag": tag if tag is not None else ["set", []], "fake_bridge": fake,
+                "bond_mode": ["set", []], "lacp": ["set", []], "bond_updelay": 0,
+                "bond_downdelay": 0,
+                "other_config": _map(spec.get("port_other_config", {}).get(port)),
+                "external_ids": _map({}), "mac": ["set", []]})
+        bridge_rows.append({
+            "_uuid": _uuid(), "name": name, "ports": ["set", port_uuids],
+            "fail_mode": spec.get("fail_mode") or ["set", []],
+            "other_config": _map(spec.get("other_config")), "external_ids": _map({}),
+            "datapath_type": "", "controller": ["set", []]})
+    ssl_rows = [dict(ssl)] if ssl else []
+    return vswitch.Snapshot([
+        {"rows": [{"_uuid": _uuid(), "bridges": ["set", []], "manager_options": ["set", []],
+                   "ssl": ["set", []], "next_cfg": 1, "cur_cfg": 1,
+                   "external_ids": _map({}), "other_config": _map({})}]},
+        {"rows": bridge_rows}, {"rows": port_rows}, {"rows": []},
+        {"rows": [{"target": t} for t in managers]}, {"rows": ssl_rows}])
+
+
+BOND_OTHER_CONFIG = {"bond-miimon-interval": "100", "bond-detect-mode": "carrier",
+                     "bond-rebalance-interval": "1800000"}
+
+
+def host_switch(fail_mode="standalone", in_band=None, managers=(), ssl=None, bond=None):
+    other = {"disable-in-band": in_band} if in_band else {}
+    return snapshot({
+        "xenbr0": {"ports": ["eth0"], "fail_mode": fail_mode, "other_config": other,
+                   "fakes": {"xapi2": 100}},
+        "xapi1": {"ports": ["bond0"], "fail_mode": fail_mode,
+                  "port_other_config": {"bond0": BOND_OTHER_CONFIG if bond is None else bond}},
+        "foreign": {"ports": ["eth9"], "fail_mode": "secure",
+                    "other_config": {"disable-in-band": "true"}},
+    }, managers=managers, ssl=ssl)
+
+
+def state(hn, target=None):
+    return cfg_update.XapiState("host-uuid", hn, {}, controller.Wanted(target, "test"))
+
+
+SSL_TARGET = controller.target("ssl", "192.0.2.1", 6632)
+OUR_SSL = {"private_key": PEM, "certificate": PEM, "ca_cert": CA, "bootstrap_ca_cert": True}
+
+
+def test_nothing_to_change():
+    plan = cfg_update.plan_update(ROOT, state(sample()), host_switch())
+    assert plan.is_empty() and plan.notes == [] and plan.warnings == []
+    assert cfg_update.summary(plan.notes) == "No change to configuration"
+    plan = cfg_update.plan_update(ROOT, state(sample(), SSL_TARGET),
+                                  host_switch(managers=["ssl:192.0.2.1:6632"], ssl=OUR_SSL))
+    assert plan.is_empty()
+
+
+def test_a_new_controller_resets_and_restores_in_one_change_set():
+    hn = sample(net_other_config={"vswitch-disable-in-band": "true"},
+                bond_other_config={"bond-miimon": "70"})
+    plan = cfg_update.plan_update(ROOT, state(hn, SSL_TARGET), host_switch())
+    changes = plan.changes.changes
+    assert changes[:3] == [("emer-reset",), ("set-ssl", PEM, PEM, CA, True),
+                           ("set-manager", ("ssl:192.0.2.1:6632",))]
+    assert ("set", "Bridge", "xenbr0", {"fail_mode": "standalone",
+                                        "other_config:disable-in-band": "true"}) in changes
+    assert ("set", "Bridge", "xapi1", {"fail_mode": "standalone"}) in changes
+    (port,) = [c for c in changes if c[:2] == ("set", "Port")]
+    assert port[2] == "bond0" and port[3]["other_config:bond-miimon-interval"] == "70"
+    assert not [c for c in changes if len(c) > 2 and c[2] in ("foreign", "xapi2")]
+    assert plan.delete_ca and plan.firewall_open == []
+    assert plan.notes[0] == "Successfully set controller to ssl:192.0.2.1:6632"
+    assert plan.management_flows is None        # standalone: the host stays reachable
+    text = str(plan.changes)
+    assert text.splitlines()[:3] == ["emer-reset", "--bootstrap set-ssl %s %s %s" % (PEM, PEM, CA),
+                                     "set-manager ssl:192.0.2.1:6632"]
+
+
+def test_removing_the_controller():
+    plan = cfg_update.plan_update(ROOT, state(sample()),
+                                  host_switch(managers=["ssl:192.0.2.1:6632"], ssl=OUR_SSL))
+    assert plan.changes.changes[:3] == [("emer-reset",), ("set-manager", ()), ("del-ssl",)]
+    assert plan.notes[0] == "Successfully removed controller config"
+    assert plan.delete_ca
+
+
+def test_ssl_not_as_needed_means_set_again():
+    other_ssl = dict(OUR_SSL, ca_cert="/etc/elsewhere.pem")
+    plan = cfg_update.plan_update(ROOT, state(sample(), SSL_TARGET),
+                                  host_switch(managers=["ssl:192.0.2.1:6632"], ssl=other_ssl))
+    assert ("emer-reset",) in plan.changes.changes
+    tcp = controller.target("tcp", "192.0.2.1", 6632)
+    plan = cfg_update.plan_update(ROOT, state(sample(), tcp),
+                                  host_switch(managers=["tcp:192.0.2.1:6632"]))
+    assert plan.is_empty()
+
+
+def test_pssl_keeps_the_manager_port_open():
+    pssl = controller.target("pssl", "", 6640)
+    plan = cfg_update.plan_update(ROOT, state(sample(), pssl), host_switch())
+    assert plan.firewall_open == [firewall.Rule("tcp", 6640)]
+    assert ("set-manager", ("pssl:6640",)) in plan.changes.changes
+    plan = cfg_update.plan_update(ROOT, state(sample(), pssl),
+                                  host_switch(managers=["pssl:6640"], ssl=OUR_SSL))
+    assert plan.is_empty() and plan.firewall_open == [firewall.Rule("tcp", 6640)]
+
+
+def test_bridge_settings_only_where_they_differ():
+    hn = sample(pool_other_config={"vswitch-controller-fail-mode": "secure"},
+                net_other_config={"vswitch-controller-fail-mode": "standalone"})
+    plan = cfg_update.plan_update(ROOT, state(hn), host_switch(fail_mode="standalone",
+                                                               in_band="true"))
+    # xenbr0: network says standalone (as it is); in-band absent in XAPI -> removed.
+    # xapi1: the pool's secure.  foreign: not XAPI's, untouched.
+    assert plan.changes.changes == [
+        ("set", "Bridge", "xapi1", {"fail_mode": "secure"}),
+        ("set", "Bridge", "xenbr0", {"other_config:disable-in-band": None})]
+    assert plan.notes == ["disable-in-band removed from xenbr0",
+                          "fail_mode=secure set on xapi1"]
+    assert plan.management_flows is None          # no controller newly set
+
+
+def test_invalid_in_band_is_left_and_named():
+    hn = sample(net_other_config={"vswitch-disable-in-band": "maybe"})
+    plan = cfg_update.plan_update(ROOT, state(hn), host_switch(in_band="true"))
+    assert plan.is_empty()
+    assert plan.warnings == ["invalid vswitch-disable-in-band 'maybe' for xenbr0 left as it is"]
+    assert cfg_update._summary(plan.notes, plan.warnings) == \
+        "No change to configuration; invalid vswitch-disable-in-band 'maybe' for xenbr0 " \
+        "left as it is"
+
+
+def test_bond_settings_come_back_after_an_emergency_reset():
+    plan = cfg_update.plan_update(ROOT, state(sample()), host_switch(bond={}))
+    assert plan.changes.changes == [("set", "Port", "bond0", {
+        "other_config:" + k: v for k, v in BOND_OTHER_CONFIG.items()})]
+    assert plan.notes == ["bond settings set on bond0"]
+
+
+def test_management_flows_when_a_controller_is_set_on_a_secure_bridge():
+    hn = sample(pool_other_config={"vswitch-controller-fail-mode": "secure"})
+    plan = cfg_update.plan_update(ROOT, state(hn, SSL_TARGET), host_switch(fail_mode=None))
+    assert plan.management_flows.bridge == "xenbr0"
+    assert plan.management_flows.nics == ["eth0"]
+    assert plan.flows_after          # the fail mode changes: ovs-vswitchd flushes flows
+    plan = cfg_update.plan_update(ROOT, state(hn, SSL_TARGET), host_switch(fail_mode="secure"))
+    assert plan.management_flows is not None and not plan.flows_after
+    plan = cfg_update.plan_update(ROOT, state(hn), host_switch(
+        fail_mode="secure", managers=["ssl:192.0.2.1:6632"], ssl=OUR_SSL))
+    assert plan.management_flows is None          # removed, not set
+    plan = cfg_update.plan_update(ROOT, state(sample(), SSL_TARGET), host_switch())
+    assert plan.management_flows is None          # standalone
+
+
+def test_set_manager_leaves_bridges_alone():
+    hn = sample(pool_other_config={"vswitch-controller-fail-mode": "secure"})
+    plan = cfg_update.plan_update(ROOT, state(hn), host_switch(), bridges=False)
+    assert plan.is_empty()
+
+
+def test_summary_is_one_line():
+    assert cfg_update.summary(["a\nb", "", "c"]) == "a b; c"
+    assert cfg_update.summary([]) == "No change to configuration"
+    names = ["br%d" % n for n in range(10)]
+    assert cfg_update._names(names) == "10 bridges (br0, br1, br2, ...)"
