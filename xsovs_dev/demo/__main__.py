@@ -16,9 +16,9 @@ EXIT_OK, EXIT_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
 BREAKABLE = ("cache",)
 
 
-class Interrupted(Exception):
+class Interrupted(BaseException):
     def __init__(self, signum):
-        Exception.__init__(self, signal.Signals(signum).name)
+        BaseException.__init__(self, signal.Signals(signum).name)
         self.signum = signum
 
 
@@ -34,14 +34,17 @@ def cannot_run_reason():
     for program in ("ip", "ping", "iptables"):
         if shutil.which(program) is None:
             return "%s is not installed (run make setup)" % program
-    return ovs.available() or netns.unavailable_reason()
+    return ovs.available() or simhost.tmpdir_problem() or netns.unavailable_reason()
 
 
 def parse(argv):
     parser = argparse.ArgumentParser(
         prog="python -m xsovs_dev.demo",
         description="Boot a simulated XenServer host with xsovs, step by step, then tear "
-                    "it all down.")
+                    "it all down.",
+        epilog="Needs root and network namespaces.  Exit status: 0 done, 1 a step failed, "
+               "2 this machine cannot run it (or a usage error), 128+N interrupted by "
+               "signal N.")
     parser.add_argument("--break", dest="breaks", action="append", default=[],
                         choices=BREAKABLE, metavar="WHAT",
                         help="make a step fail on purpose: 'cache' damages the network "

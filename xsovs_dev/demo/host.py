@@ -35,6 +35,8 @@ NETNS_PROGRAMS = ("ovs-ctl", "ip", "sysctl", "ethtool", "iptables", "ovs-ofctl")
 # Programs a XenServer host has that mean nothing here: they do nothing.
 NO_OP_PROGRAMS = ("modprobe", "update-issue")
 
+# AF_UNIX socket paths (the OVSDB socket under the host root) fit in 107 bytes.
+SOCKET_PATH_MAX = 107
 LIBEXEC = os.path.join(str(REPO_ROOT), "libexec")
 DOM0_PYTHON = os.path.join(str(REPO_ROOT), ".venv36", "bin", "python")
 
@@ -42,6 +44,17 @@ DOM0_PYTHON = os.path.join(str(REPO_ROOT), ".venv36", "bin", "python")
 def host_python():
     """dom0's Python 3.6 when ``make setup`` made it, else this interpreter."""
     return DOM0_PYTHON if os.access(DOM0_PYTHON, os.X_OK) else sys.executable
+
+
+def tmpdir_problem():
+    """Why $TMPDIR cannot hold the host root (its sockets' paths too long), or None."""
+    longest = os.path.join(tempfile.gettempdir(), "xsovs-demo-%d-xxxxxxxx" % os.getpid(),
+                           "root" + paths.OVS_RUNDIR, "ovs-vswitchd.99999.ctl")
+    if len(longest.encode()) > SOCKET_PATH_MAX:
+        return ("the temporary directory %s is too long a path: the host's sockets under it "
+                "would exceed %d bytes (set TMPDIR=/tmp)"
+                % (tempfile.gettempdir(), SOCKET_PATH_MAX))
+    return None
 
 
 def pool_fixture():

@@ -110,7 +110,7 @@ def summary(sim, outcome):
     only_management_flows = {}      # bridge -> its fail mode, when only our flows are on it
 
     def add(label, text):
-        lines.append("  %-18s %s" % (label, text))
+        lines.append("  %-20s %s" % (label, text))
 
     ports = {p["_uuid"]: p["name"] for p in state.rows("Port", ["_uuid", "name"])}
     bridges = sorted(state.rows("Bridge", ["name", "ports", "fail_mode", "datapath_type",
@@ -141,9 +141,10 @@ def summary(sim, outcome):
         for m in managers) or "(none)")
     for row in state.rows("SSL", ["private_key", "certificate", "ca_cert",
                                   "bootstrap_ca_cert"]):
-        add("SSL", "key %s, certificate %s, CA %s%s" % (
-            state.host_path(row["private_key"]), state.host_path(row["certificate"]),
-            state.host_path(row["ca_cert"]),
+        key, cert = state.host_path(row["private_key"]), state.host_path(row["certificate"])
+        add("SSL", "%s, CA %s%s" % (
+            "key and certificate " + key if key == cert else "key %s, certificate %s"
+            % (key, cert), state.host_path(row["ca_cert"]),
             " (bootstrap: the controller's CA is trusted on first use)"
             if row["bootstrap_ca_cert"] else ""))
     add("firewall", "open for tunnels: %s" % (", ".join(sorted(state.tunnel_rules()))
