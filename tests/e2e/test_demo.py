@@ -17,7 +17,7 @@ import time
 import pytest
 
 from xsovs_dev import netns, ovs
-from xsovs_dev.demo.host import processes_naming
+from xsovs_dev.ovs import processes_naming
 from xsovs_dev.skips import need
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -214,20 +214,4 @@ def _kill_namespace(name):
 
 def _kill_naming(directory):
     """Kill every live process whose command line names ``directory``."""
-    return _until_none(lambda: processes_naming(directory))
-
-
-def processes_naming(directory):
-    """Pids of live processes (zombies have no command line) naming ``directory``."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % entry, "rb") as handle:
-                cmdline = handle.read().decode("utf-8", "replace")
-        except OSError:
-            continue
-        if directory in cmdline:
-            found.append(int(entry))
-    return found
+    return _until_none(lambda: ovs.processes_naming(directory))

@@ -9,7 +9,7 @@ import os
 import re
 import subprocess
 
-from xsovs_common import mgmt_flows
+from xsovs_common import mgmt_flows, ovsdb
 
 from . import host as simhost
 
@@ -32,10 +32,10 @@ class SwitchState:
                      "--timeout=10"] + list(args))
 
     def rows(self, table, columns):
-        """[{column: value}] of ``table``; sets and maps decoded from ovs-vsctl's JSON."""
+        """[{column: value}] of ``table``, decoded from ovs-vsctl's JSON (OVSDB's own)."""
         listing = json.loads(self.vsctl("--format=json", "--data=json",
                                         "--columns=" + ",".join(columns), "list", table))
-        return [dict(zip(listing["headings"], (_value(v) for v in row)))
+        return [dict(zip(listing["headings"], (ovsdb.from_datum(v) for v in row)))
                 for row in listing["data"]]
 
     def host_path(self, path):
@@ -71,24 +71,6 @@ class SwitchState:
         return opened
 
 
-def _value(value):
-    """ovs-vsctl --data=json: ["set", [...]], ["map", [[k, v]...]], ["uuid", u], scalars."""
-    if isinstance(value, list) and len(value) == 2 and value[0] == "set":
-        return [_value(v) for v in value[1]]
-    if isinstance(value, list) and len(value) == 2 and value[0] == "map":
-        return {k: _value(v) for k, v in value[1]}
-    if isinstance(value, list) and len(value) == 2 and value[0] == "uuid":
-        return value[1]
-    return value
-
-
-def _one(value):
-    """An optional column ([] when empty) as a value or None."""
-    if isinstance(value, list):
-        return value[0] if value else None
-    return value
-
-
 def pool_description(sim):
     """What XAPI's data asks for, in a line: the demo's input."""
     store = sim.xapi.store
@@ -119,9 +101,9 @@ def summary(sim, outcome):
     for bridge in bridges:
         name = bridge["name"]
         add("bridge " + name, "fail_mode %s, datapath %s, ports %s" % (
-            _one(bridge["fail_mode"]) or "(none: standalone)",
+            ovsdb.optional(bridge["fail_mode"]) or "(none: standalone)",
             bridge["datapath_type"] or "system",
-            ", ".join(sorted(ports[p] for p in bridge["ports"] if p in ports))))
+            ", ".join(sorted(ports[p] for p in ovsdb.as_list(bridge["ports"]) if p in ports))))
         add("  xs-network-uuids", bridge["external_ids"].get("xs-network-uuids", "(none)"))
         add("  address", "%s, MAC %s" % (", ".join(state.addresses(name)) or "(none)",
                                         bridge["other_config"].get("hwaddr", "(not set)")))
@@ -130,7 +112,7 @@ def summary(sim, outcome):
         add("  flows", "%d management flows (cookie %s, %d packets), %d others"
             % (len(ours), mgmt_flows.COOKIE, sum(ours), len(flows) - len(ours)))
         if ours and len(ours) == len(flows):
-            only_management_flows[name] = _one(bridge["fail_mode"])
+            only_management_flows[name] = ovsdb.optional(bridge["fail_mode"])
     if not bridges:
         add("bridges", "(none)")
     add("default route", state.default_route() or "(none)")
