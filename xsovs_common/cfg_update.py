@@ -17,6 +17,8 @@ in-band setting in line with XAPI; keep the host reachable on a secure
 management bridge.
 """
 
+import contextlib
+import gc
 import json
 import os
 
@@ -71,6 +73,23 @@ def read_xapi(api, root, wanted=None):
     if wanted is None:
         wanted = controller.wanted(api, root, pool)
     return XapiState(host_uuid, host_network, pool, wanted)
+
+
+@contextlib.contextmanager
+def bulk_reads():
+    """The cyclic garbage collector off while XAPI's and OVSDB's answers are decoded.
+
+    At 1000 bridges they are some 10^5 small objects without a cycle among
+    them, which the collector would otherwise walk again and again: about a
+    fifth of a no-change ``update`` (bench_update).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # -- plan -------------------------------------------------------------------------
@@ -316,8 +335,9 @@ def update(root, api):
     """The plugin's ``update``: steps 1-8 of issue 3; returns the summary line."""
     with lock.host_lock(root):
         with vswitch.connect(root, timeout=OVSDB_TIMEOUT) as connection:
-            state = read_xapi(api, root)
-            snapshot = vswitch.Snapshot.read(connection, interfaces=False)
+            with bulk_reads():
+                state = read_xapi(api, root)
+                snapshot = vswitch.Snapshot.read(connection, interfaces=False)
             changed, warnings = [], []
             try:
                 result = rewrite.rewrite(root, api, host_network=state.host_network,
@@ -341,8 +361,9 @@ def set_manager(root, api, args):
     wanted = controller.from_args(root, args) if args else None
     with lock.host_lock(root):
         with vswitch.connect(root, timeout=OVSDB_TIMEOUT) as connection:
-            state = read_xapi(api, root, wanted)
-            snapshot = vswitch.Snapshot.read(connection, interfaces=False)
+            with bulk_reads():
+                state = read_xapi(api, root, wanted)
+                snapshot = vswitch.Snapshot.read(connection, interfaces=False)
             plan = plan_update(root, state, snapshot, bridges=False)
             changed = plan.notes + apply_plan(root, connection, snapshot, plan)
     result = _summary(changed, plan.warnings)
@@ -386,13 +407,14 @@ def _bridge_status(bridge, xapi_values):
 def status(root, api):
     """The plugin's ``status``: JSON of the state and of what ``update`` would change."""
     error = None
-    state = read_xapi(api, root, wanted=controller.Wanted(None, "unread"))
-    try:
-        state.wanted = controller.wanted(api, root, state.pool)
-    except controller.InvalidController as exc:
-        error = exc
-    with vswitch.connect(root, timeout=OVSDB_TIMEOUT) as connection:
-        snapshot = vswitch.Snapshot.read(connection)
+    with bulk_reads():
+        state = read_xapi(api, root, wanted=controller.Wanted(None, "unread"))
+        try:
+            state.wanted = controller.wanted(api, root, state.pool)
+        except controller.InvalidController as exc:
+            error = exc
+        with vswitch.connect(root, timeout=OVSDB_TIMEOUT) as connection:
+            snapshot = vswitch.Snapshot.read(connection)
     hn = state.host_network
     wants = {name: {"fail_mode": values["fail_mode"],
                     "disable-in-band": values.get("other_config:disable-in-band"),

@@ -22,7 +22,7 @@ from .log import log
 PLUGIN = "openvswitch-cfg-update"
 FUNCTIONS = ("update", "status")
 DEFAULT_WORKERS = 64          # a XenServer pool's largest size: no host waits for a worker
-DEFAULT_WAIT = 300.0          # how long the start-up hook waits for XAPI
+DEFAULT_WAIT = 240.0          # for XAPI to answer: within the unit's 300 s start timeout
 DEFAULT_INTERVAL = 2.0
 # XAPI is not (fully) up yet: worth another try.
 STARTING_CODES = ("XAPI_UNREACHABLE", "HOST_STILL_BOOTING")
