@@ -23,13 +23,13 @@ XenServer's rules (the vswitch backend of the historical tool):
   leaves its bridge while VLANs on it are attached.
 """
 
-from . import mgmt_flows, netconfig, validate
+from . import hostconfig, mgmt_flows, netconfig, validate
 from .errors import InvalidValue
 from .log import log
 from .model import ModelError
 from .vswitch import ChangeSet
 
-DEFAULT_DATAPATH_TYPE = "system"
+DEFAULT_DATAPATH_TYPE = hostconfig.DATAPATH_SYSTEM
 # Bond Port other_config keys this tool owns (stale ones are removed).
 _BOND_PORT_KEYS = ("bond-", "lacp-")
 

@@ -24,24 +24,8 @@ link.  Then, for ``up``:
 OVSDB transaction, then the NICs no bridge holds.
 """
 
-import os
-import re
-
-from . import datapath, ipconfig, iproute, lock, mgmt_flows, nicconfig, vswitch
-from .errors import InvalidValue
+from . import datapath, hostconfig, ipconfig, iproute, lock, mgmt_flows, nicconfig, vswitch
 from .log import log
-
-DATAPATH_TYPE_ENV = "XSOVS_DATAPATH_TYPE"
-_DATAPATH_TYPE = re.compile(r"^[a-z][a-z0-9_-]{0,31}\Z")
-
-
-def datapath_type():
-    """The datapath type of bridges created (``XSOVS_DATAPATH_TYPE``, default system)."""
-    value = os.environ.get(DATAPATH_TYPE_ENV) or datapath.DEFAULT_DATAPATH_TYPE
-    if not _DATAPATH_TYPE.match(value):
-        raise InvalidValue("invalid %s %r" % (DATAPATH_TYPE_ENV, value),
-                           params=[DATAPATH_TYPE_ENV, value])
-    return value
 
 
 class ActionPlan:
@@ -72,7 +56,7 @@ def _released(root, host_network, switch):
 
 
 def plan_up(root, host_network, pif_ref, snapshot):
-    switch = datapath.plan_up(host_network, pif_ref, snapshot, datapath_type(),
+    switch = datapath.plan_up(host_network, pif_ref, snapshot, hostconfig.datapath_type(),
                               mtu=nicconfig.mtu)
     bridgeless = switch.ip_device != host_network.bridge(pif_ref)
     ip = ipconfig.plan_up(root, host_network, pif_ref, switch.ip_device, set_mtu=bridgeless)
