@@ -76,7 +76,7 @@ def main(argv=None, out=sys.stdout):
         out.write("\nFAILED at step %s: %s\n" % (failure.step, failure.message))
         tail = failure.stderr_tail()
         if tail:
-            out.write("  stderr (last %d lines):\n" % len(tail))
+            out.write("  %s (last %d lines):\n" % (failure.output_name, len(tail)))
             out.write("".join("    %s\n" % line for line in tail))
     except Interrupted as interrupt:
         status = 128 + interrupt.signum

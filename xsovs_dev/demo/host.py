@@ -69,6 +69,8 @@ def pool_fixture():
 
 
 class SimulatedHost:
+    """One XenServer host in a namespace: its NIC to a peer, its root, its XAPI (simulated)."""
+
     def __init__(self, tag=None, python=None):
         self.tag = tag or "xsovs-demo-%d" % os.getpid()
         self.python = python or host_python()

@@ -11,17 +11,21 @@ import time
 
 from . import host as simhost
 
+STEPS = 7
 STDERR_TAIL_LINES = 15
 PROGRAM_TIMEOUT = 90       # ovs-ctl alone may take a while on a busy machine
 XAPI_WAIT = "10"           # the hook's --wait: the simulator is up already
 
 
 class StepFailed(Exception):
-    def __init__(self, step, message, stderr=""):
+    """Step ``step`` failed: ``message``, and what the program said (``output``)."""
+
+    def __init__(self, step, message, stderr="", output_name="stderr"):
         Exception.__init__(self, message)
         self.step = step
         self.message = message
         self.stderr = stderr
+        self.output_name = output_name
 
     def stderr_tail(self):
         lines = [line for line in self.stderr.rstrip().splitlines() if line.strip()]
@@ -38,7 +42,7 @@ class Outcome:
 
 
 class Progress:
-    """``[n/N] title .... ok  detail (1.2 s)`` lines; knows the step under way."""
+    """``[n/N] title ... ok: detail (1.2 s)`` lines; knows the step under way."""
 
     def __init__(self, out, total):
         self.out = out
@@ -98,9 +102,6 @@ def _checked(progress, result, program):
     return result
 
 
-STEPS = 7
-
-
 def boot(sim, progress, break_cache=False):
     """Build the host and boot it; returns the :class:`Outcome`."""
     outcome = Outcome()
@@ -134,7 +135,7 @@ def boot(sim, progress, break_cache=False):
             outcome.pings.append((when, ok, output))
             if not ok:
                 raise StepFailed(progress.current, "no answer from the peer %s"
-                                 % simhost.PEER_ADDRESS, output)
+                                 % simhost.PEER_ADDRESS, output, output_name="ping")
             return "%s answers" % simhost.PEER_ADDRESS
         return action
 
