@@ -9,7 +9,7 @@ VENV36       := .venv36
 PY           := $(VENV)/bin/python
 HOST_CODE    := xsovs_common libexec xapi.d
 
-.PHONY: setup setup-system setup-venv setup-venv36 test test-py36 lint check-py36 bench rpm clean
+.PHONY: setup setup-system setup-venv setup-venv36 test test-py36 lint check-py36 bench rpm clean demo
 
 setup: setup-system setup-venv setup-venv36
 
@@ -51,6 +51,10 @@ bench:
 # prints the RPM's path.
 rpm:
 	@$(PY) tools/build_rpm.py
+
+# One simulated host booting with xsovs, step by step (root; see xsovs_dev/demo).
+demo:
+	$(PY) -m xsovs_dev.demo
 
 clean:
 	rm -rf $(VENV) $(VENV36) build dist .pytest_cache .ruff_cache

@@ -189,6 +189,19 @@ def kill_daemons(rundir):
     return killed
 
 
+def processes_naming(text):
+    """Pids of live processes whose command line contains ``text`` (say, a host root).
+
+    Zombies have no command line, so killed daemons not yet reaped by PID 1
+    do not count; this process never does.
+    """
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid() and text in _cmdline(int(entry)):
+            found.append(int(entry))
+    return found
+
+
 def _parent(pid):
     try:
         with open("/proc/%d/stat" % pid) as handle:

@@ -69,18 +69,7 @@ class Host:
 
     def daemons(self):
         """Processes whose command line names this host's root."""
-        found = []
-        for pid in os.listdir("/proc"):
-            if not pid.isdigit():
-                continue
-            try:
-                with open("/proc/%s/cmdline" % pid, "rb") as handle:
-                    cmdline = handle.read().decode("utf-8", "replace")
-            except OSError:
-                continue
-            if self.fake.path + "/" in cmdline and int(pid) != os.getpid():
-                found.append(int(pid))
-        return found
+        return ovsmod.processes_naming(self.fake.path + "/")
 
     def gone(self, timeout=30):
         """True once no process names this host's root (killed ones take a moment)."""
