@@ -28,6 +28,7 @@ Open_vSwitch schema.
 
 import errno
 import json
+import os
 import socket
 import time
 
@@ -35,6 +36,7 @@ from .errors import Error
 from .log import log
 
 DEFAULT_TIMEOUT = 10.0
+_SUN_PATH_MAX = 107   # bytes of a unix socket path, less the terminating NUL
 DATABASE = "Open_vSwitch"
 
 
@@ -119,12 +121,21 @@ class Connection:
     def _connect(self, deadline):
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(max(0.01, deadline - time.time()))
+        directory_fd = None
         try:
-            sock.connect(self.socket_path)
+            path = self.socket_path
+            if len(path.encode("utf-8")) > _SUN_PATH_MAX:
+                # Too long for sockaddr_un: reach it through the directory's fd, as OVS does.
+                directory_fd = os.open(os.path.dirname(path) or ".", os.O_RDONLY)
+                path = "/proc/self/fd/%d/%s" % (directory_fd, os.path.basename(path))
+            sock.connect(path)
         except OSError as exc:
             sock.close()
             raise OvsdbError("cannot connect to ovsdb-server at %s: %s"
                              % (self.socket_path, _reason(exc)), params=[self.socket_path])
+        finally:
+            if directory_fd is not None:
+                os.close(directory_fd)
         self._sock = sock
 
     def call(self, method, params):

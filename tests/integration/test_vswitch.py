@@ -238,3 +238,14 @@ def test_wait_fails_when_vswitchd_is_gone(tmp_path):
             changes.add_br("xenbr1")
             vswitch.apply(conn, changes, vswitch.Snapshot.read(conn), wait=False)
         assert "xenbr1" in lone.vsctl("list-br").split()
+
+
+def test_socket_paths_longer_than_sockaddr_un(ovs, tmp_path):
+    """A db.sock path past 107 bytes (deep test directories) is still reached."""
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    link = deep / "db.sock"
+    link.symlink_to(ovs.socket)
+    assert len(str(link)) > 107
+    with ovsdb.Connection(str(link), timeout=2) as conn:
+        assert vswitch.Snapshot.read(conn).bridges == {}
