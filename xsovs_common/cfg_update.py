@@ -17,12 +17,10 @@ in-band setting in line with XAPI; keep the host reachable on a secure
 management bridge.
 """
 
-import contextlib
-import gc
 import json
 import os
 
-from . import (controller, dbcache, files, firewall, hostconfig, lock, mgmt_flows, netconfig,
+from . import (bulk, controller, dbcache, files, firewall, hostconfig, lock, mgmt_flows, netconfig,
                paths, rewrite, vswitch, xapi, xapi_network)
 from .errors import Error
 from .log import log
@@ -73,23 +71,6 @@ def read_xapi(api, root, wanted=None):
     if wanted is None:
         wanted = controller.wanted(api, root, pool)
     return XapiState(host_uuid, host_network, pool, wanted)
-
-
-@contextlib.contextmanager
-def bulk_reads():
-    """The cyclic garbage collector off while XAPI's and OVSDB's answers are decoded.
-
-    At 1000 bridges they are some 10^5 small objects without a cycle among
-    them, which the collector would otherwise walk again and again: about a
-    fifth of a no-change ``update`` (bench_update).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 # -- plan -------------------------------------------------------------------------
@@ -334,7 +315,7 @@ def update(root, api):
     """The plugin's ``update``: steps 1-8 of issue 3; returns the summary line."""
     with lock.host_lock(root):
         with vswitch.connect(root, timeout=OVSDB_TIMEOUT) as connection:
-            with bulk_reads():
+            with bulk.no_cycle_collection():
                 state = read_xapi(api, root)
                 snapshot = vswitch.Snapshot.read(connection, interfaces=False)
             changed, warnings = [], []
@@ -360,7 +341,7 @@ def set_manager(root, api, args):
     wanted = controller.from_args(root, args) if args else None
     with lock.host_lock(root):
         with vswitch.connect(root, timeout=OVSDB_TIMEOUT) as connection:
-            with bulk_reads():
+            with bulk.no_cycle_collection():
                 state = read_xapi(api, root, wanted)
                 snapshot = vswitch.Snapshot.read(connection, interfaces=False)
             plan = plan_update(root, state, snapshot, bridges=False)
@@ -406,7 +387,7 @@ def _bridge_status(bridge, xapi_values):
 def status(root, api):
     """The plugin's ``status``: JSON of the state and of what ``update`` would change."""
     error = None
-    with bulk_reads():
+    with bulk.no_cycle_collection():
         state = read_xapi(api, root, wanted=controller.Wanted(None, "unread"))
         try:
             state.wanted = controller.wanted(api, root, state.pool)

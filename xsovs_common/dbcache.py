@@ -12,13 +12,12 @@ ElementTree parses in C and the writer formats strings directly: the
 historical reader's minidom was 96 % of a bring-up at 4000 PIFs.
 """
 
-import gc
 import re
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape as _escape
 from xml.sax.saxutils import quoteattr
 
-from . import files
+from . import bulk, files
 from .errors import ConfigError
 from .model import DEFAULTS, SCHEMA, HostNetwork, keep_other_config
 
@@ -30,9 +29,13 @@ SECTIONS = (("pif", "pifs"), ("bond", "bonds"), ("vlan", "vlans"), ("tunnel", "t
 
 # Characters XML 1.0 cannot carry at all; XAPI strings may hold them.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# What needs no escaping at all: nearly every value (refs, uuids, MACs, addresses).
+_PLAIN = re.compile(r"^[A-Za-z0-9:._/ ,;=+@-]*\Z")
 
 
 def escape(text):
+    if _PLAIN.match(text):
+        return text
     return _escape(_NOT_XML.sub("", text))
 
 
@@ -76,17 +79,10 @@ def _decode(path, tag, ref, element):
 def read(path):
     """The :class:`HostNetwork` stored at ``path`` (a real path).
 
-    The cyclic garbage collector is paused meanwhile: the records hold no
-    cycles, and its passes over the growing tree made reading 4000 PIFs
-    take 7 times as long as 1000.
+    The cyclic garbage collector is paused meanwhile (:mod:`bulk`).
     """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with bulk.no_cycle_collection():
         return _read(path)
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _read(path):
@@ -152,9 +148,10 @@ def _encode(tag, ref, record, out):
 def render(network):
     """The cache file's text for ``network`` (a :class:`HostNetwork`)."""
     out = ['<?xml version="1.0" ?>\n<%s>\n' % ROOT_TAG]
-    for tag, attr in SECTIONS:
-        for ref, record in sorted(getattr(network, attr).items()):
-            _encode(tag, ref, record, out)
+    with bulk.no_cycle_collection():
+        for tag, attr in SECTIONS:
+            for ref, record in sorted(getattr(network, attr).items()):
+                _encode(tag, ref, record, out)
     out.append("</%s>\n" % ROOT_TAG)
     return "".join(out)
 

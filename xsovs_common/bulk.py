@@ -1,0 +1,23 @@
+"""Working on tens of thousands of small objects without the cycle collector.
+
+A host with thousands of VLANs means 10^4-10^5 small dicts and strings per
+run (XAPI's answers, OVSDB's, the cache).  None of them form cycles, yet
+CPython's cyclic garbage collector walks all live objects again and again
+as they are made, which made reading 4000 PIFs 7 times slower than 1000
+and was a fifth of a no-change ``update``.  Reference counting still frees
+everything; only the cycle search waits.
+"""
+
+import contextlib
+import gc
+
+
+@contextlib.contextmanager
+def no_cycle_collection():
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
