@@ -71,7 +71,7 @@ class Host:
 
     def execute(self, *argv, python=sys.executable, env=None):
         """The executable in a subprocess, as XAPI runs it."""
-        full_env = dict(self.ovs.env, XSOVS_XAPI_URL=self.sim.url)
+        full_env = dict(self.ovs.env, XSOVS_XAPI_URL=self.sim.url, PYTHONPATH=REPO)
         full_env.pop("XSOVS_DATAPATH_TYPE", None)
         full_env.update(env or {})
         return subprocess.run([python, EXECUTABLE, "--root-prefix", self.fake_root.path,
