@@ -26,6 +26,7 @@ This module knows the protocol only; :mod:`xsovs_common.vswitch` knows the
 Open_vSwitch schema.
 """
 
+import codecs
 import errno
 import json
 import os
@@ -104,6 +105,8 @@ class Connection:
         self.timeout = timeout
         self._sock = None
         self._buffer = ""
+        # A multi-byte character may straddle two reads: decode incrementally.
+        self._utf8 = codecs.getincrementaldecoder("utf-8")()
         self._next_id = 0
         self._decoder = json.JSONDecoder()
 
@@ -137,6 +140,8 @@ class Connection:
             if directory_fd is not None:
                 os.close(directory_fd)
         self._sock = sock
+        self._buffer = ""
+        self._utf8.reset()
 
     def call(self, method, params):
         """Send one request and return its ``result``; raise on ``error``."""
@@ -205,7 +210,7 @@ class Connection:
                 self.close()
                 raise OvsdbError("ovsdb-server at %s closed the connection" % self.socket_path,
                                  params=[self.socket_path])
-            self._buffer += chunk.decode("utf-8")
+            self._buffer += self._utf8.decode(chunk)
 
     def _pop_message(self):
         text = self._buffer.lstrip()

@@ -249,3 +249,12 @@ def test_socket_paths_longer_than_sockaddr_un(ovs, tmp_path):
     assert len(str(link)) > 107
     with ovsdb.Connection(str(link), timeout=2) as conn:
         assert vswitch.Snapshot.read(conn).bridges == {}
+
+
+def test_non_ascii_values_across_read_boundaries(ovs, conn):
+    """A reply larger than one read, full of multi-byte characters, decodes whole."""
+    value = "é€😀" * 200000
+    _apply(conn, lambda c: (c.add_br("xenbr0"),
+                            c.set("Bridge", "xenbr0", {"external_ids:note": value})))
+    with vswitch.connect(paths.Root("/")) as fresh:
+        assert vswitch.Snapshot.read(fresh).bridges["xenbr0"].external_ids["note"] == value
