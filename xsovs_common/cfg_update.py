@@ -18,7 +18,6 @@ management bridge.
 """
 
 import json
-import os
 
 from . import (bulk, controller, dbcache, files, firewall, hostconfig, lock, mgmt_flows, netconfig,
                paths, rewrite, vswitch, xapi, xapi_network)
@@ -254,18 +253,11 @@ def plan_update(root, state, snapshot, bridges=True):
     if bridges and not reset:
         plan_bridges(plan, state.host_network, snapshot)
     plan_flows(plan, state.host_network, snapshot, state.wanted, reset)
+    vswitch.check(plan.changes, snapshot)
     return plan
 
 
 # -- apply ----------------------------------------------------------------------
-
-def _delete(path):
-    try:
-        os.unlink(path)
-        log.info("deleted %s", path)
-    except FileNotFoundError:
-        pass
-
 
 def apply_plan(root, connection, snapshot, plan):
     """Carry ``plan`` out; returns notes and warnings of the firewall steps.
@@ -281,7 +273,8 @@ def apply_plan(root, connection, snapshot, plan):
     if plan.management_flows is not None:
         mgmt_flows.install(root, plan.management_flows)
     if plan.delete_ca:
-        _delete(root.path(paths.VSWITCHD_CACERT))
+        if files.remove(root.path(paths.VSWITCHD_CACERT)):
+            log.info("deleted %s", root.path(paths.VSWITCHD_CACERT))
     vswitch.apply(connection, plan.changes, snapshot, timeout=VSWITCHD_TIMEOUT)
     if plan.management_flows is not None and plan.flows_after:
         mgmt_flows.install(root, plan.management_flows)

@@ -71,15 +71,9 @@ class Plan:
 
 # Validation: every value of XAPI's (or the cache's) that reaches the plan.
 
-def pif_name(host_network, pif_ref):
-    """A PIF as an administrator finds it: uuid and device."""
-    record = host_network.pif(pif_ref)
-    return "PIF %s (%s)" % (record.get("uuid") or pif_ref, record.get("device") or "no device")
-
-
 def _device(host_network, pif_ref):
     return validate.interface_name(host_network.pif(pif_ref).get("device", ""),
-                                   what="device of " + pif_name(host_network, pif_ref))
+                                   what="device of " + host_network.describe(pif_ref))
 
 
 def _mac(host_network, pif_ref):
@@ -87,17 +81,17 @@ def _mac(host_network, pif_ref):
     mac = host_network.pif(pif_ref).get("MAC", "")
     if not mac:
         return None
-    return validate.mac(mac, what="MAC of " + pif_name(host_network, pif_ref))
+    return validate.mac(mac, what="MAC of " + host_network.describe(pif_ref))
 
 
 def _bridge(host_network, pif_ref, required=True):
     name = host_network.bridge(pif_ref)
     if not name:
         if required:
-            raise ModelError("%s: its network has no bridge" % pif_name(host_network, pif_ref),
+            raise ModelError("%s: its network has no bridge" % host_network.describe(pif_ref),
                              params=[pif_ref])
         return ""
-    return validate.interface_name(name, what="bridge of " + pif_name(host_network, pif_ref))
+    return validate.interface_name(name, what="bridge of " + host_network.describe(pif_ref))
 
 
 def _alone_on_network(host_network, pif_ref):
@@ -107,15 +101,7 @@ def _alone_on_network(host_network, pif_ref):
     if len(pifs) > 1:
         raise ModelError("network %s (bridge %s) has several PIFs on this host: %s" % (
             network, host_network.bridge(pif_ref) or "none",
-            ", ".join(sorted(pif_name(host_network, p) for p in pifs))), params=[network])
-
-
-def vlan_tag(host_network, pif_ref):
-    pif = host_network.pif(pif_ref)
-    raw = pif.get("VLAN", "-1")
-    if str(raw) == "-1":
-        raw = host_network.vlan_record(pif_ref).get("tag", "-1")
-    return validate.vlan_tag(str(raw), what="VLAN tag of " + pif_name(host_network, pif_ref))
+            ", ".join(sorted(host_network.describe(p) for p in pifs))), params=[network])
 
 
 class Datapath:
@@ -129,11 +115,11 @@ class Datapath:
         self.mac = _mac(hn, pif_ref)
         self.vlan = None
         if hn.is_vlan(pif_ref):
-            self.vlan = vlan_tag(hn, pif_ref)
+            self.vlan = hn.vlan_tag(pif_ref)
             self.dp = hn.vlan_slave(pif_ref)
             if hn.is_vlan(self.dp):
                 raise ModelError("VLAN %s rides on %s, itself a VLAN" % (
-                    pif_name(hn, pif_ref), pif_name(hn, self.dp)), params=[pif_ref])
+                    hn.describe(pif_ref), hn.describe(self.dp)), params=[pif_ref])
             _alone_on_network(hn, self.dp)
             _device(hn, self.dp)
             self.dp_mac = _mac(hn, self.dp)
@@ -141,7 +127,7 @@ class Datapath:
             self.dp_bridge = _bridge(hn, self.dp)
             if self.bridge == self.dp_bridge:
                 raise ModelError("VLAN %s has the bridge %s of its slave" % (
-                    pif_name(hn, pif_ref), self.bridge), params=[pif_ref])
+                    hn.describe(pif_ref), self.bridge), params=[pif_ref])
         else:
             self.dp = pif_ref
             self.dp_mac = self.mac
@@ -161,7 +147,7 @@ class Datapath:
         for nic in self.nic_pifs:
             if hn.is_vlan(nic) or hn.is_bond_master(nic):
                 raise ModelError("bond %s has the slave %s, not a NIC" % (
-                    pif_name(hn, self.dp), pif_name(hn, nic)), params=[self.dp])
+                    hn.describe(self.dp), hn.describe(nic)), params=[self.dp])
 
     @property
     def ip_device(self):
@@ -429,15 +415,15 @@ def plan_down(host_network, pif_ref, snapshot, attached):
         builder.remove_bridge(dp.bridge)
         users = [v for v in hn.vlan_pifs_on(dp.dp) if v != pif_ref and attached(v)]
         if attached(dp.dp) or users:
-            log.info("%s: leaving bridge %s up for %s", pif_name(hn, pif_ref), dp.dp_bridge,
-                     ", ".join(pif_name(hn, p) for p in ([dp.dp] if attached(dp.dp) else [])
+            log.info("%s: leaving bridge %s up for %s", hn.describe(pif_ref), dp.dp_bridge,
+                     ", ".join(hn.describe(p) for p in ([dp.dp] if attached(dp.dp) else [])
                                + users))
             remove_datapath = False
     else:
         users = [v for v in hn.vlan_pifs_on(pif_ref) if attached(v)]
         if users:
-            log.info("%s: leaving bridge %s up for the VLANs %s", pif_name(hn, pif_ref),
-                     dp.dp_bridge, ", ".join(pif_name(hn, p) for p in users))
+            log.info("%s: leaving bridge %s up for the VLANs %s", hn.describe(pif_ref),
+                     dp.dp_bridge, ", ".join(hn.describe(p) for p in users))
             remove_datapath = False
     if remove_datapath:
         builder.remove_bridge(dp.dp_bridge)

@@ -17,8 +17,8 @@ import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape as _escape
 from xml.sax.saxutils import quoteattr
 
-from . import bulk, files
-from .errors import ConfigError
+from . import bulk, files, validate
+from .errors import ConfigError, InvalidValue
 from .model import DEFAULTS, SCHEMA, HostNetwork, keep_other_config
 
 ROOT_TAG = "xenserver-network-configuration"
@@ -113,6 +113,11 @@ def _read(path):
             if not rec.get(field):
                 raise CacheError("network cache %s: PIF %s has no %s" % (path, ref, field),
                                  params=[path])
+        try:
+            validate.integer(rec["VLAN"], -1, 4094, what="VLAN")
+        except InvalidValue:
+            raise CacheError("network cache %s: PIF %s has VLAN %r, not -1 or a tag"
+                             % (path, ref, rec["VLAN"]), params=[path])
     return HostNetwork(**sections)
 
 

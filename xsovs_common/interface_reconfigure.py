@@ -181,7 +181,7 @@ def _act(root, host_network, pif_ref, action, management, from_cache):
         reconfigure.up(root, working, pif_ref)
     else:
         reconfigure.down(root, working, pif_ref, from_cache=from_cache)
-    log.info("%s %s: done", datapath.pif_name(host_network, pif_ref), action)
+    log.info("%s %s: done", host_network.describe(pif_ref), action)
 
 
 def _not_here(api, host_uuid, record):

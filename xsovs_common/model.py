@@ -13,9 +13,10 @@ thousands of VLAN PIFs is answered as fast as one with three.
 
 import re
 
+from . import validate
 from .errors import Error
 
-NULL_REF = "OpaqueRef:NULL"
+NULL_REF = validate.NULL_REF
 
 # Field kinds: "str", "bool", ("list", item element name), "other_config".
 SCHEMA = {
@@ -145,6 +146,11 @@ class HostNetwork:
                              % (bridge, ", ".join(sorted(found))), params=[bridge])
         return found[0]
 
+    def describe(self, pif_ref):
+        """A PIF as an administrator finds it in messages: uuid and device."""
+        record = self.pif(pif_ref)
+        return "PIF %s (%s)" % (record.get("uuid") or pif_ref, record.get("device") or "no device")
+
     def pool(self):
         """The pool record ({} when the source had none)."""
         return next(iter(self.pools.values())) if self.pools else {}
@@ -171,10 +177,11 @@ class HostNetwork:
         return self.vlans[ref]
 
     def vlan_tag(self, pif_ref):
+        """A VLAN PIF's tag (PIF.VLAN, else its VLAN record's), checked."""
         tag = self.pif(pif_ref).get("VLAN", "-1")
         if str(tag) == "-1" and self.is_vlan(pif_ref):
             tag = self.vlan_record(pif_ref).get("tag", "-1")
-        return int(tag)
+        return validate.vlan_tag(str(tag), what="VLAN tag of " + self.describe(pif_ref))
 
     def vlan_slave(self, pif_ref):
         """The tagged PIF a VLAN PIF rides on."""

@@ -20,10 +20,6 @@ DUPLEX = ("half", "full")
 MAX_SPEED = 10000000   # Mb/s; ethtool takes any number and the driver refuses what it cannot do
 
 
-def _describe(host_network, pif_ref):
-    record = host_network.pif(pif_ref)
-    return "PIF %s (%s)" % (record.get("uuid"), record.get("device"))
-
 
 def mtu(host_network, pif_ref):
     """Network.MTU, overridden by other_config ``mtu``; 1500 when neither; None if invalid."""
@@ -36,7 +32,7 @@ def mtu(host_network, pif_ref):
     try:
         return validate.mtu(str(value).strip(), what=source)
     except InvalidValue as exc:
-        log.warning("%s: ignoring %s", _describe(host_network, pif_ref), exc.message)
+        log.warning("%s: ignoring %s", host_network.describe(pif_ref), exc.message)
         return None
 
 
@@ -53,7 +49,7 @@ def ethtool_plan(host_network, pif_ref, device):
     """
     device = validate.interface_name(device)
     other_config = host_network.other_config(pif_ref)
-    where = _describe(host_network, pif_ref)
+    where = host_network.describe(pif_ref)
     checks = (
         ("speed", lambda v, w: str(validate.integer(v, 1, MAX_SPEED, what=w))),
         ("duplex", lambda v, w: validate.choice(v, DUPLEX, what=w)),

@@ -62,11 +62,13 @@ def plan_up(root, host_network, pif_ref, snapshot):
     ip = ipconfig.plan_up(root, host_network, pif_ref, switch.ip_device, set_mtu=bridgeless)
     nic_steps = [(device, nicconfig.ethtool_plan(host_network, ref, device))
                  for ref, device in switch.nics_up]
+    vswitch.check(switch.changes, snapshot)
     return ActionPlan("up", switch, ip, _released(root, host_network, switch), nic_steps)
 
 
 def plan_down(root, host_network, pif_ref, snapshot, attached):
     switch = datapath.plan_down(host_network, pif_ref, snapshot, attached)
+    vswitch.check(switch.changes, snapshot)
     ip = ipconfig.plan_down(root, host_network, pif_ref, switch.ip_device)
     return ActionPlan("down", switch, ip, _released(root, host_network, switch), [])
 

@@ -576,6 +576,15 @@ def operations(changes, snapshot):
     return translator.ops
 
 
+def check(changes, snapshot):
+    """Raise what :func:`apply` would refuse in ``changes``, sending nothing.
+
+    Planners call it before any other step of an action (links, files,
+    flows), so a change OVSDB would refuse fails while nothing has moved.
+    """
+    operations(changes, snapshot)
+
+
 def apply(connection, changes, snapshot, wait=True, timeout=None, comment=None):
     """Commit ``changes`` as one transaction; wait for ovs-vswitchd if asked.
 

@@ -429,11 +429,11 @@ def test_management_option_moves_gateway_and_dns(host):
 
 
 def test_large_xs_network_uuids(host):
-    """4000 VLANs on eth0: the id list is ~150 KB, beyond one argv string (128 KiB)."""
+    """Thousands of VLANs on eth0: the id list is ~140 KB, beyond one argv string (128 KiB)."""
     def many_vlans(hn):
         eth0 = next(r for r, p in hn.pifs.items() if p["device"] == "eth0"
                     and not hn.is_vlan(r))
-        for tag in range(1000, 5000):
+        for tag in range(300, 4094):   # 3794 VLANs: 140 KB of uuids
             pif, net, vlan = ("OpaqueRef:p%d" % tag, "OpaqueRef:n%d" % tag,
                               "OpaqueRef:v%d" % tag)
             hn.pifs[pif] = dict(hn.pifs[eth0], uuid="%08d-0000-4000-8000-000000000000" % tag,
@@ -449,7 +449,7 @@ def test_large_xs_network_uuids(host):
     host.ok("--force", "xenbr0", "up")
     value = host.ovs.vsctl("br-get-external-id", "xenbr0", "xs-network-uuids").strip()
     assert len(value) > 128 * 1024
-    assert value.count(";") == 4002
+    assert value.count(";") == 3794 + 2   # eth0's own network, VLAN 100, and ours
 
 
 # --force rewrite, rewrite ---------------------------------------------------------
@@ -580,6 +580,22 @@ def _two_pifs_one_network(hn):
     hn.pifs[_pif_of(hn, "eth3")]["network"] = hn.pifs[_pif_of(hn, "eth0")]["network"]
 
 
+def _vlan_tag(tag):
+    def edit(hn):
+        for ref in hn.pifs:
+            if hn.is_vlan(ref) and hn.pifs[ref]["device"] == "eth0":
+                hn.pifs[ref]["VLAN"] = tag
+                hn.vlans[hn.pifs[ref]["VLAN_master_of"]]["tag"] = tag
+    return edit
+
+
+def _bridge_named(bridge, name):
+    """A network whose bridge has the name of an interface already in OVSDB."""
+    def edit(hn):
+        hn.networks[hn.networks_with_bridge(bridge)[0]]["bridge"] = name
+    return edit
+
+
 BAD_CACHES = {
     "vlan without slave": (_drop_vlan_slave, "xapi3", "slave PIF"),
     "bond without slaves": (_no_bond_slaves, "xapi1", "has no slaves"),
@@ -591,6 +607,8 @@ BAD_CACHES = {
     "malformed gateway": (_set_pif("eth0", "gateway", "192.0.2"), "xenbr0", "gateway"),
     "malformed MAC": (_set_pif("eth0", "MAC", "52:54:00:zz:00:01"), "xenbr0", "MAC of PIF"),
     "malformed VLAN MAC": (_set_pif("eth0", "MAC", "nope"), "xapi2", "MAC of PIF"),
+    "VLAN tag out of range": (_vlan_tag("4095"), "xapi2", "not -1 or a tag"),
+    "bridge named like a NIC": (_bridge_named("xapi1", "eth0"), "eth0", "already exists"),
 }
 
 
@@ -602,10 +620,11 @@ def test_bad_cache_changes_nothing(host, case):
     host.ok("--force", "xenbr0", "up")
     host.write_cache(edit)
     before = host.state()
-    # Taking an address down needs no address, mode, netmask or gateway.
-    ip_only = case.startswith(("unknown mode", "malformed IP", "malformed netmask",
-                               "malformed gateway"))
-    for action in ("up",) if ip_only else ("up", "down"):
+    # Taking an address down needs no address, mode, netmask or gateway; a bridge
+    # that cannot be created is not there to take down.
+    up_only = case.startswith(("unknown mode", "malformed IP", "malformed netmask",
+                               "malformed gateway", "bridge named like a NIC"))
+    for action in ("up",) if up_only else ("up", "down"):
         status, err = host.run("--force", bridge, action)
         assert status == 1, (action, err)
         assert message in err

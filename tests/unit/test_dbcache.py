@@ -127,6 +127,7 @@ def test_reads_old_pretty_printed_caches(tmp_path):
     (DESIGN_EXAMPLE.replace("<management>True", "<management>yes"), "True or False"),
     (DESIGN_EXAMPLE.replace('<pif ref="OpaqueRef:p1">', "<pif>"), "without a ref"),
     (DESIGN_EXAMPLE.replace("<device>eth0</device>", ""), "has no device"),
+    (DESIGN_EXAMPLE.replace("<VLAN>-1</VLAN>", "<VLAN>abc</VLAN>"), "not -1 or a tag"),
 ])
 def test_damage_is_named(tmp_path, text, what):
     path = _write(tmp_path, text)
