@@ -235,10 +235,12 @@ class HostNetwork:
             network = self.networks.get(rec.get("network"))
             if network is None:
                 continue
+            uuid = validate.uuid(network.get("uuid", ""),
+                                 what="uuid of the network of " + self.describe(ref))
             if self.is_vlan(ref):
-                tagged.append((self.vlan_tag(ref), network["uuid"]))
+                tagged.append((self.vlan_tag(ref), uuid))
             else:
-                untagged.append(network["uuid"])
+                untagged.append(uuid)
         return untagged + [uuid for _, uuid in sorted(tagged)]
 
     def other_config(self, pif_ref):

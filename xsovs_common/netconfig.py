@@ -68,6 +68,10 @@ def bridge_columns(host_network, network_ref):
     return values, in_band.invalid
 
 
+# Port other_config keys computed from checked PIF keys: a raw pass-through may not override.
+_SETTING_OF = {"bond-miimon-interval": "bond-miimon", "bond-detect-mode": "bond-use_carrier"}
+
+
 def _int(other_config, key, low=0, high=2 ** 31 - 1):
     value = other_config.get(key)
     if value is None:
@@ -127,8 +131,14 @@ def bond_port_columns(host_network, bond_pif):
         columns["other_config:bond-rebalance-interval"] = str(
             BOND_DEFAULTS["rebalance-interval"] if rebalance is None else rebalance)
     for key, value in sorted(oc.items()):
+        target = "other_config:" + key
         if key.startswith("bond-") and key not in _BOND_KEYS:
-            columns["other_config:" + key] = value
+            if target in columns:
+                # bond-miimon-interval, bond-detect-mode, ...: the checked value stands.
+                log.warning("ignoring PIF other_config %s=%r: set through %s", key, value,
+                            _SETTING_OF.get(key, "its own key"))
+                continue
+            columns[target] = value
     mac = record.get("MAC")
     if mac:
         try:

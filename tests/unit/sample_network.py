@@ -15,8 +15,14 @@ def _pif(ref, device, mac, network, **fields):
     return ref, record
 
 
+def net_uuid(bridge):
+    """The sample's network uuid for ``bridge`` (a real uuid, as XAPI makes)."""
+    return "7e1f0a11-0002-4000-8000-%012x" % sum(ord(c) << (8 * i) for i, c in
+                                                 enumerate(bridge[-5:]))
+
+
 def _network(ref, bridge, pifs, **other_config):
-    return ref, {"uuid": "net-" + bridge, "bridge": bridge, "MTU": "1500", "PIFs": pifs,
+    return ref, {"uuid": net_uuid(bridge), "bridge": bridge, "MTU": "1500", "PIFs": pifs,
                  "other_config": other_config}
 
 

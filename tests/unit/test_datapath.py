@@ -1,7 +1,7 @@
 """The datapath plans of PIF up/down, against described switches (no OVS needed)."""
 
 import pytest
-from sample_network import sample
+from sample_network import net_uuid, sample
 from switch_state import snapshot
 
 from xsovs_common import datapath
@@ -11,6 +11,8 @@ from xsovs_common.vswitch import ChangeSet
 
 STANDALONE = {"fail_mode": "standalone", "other_config:disable-in-band": None}
 
+
+ETH0_NETWORKS = net_uuid("xenbr0") + ";" + net_uuid("xapi2")
 
 def mtu1500(host_network, pif_ref):
     return 1500
@@ -34,7 +36,7 @@ def test_physical_pif_on_an_empty_switch():
         ("add_port", ("xenbr0", "eth0", ["eth0"], {}, {"eth0": {"mtu_request": 1500}})),
         ("set", ("Bridge", "xenbr0", dict(STANDALONE, **{
             "other_config:hwaddr": "02:00:00:00:00:01"}))),
-        ("br_set_external_id", ("xenbr0", "xs-network-uuids", "net-xenbr0;net-xapi2")),
+        ("br_set_external_id", ("xenbr0", "xs-network-uuids", ETH0_NETWORKS)),
         ("set", ("Interface", "xenbr0", {"mtu_request": 1500})))
     assert plan.nics_up == [("eth0", "eth0")]
     assert (plan.ip_device, plan.nics_down, plan.released) == ("xenbr0", [], [])
@@ -125,7 +127,7 @@ def test_vlan_builds_parent_then_fake_bridge():
         ("add-br", "xenbr0", None, None, "system"),
         ("add-port", "xenbr0", "eth0", ("eth0",), {}, {"eth0": {"mtu_request": 1500}}),
         ("add-br", "xapi2", "xenbr0", 100, None)]
-    assert ("br-set-external-id", "xapi2", "xs-network-uuids", "net-xenbr0;net-xapi2") in changes
+    assert ("br-set-external-id", "xapi2", "xs-network-uuids", ETH0_NETWORKS) in changes
     assert ("set", "Interface", "xapi2", {"mac": "02:00:00:00:00:01", "mtu_request": 1500}) \
         in changes
     assert plan.ip_device == "xapi2"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from sample_network import sample
+from sample_network import net_uuid, sample
 from xsovs_common.model import ModelError
 
 
@@ -30,8 +30,8 @@ def test_vlans_bonds_tunnels():
 
 
 def test_network_uuids_untagged_first():
-    assert sample().network_uuids_on_device("eth0") == ["net-xenbr0", "net-xapi2"]
-    assert sample().network_uuids_on_device("bond0") == ["net-xapi1", "net-xapi3"]
+    assert sample().network_uuids_on_device("eth0") == [net_uuid("xenbr0"), net_uuid("xapi2")]
+    assert sample().network_uuids_on_device("bond0") == [net_uuid("xapi1"), net_uuid("xapi3")]
 
 
 def test_other_config_merges_pool_network_pif():
@@ -69,3 +69,12 @@ def test_two_pifs_on_one_bridge():
     hn = HostNetwork(hn.pifs, hn.networks, hn.bonds, hn.vlans, hn.tunnels, hn.pools)
     with pytest.raises(ModelError):
         hn.pif_by_bridge("xenbr0")
+
+
+def test_a_malformed_network_uuid_cannot_corrupt_the_id_list():
+    from xsovs_common.errors import InvalidValue
+    hn = sample()
+    hn.networks["n-xapi2"]["uuid"] = "a;b"
+    with pytest.raises(InvalidValue) as info:
+        hn.network_uuids_on_device("eth0")
+    assert "a;b" in info.value.message and "eth0" in info.value.message

@@ -55,6 +55,15 @@ def test_bond_lacp_and_overrides():
     assert "other_config:bond-rebalance-interval" not in columns
 
 
+def test_pass_through_keys_cannot_override_checked_settings():
+    columns = netconfig.bond_port_columns(sample(bond_other_config={
+        "bond-miimon": "abc", "bond-miimon-interval": "abc", "bond-detect-mode": "nonsense",
+        "bond-slb-something": "kept"}), "bond0")
+    assert columns["other_config:bond-miimon-interval"] == "100"
+    assert columns["other_config:bond-detect-mode"] == "carrier"
+    assert columns["other_config:bond-slb-something"] == "kept"
+
+
 def test_bond_invalid_values_keep_defaults():
     columns = netconfig.bond_port_columns(sample(bond_other_config={
         "bond-mode": "round-robin", "bond-miimon": "-5", "bond-updelay": "soon",
