@@ -295,11 +295,16 @@ def summary(notes):
     return " ".join(text.split())
 
 
-def _summary(changed, warnings):
+def _summary(changed, failures, invalid):
+    """The result line.  With nothing changed and nothing failed it is exactly
+    NO_CHANGE -- callers compare it -- and invalid XAPI values are only logged
+    (``status`` shows them); otherwise they are named after the changes."""
     changed = [n for n in changed if n]
-    if warnings and not changed:
-        changed = [NO_CHANGE]
-    return summary(changed + list(warnings))
+    for text in invalid:
+        log.warning("%s", text)
+    if not changed and not failures:
+        return NO_CHANGE
+    return summary((changed or [NO_CHANGE]) + list(failures) + list(invalid))
 
 
 # -- actions --------------------------------------------------------------------
@@ -324,7 +329,7 @@ def update(root, api):
             plan = plan_update(root, state, snapshot)
             changed += plan.notes
             changed += apply_plan(root, connection, snapshot, plan)
-    result = _summary(changed, warnings + plan.warnings)
+    result = _summary(changed, warnings, plan.warnings)
     log.info("update: %s", result)
     return result
 
@@ -339,7 +344,7 @@ def set_manager(root, api, args):
                 snapshot = vswitch.Snapshot.read(connection, interfaces=False)
             plan = plan_update(root, state, snapshot, bridges=False)
             changed = plan.notes + apply_plan(root, connection, snapshot, plan)
-    result = _summary(changed, plan.warnings)
+    result = _summary(changed, [], plan.warnings)
     log.info("set-manager: %s", result)
     return result
 

@@ -185,6 +185,9 @@ def from_args(root, args):
     protocol = args.get("protocol", "ssl")
     if protocol not in PROTOCOLS:
         raise InvalidController(protocol, "protocol is not one of " + ", ".join(PROTOCOLS))
+    if "controller" not in args and protocol != "pssl":
+        # Forgetting controller= must not remove the manager: "" says so explicitly.
+        raise InvalidController("", "no controller argument (controller=\"\" removes the manager)")
     controller = args.get("controller", "")
     if controller == "" and protocol != "pssl":
         if args.get("port", "") != "":

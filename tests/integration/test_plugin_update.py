@@ -79,6 +79,9 @@ def test_disable_in_band_values(host):
     assert host.other_config("Bridge", "xapi1", "disable-in-band") == "true"     # left
     assert result.endswith("invalid vswitch-disable-in-band 'maybe; rm -rf /' for xapi1 "
                            "left as it is")
+    # Run again: nothing to change, exactly the no-change line (status names the value).
+    assert host.call("update") == "No change to configuration"
+    assert host.other_config("Bridge", "xapi1", "disable-in-band") == "true"
     # The key goes when XAPI no longer has it.
     set_network_other_config(host.sim, "xenbr1", {})
     set_network_other_config(host.sim, "xapi1", {})

@@ -95,6 +95,9 @@ def test_defaults_and_the_sysconfig_port(root):
     assert str(controller.from_args(root, {"controller": "192.0.2.1", "protocol": "tcp"})
                .target) == "tcp:192.0.2.1:6632"
     assert controller.from_args(root, {"controller": ""}).target is None
+    # Arguments without controller= are a mistake, not a request to remove the manager.
+    for args in ({"port": "6640"}, {"protocol": "tcp"}):
+        assert _invalid(controller.from_args, root, args) == [""]
     assert str(controller.from_args(root, {"protocol": "pssl"}).target) == "pssl:6640"
     _sysconfig(root, "# local controller port\nCONTROLLER_PORT='6633'\n")
     assert str(controller.from_legacy(root, "192.0.2.1").target) == "ssl:192.0.2.1:6633"

@@ -157,9 +157,14 @@ def test_invalid_in_band_is_left_and_named():
     plan = cfg_update.plan_update(ROOT, state(hn), host_switch(in_band="true"))
     assert plan.is_empty()
     assert plan.warnings == ["invalid vswitch-disable-in-band 'maybe' for xenbr0 left as it is"]
-    assert cfg_update._summary(plan.notes, plan.warnings) == \
-        "No change to configuration; invalid vswitch-disable-in-band 'maybe' for xenbr0 " \
+    # Nothing changed: exactly the no-change line (the value is logged, and in status).
+    assert cfg_update._summary(plan.notes, [], plan.warnings) == "No change to configuration"
+    # Named when something did change, or something failed.
+    assert cfg_update._summary(["fail_mode=secure set on xapi1"], [], plan.warnings) == \
+        "fail_mode=secure set on xapi1; invalid vswitch-disable-in-band 'maybe' for xenbr0 " \
         "left as it is"
+    assert cfg_update._summary([], ["rewrite failed: x"], plan.warnings).startswith(
+        "No change to configuration; rewrite failed: x; invalid")
 
 
 def test_bond_settings_come_back_after_an_emergency_reset():
