@@ -217,7 +217,8 @@ def _ifcfg_fields(device, s):
             fields.append(("PEERDNS", "no"))
     elif s.mode == "Static":
         fields += [("BOOTPROTO", "none"), ("NETMASK", s.netmask), ("IPADDR", s.address)]
-        if s.is_gateway and s.gateway:
+        if s.gateway:
+            # As the historical tool wrote it; GATEWAYDEV says which device routes.
             fields.append(("GATEWAY", s.gateway))
     else:
         fields.append(("BOOTPROTO", "none"))

@@ -49,7 +49,7 @@ class Result:
 def run(argv, timeout=DEFAULT_TIMEOUT, check=True, input=None, env=None):  # noqa: A002
     """Run ``argv`` and return a :class:`Result`; raise on failure if ``check``."""
     argv = [str(a) for a in argv]
-    log.debug("running %s", " ".join(argv))
+    log.info("running %s", " ".join(argv))
     # Python 3.6 refuses a stdin argument next to input, even stdin=None.
     feed = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL}
     try:

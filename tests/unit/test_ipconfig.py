@@ -95,10 +95,12 @@ def test_defaultroute_and_peerdns_move_the_roles(root):
     assert _files(plan)[paths.RESOLV_CONF] == "search a.example b.example\n" \
                                               "nameserver 198.51.100.53\n"
     _write(root, paths.SYSCONFIG_NETWORK, "NETWORKING=yes\nGATEWAYDEV=xapi1\nDNSDEV=xapi1\n")
-    # The management PIF loses both roles: no gateway, no DNS, its stale lines are left alone.
+    # The management PIF loses both roles: its GATEWAY stays in its file (GATEWAYDEV
+    # decides who routes), but no default route, no DNS; stale lines are left alone.
     plan = ipconfig.plan_up(root, hn, "eth0", "xenbr0")
     lines = _lines(plan, IFCFG % "xenbr0")
-    assert not [x for x in lines if x.startswith(("GATEWAY", "DNS", "DOMAIN"))]
+    assert [x for x in lines if x.startswith(("GATEWAY", "DNS", "DOMAIN"))] == \
+        ["GATEWAY=192.0.2.1"]
     assert ("route-add", "xenbr0", "default", "192.0.2.1") not in plan.steps
     assert paths.SYSCONFIG_NETWORK not in _files(plan)
     assert paths.RESOLV_CONF not in _files(plan)

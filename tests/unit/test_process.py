@@ -45,3 +45,16 @@ def test_input_is_passed():
     result = process.run([sys.executable, "-c", "import sys; print(sys.stdin.read().upper())"],
                          input="abc")
     assert result.stdout == "ABC\n"
+
+
+def test_every_command_is_logged(capsys):
+    """The issue asks for each command in the log: it is the host's record of what ran."""
+    from xsovs_common import log
+    saved = list(log.log.handlers), log.log.level
+    log.setup("test-process", use_syslog=False)
+    try:
+        process.run([sys.executable, "-c", "pass", "an argument"])
+    finally:
+        log.log.handlers[:], _ = saved
+        log.log.setLevel(saved[1])
+    assert "running %s -c pass an argument" % sys.executable in capsys.readouterr().err
