@@ -14,6 +14,7 @@ parameters (``SESSION_INVALID``, ``HANDLE_INVALID``, ...), or
 
 import contextlib
 import os
+from xml.parsers.expat import ExpatError
 import socket
 import xmlrpc.client
 
@@ -28,6 +29,9 @@ from .errors import Error
 from .log import log
 
 LOCAL_SOCKET = "/var/lib/xcp/xapi"
+# Whatever means "no usable XAPI at that address": refused, timed out, not HTTP, not XML-RPC.
+_UNREACHABLE = (OSError, httplib.HTTPException, xmlrpc.client.ProtocolError,
+                xmlrpc.client.ResponseError, ExpatError)
 DEFAULT_TIMEOUT = 120.0
 ORIGINATOR = "xsovs"
 
@@ -116,7 +120,7 @@ class Api:
                 # XenAPI's reply to SESSION_INVALID when it did not log in itself.
                 raise XapiError(["SESSION_INVALID", self.session_ref])
             raise XapiError(["XAPI_FAULT", str(exc.faultCode), exc.faultString])
-        except (OSError, httplib.HTTPException) as exc:
+        except _UNREACHABLE as exc:
             raise XapiUnreachable(self.location, str(exc) or exc.__class__.__name__)
 
     def __getattr__(self, cls):
@@ -155,7 +159,9 @@ def connect(session_ref=None, root=None, timeout=DEFAULT_TIMEOUT):
         session.xenapi.login_with_password("root", "", "1.0", ORIGINATOR)
     except XenAPI.Failure as exc:
         raise XapiError(exc.details)
-    except (OSError, httplib.HTTPException) as exc:
+    except xmlrpc.client.Fault as exc:
+        raise XapiError(["XAPI_FAULT", str(exc.faultCode), exc.faultString])
+    except _UNREACHABLE as exc:
         raise XapiUnreachable(location, str(exc) or exc.__class__.__name__)
     api.session_ref = session._session
     try:

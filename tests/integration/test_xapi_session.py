@@ -97,3 +97,35 @@ def test_local_socket_under_root_prefix(tmp_path, monkeypatch):
             assert api.host.get_all() == [HOST]
     finally:
         sim.stop()
+
+
+def test_a_server_that_is_not_xapi_is_unreachable(tmp_path, monkeypatch):
+    """HTTP errors and non-XML-RPC answers are XAPI_UNREACHABLE, not a crash."""
+    import http.server
+    import threading
+
+    class NotXapi(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            status = 500 if self.path == "/broken/" else 200
+            self.send_response(status)
+            self.send_header("Content-Length", "9")
+            self.end_headers()
+            self.wfile.write(b"not xml!!")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), NotXapi)
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    try:
+        for path in ("/broken/", "/"):
+            monkeypatch.setenv("XSOVS_XAPI_URL", "http://127.0.0.1:%d%s"
+                               % (server.server_address[1], path))
+            with pytest.raises(xapi.XapiUnreachable):
+                with xapi.connect():
+                    pass
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
