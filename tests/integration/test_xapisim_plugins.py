@@ -8,7 +8,7 @@ import time
 import pytest
 import XenAPI
 
-from xsovs_dev.xapisim import REPO_ROOT, Simulator, client
+from xsovs_dev.xapisim import REPO_ROOT, Simulator, client, most_at_once
 
 HOSTS = ["OpaqueRef:00000002-aaaa-4aaa-aaaa-00000000000%d" % n for n in (1, 2, 3)]
 HOST_UUIDS = ["00000002-0000-4000-8000-00000000000%d" % n for n in (1, 2, 3)]
@@ -200,15 +200,14 @@ def test_64_concurrent_calls_run_in_parallel(sim):
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(64)]
-    start = time.monotonic()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    elapsed = time.monotonic() - start
     assert errors == []
     assert results == ["slept"] * 64
-    assert elapsed < 10, elapsed  # 64 x 0.5 s one after the other would be 32 s
+    # Served in parallel: most of the 0.5 s runs overlapped (one at a time: never 2).
+    assert most_at_once(sim.plugin_calls) >= 32
     assert len(sim.plugin_calls) == 64
     assert sim.session_count() == 0
 

@@ -42,11 +42,11 @@ three-host.json are builder.one_host() and builder.three_host().
 
 from .builder import PoolBuilder
 from .errors import XapiError
-from .plugins import PluginCall
+from .plugins import PluginCall, most_at_once
 from .server import FIXTURES, REPO_ROOT, Simulator, fixture_path
 from .store import Store
 
 __all__ = [
     "FIXTURES", "REPO_ROOT", "PluginCall", "PoolBuilder", "Simulator", "Store",
-    "XapiError", "fixture_path",
+    "XapiError", "fixture_path", "most_at_once",
 ]

@@ -21,7 +21,18 @@ STDERR_TAIL = 4000
 
 # One finished plugin run. outcome is XAPI's answer as a dict:
 # {'Status': 'Success', 'Value': v} or {'Status': 'Failure', 'ErrorDescription': [...]}.
-PluginCall = namedtuple("PluginCall", "host_uuid plugin fn args outcome stderr stdout")
+PluginCall = namedtuple("PluginCall",
+                        "host_uuid plugin fn args outcome stderr stdout started finished")
+
+
+def most_at_once(calls):
+    """The largest number of ``calls`` that were running at the same moment."""
+    events = sorted([(c.started, 1) for c in calls] + [(c.finished, -1) for c in calls])
+    running = peak = 0
+    for _, step in events:
+        running += step
+        peak = max(peak, running)
+    return peak
 
 
 def find_plugin(dirs, name):

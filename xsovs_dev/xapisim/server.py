@@ -221,6 +221,7 @@ class Simulator:
         """Run a plugin on a host as host.call_plugin does; returns its value or raises."""
         stdout = stderr = ""
         session = outcome = None
+        started = time.monotonic()
         try:
             dirs = list(self.host_plugin_dirs.get(host_uuid, [])) + list(self.plugin_dirs)
             path = plugins.find_plugin(dirs, plugin)
@@ -248,7 +249,8 @@ class Simulator:
                 self.logout(session)
             if outcome is None:
                 outcome = {"Status": "Failure", "ErrorDescription": ["INTERNAL_ERROR"]}
-            call = plugins.PluginCall(host_uuid, plugin, fn, dict(args), outcome, stderr, stdout)
+            call = plugins.PluginCall(host_uuid, plugin, fn, dict(args), outcome, stderr, stdout,
+                                      started, time.monotonic())
             with self._lock:
                 self.plugin_calls.append(call)
 
