@@ -211,14 +211,6 @@ def _describe(plan, changes, restored):
         plan.notes.append("bond settings %s on %s" % (verb, ", ".join(sorted(bonds))))
 
 
-def _rewrite_notes(result):
-    """A RewriteResult in a few words: 1000 bridge names make no summary line."""
-    notes = ["network cache rewritten"] if result.cache_changed else []
-    if result.bridges_changed:
-        notes.append("xs-network-uuids set on " + _names(result.bridges_changed))
-    return notes
-
-
 def _fail_mode_after(plan, snapshot, bridge, reset):
     after = None if reset else snapshot.bridges[bridge].fail_mode
     for change in plan.changes:
@@ -320,7 +312,7 @@ def update(root, api):
             try:
                 result = rewrite.rewrite(root, api, host_network=state.host_network,
                                          connection=connection, snapshot=snapshot)
-                changed += _rewrite_notes(result)
+                changed += result.notes(join=_names)   # 1000 bridge names make no summary line
             except (Error, OSError) as exc:
                 message = getattr(exc, "message", None) or str(exc)
                 log.error("rewrite failed: %s", message)
@@ -366,7 +358,7 @@ def rewrite_only(root, api):
     with lock.host_lock(root):
         with vswitch.connect(root, timeout=OVSDB_TIMEOUT) as connection:
             result = rewrite.rewrite(root, api, connection=connection)
-    text = summary(_rewrite_notes(result))
+    text = summary(result.notes(join=_names))
     log.info("rewrite: %s", text)
     return text
 

@@ -13,13 +13,16 @@ import tempfile
 from .log import log
 
 
-def read_text(path, default=None):
-    """The file's text, or ``default`` when it does not exist."""
+_MUST_EXIST = object()
+
+
+def read_text(path, default=_MUST_EXIST):
+    """The file's text; ``default`` (when given) if it does not exist."""
     try:
         with open(path) as handle:
             return handle.read()
     except OSError as exc:
-        if exc.errno == errno.ENOENT and default is not None:
+        if exc.errno == errno.ENOENT and default is not _MUST_EXIST:
             return default
         raise
 
@@ -122,10 +125,4 @@ class FileSet:
 
 
 def _current(path):
-    try:
-        with open(path) as handle:
-            return handle.read()
-    except OSError as exc:
-        if exc.errno == errno.ENOENT:
-            return None
-        raise
+    return read_text(path, default=None)

@@ -247,10 +247,6 @@ def _script(device, kind):
     return "%s/%s-%s" % (paths.NETWORK_SCRIPTS_DIR, kind, device)
 
 
-def _existing(root, host_path):
-    return os.path.exists(root.path(host_path))
-
-
 def _network_file(root, device, gateway, dns):
     """The /etc/sysconfig/network change, or None: (host path, text)."""
     path = root.path(paths.SYSCONFIG_NETWORK)
@@ -309,7 +305,7 @@ def plan_up(root, host_network, pif_ref, ip_device, set_mtu=False):
         plan.files.append((paths.RESOLV_CONF, ifcfg.resolv_conf_text(old, s.dns, s.domains)))
     plan.files += _dhclient_files(device, s)
     plan.files = [(path, text) for path, text in plan.files
-                  if text is not None or _existing(root, path)]
+                  if text is not None or root.exists(path)]
 
     steps = plan.steps
     steps.append(("dhclient-stop", device))
@@ -344,7 +340,7 @@ def plan_down(root, host_network, pif_ref, ip_device):
     plan = IpPlan("down", device)
     for host_path in (_script(device, "ifcfg"), _script(device, "route"),
                       dhclient.conf_file(device, 4), dhclient.conf_file(device, 6)):
-        if _existing(root, host_path):
+        if root.exists(host_path):
             plan.files.append((host_path, None))
     network = _network_file(root, device, False, False)
     if network:

@@ -14,13 +14,15 @@ class RewriteResult:
         self.cache_changed = cache_changed
         self.bridges_changed = bridges_changed   # bridge names whose ids were set
 
-    def summary(self):
-        parts = []
-        if self.cache_changed:
-            parts.append("network cache rewritten")
+    def notes(self, join=", ".join):
+        """What changed, in a few words; ``join`` lists the bridges (a caller may shorten)."""
+        notes = ["network cache rewritten"] if self.cache_changed else []
         if self.bridges_changed:
-            parts.append("xs-network-uuids set on %s" % ", ".join(self.bridges_changed))
-        return "; ".join(parts)
+            notes.append("xs-network-uuids set on " + join(self.bridges_changed))
+        return notes
+
+    def summary(self):
+        return "; ".join(self.notes())
 
 
 def rewrite(root, api, host_network=None, connection=None, snapshot=None):
