@@ -65,8 +65,9 @@ def the_pool(pools):
 def read_xapi(api, root, wanted=None):
     """Everything an action needs from XAPI, checked; ``wanted`` overrides XAPI's manager."""
     host_uuid = hostconfig.host_uuid(root)
-    host_network = xapi_network.load(api, host_uuid)
-    pool = the_pool(api.pool.get_all_records())
+    pool_records = api.pool.get_all_records()
+    pool = the_pool(pool_records)
+    host_network = xapi_network.load(api, host_uuid, pool_records)
     if wanted is None:
         wanted = controller.wanted(api, root, pool)
     return XapiState(host_uuid, host_network, pool, wanted)

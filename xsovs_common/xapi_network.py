@@ -28,8 +28,11 @@ def _select(kind, record):
     return kept
 
 
-def load(api, host_uuid):
-    """A :class:`HostNetwork` for the host ``host_uuid``, from XAPI ``api``."""
+def load(api, host_uuid, pool_records=None):
+    """A :class:`HostNetwork` for the host ``host_uuid``, from XAPI ``api``.
+
+    ``pool_records``: ``pool.get_all_records()`` when the caller has it already.
+    """
     host_ref = validate.ref(api.host.get_by_uuid(host_uuid), what="host reference")
     pif_records = api.PIF.get_all_records_where('field "host"="%s"' % host_ref)
     pifs = {ref: _select("pif", rec) for ref, rec in pif_records.items()}
@@ -46,5 +49,7 @@ def load(api, host_uuid):
              if rec.get("untagged_PIF") in pifs}
     tunnels = {ref: _select("tunnel", rec) for ref, rec in api.tunnel.get_all_records().items()
                if rec.get("access_PIF") in pifs}
-    pools = {ref: _select("pool", rec) for ref, rec in api.pool.get_all_records().items()}
+    if pool_records is None:
+        pool_records = api.pool.get_all_records()
+    pools = {ref: _select("pool", rec) for ref, rec in pool_records.items()}
     return HostNetwork(pifs, networks, bonds, vlans, tunnels, pools)
