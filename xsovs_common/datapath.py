@@ -188,8 +188,7 @@ class _Builder:
     def _release(self, bridge):
         if bridge == self.plan.ip_device:
             return
-        pifs = [p for n in self.hn.networks_with_bridge(bridge)
-                for p in self.hn.pifs_on_network(n)]
+        pifs = self.hn.pifs_on_bridge(bridge)
         if len(pifs) == 1 and (pifs[0], bridge) not in self.plan.released:
             self.plan.released.append((pifs[0], bridge))
 

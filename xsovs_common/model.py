@@ -135,9 +135,13 @@ class HostNetwork:
     def networks_with_bridge(self, bridge):
         return list(self._networks_by_bridge.get(bridge, ()))
 
+    def pifs_on_bridge(self, bridge):
+        """This host's PIFs whose network has ``bridge`` (one, on a sound host)."""
+        return [p for n in self.networks_with_bridge(bridge) for p in self.pifs_on_network(n)]
+
     def pif_by_bridge(self, bridge):
         """The one PIF of this host whose network has ``bridge``."""
-        found = [p for n in self.networks_with_bridge(bridge) for p in self.pifs_on_network(n)]
+        found = self.pifs_on_bridge(bridge)
         if not found:
             raise ModelError("no PIF of this host is on a network with bridge %s" % bridge,
                              params=[bridge])

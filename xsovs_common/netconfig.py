@@ -160,10 +160,9 @@ def bridge_settings(host_network, snapshot):
     """
     settings = []
     for name in snapshot.real_bridges():
-        networks = [n for n in host_network.networks_with_bridge(name)
-                    if host_network.pifs_on_network(n)]
-        if networks:
-            values, bad = bridge_columns(host_network, networks[0])
+        pifs = host_network.pifs_on_bridge(name)
+        if pifs:
+            values, bad = bridge_columns(host_network, host_network.pif(pifs[0])["network"])
             settings.append((name, values, bad))
     return settings
 
@@ -205,8 +204,7 @@ NETWORK_UUIDS_KEY = "xs-network-uuids"
 
 def _bridge_device(host_network, bridge):
     """The device whose networks ``bridge`` carries, or None if not this host's."""
-    pifs = [p for n in host_network.networks_with_bridge(bridge)
-            for p in host_network.pifs_on_network(n)]
+    pifs = host_network.pifs_on_bridge(bridge)
     return host_network.pif(pifs[0]).get("device") if pifs else None
 
 
