@@ -8,11 +8,9 @@ dhclient drops replies whose checksum was never filled in.
 
 import os
 import shutil
-import signal
 import subprocess
 import time
 
-from . import netns
 
 
 def unavailable_reason():
@@ -80,15 +78,3 @@ class Dnsmasq:
 
     def __exit__(self, *exc):
         self.stop()
-
-
-def kill_namespace_processes(ns):
-    """Kill every process still running in ``ns`` (a test's own dhclients, say)."""
-    pids = [int(p) for p in
-            netns.run(["ip", "netns", "pids", ns.name], check=False).stdout.split()]
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-    return pids

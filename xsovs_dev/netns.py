@@ -5,6 +5,7 @@ Names carry a per-process prefix so parallel runs never collide, and
 """
 
 import os
+import signal
 import subprocess
 import uuid
 
@@ -72,6 +73,22 @@ def veth(ns_a, name_a, ns_b, name_b):
          "peer", "name", name_b, "netns", ns_b.name])
     ns_a.run(["ip", "link", "set", name_a, "up"])
     ns_b.run(["ip", "link", "set", name_b, "up"])
+
+
+def pids(name):
+    """The processes running in namespace ``name``."""
+    return [int(p) for p in run(["ip", "netns", "pids", name], check=False).stdout.split()]
+
+
+def kill_processes(name):
+    """SIGKILL every process in namespace ``name``; returns the pids it found."""
+    found = pids(name)
+    for pid in found:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    return found
 
 
 def cleanup_all():

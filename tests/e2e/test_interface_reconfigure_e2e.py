@@ -129,7 +129,7 @@ class Lab:
             self.dhcp.stop()
         for instance in self.instances:
             instance.stop()
-        leftovers = [dnsmasq.kill_namespace_processes(ns) for ns in (self.host, self.peer)]
+        leftovers = [netns.kill_processes(ns.name) for ns in (self.host, self.peer)]
         self.host.delete()
         self.peer.delete()
         shutil.rmtree(self.etc, ignore_errors=True)

@@ -28,7 +28,7 @@ def net(netns_ok, fake_root):
         peer.run(["ip", "addr", "add", "2001:db8::1/64", "dev", "peth0", "nodad"])
         yield fake_root, host, peer
     finally:
-        leftovers = [dnsmasq.kill_namespace_processes(ns) for ns in (host, peer)]
+        leftovers = [netns.kill_processes(ns.name) for ns in (host, peer)]
         host.delete()
         peer.delete()
     assert leftovers == [[], []], "processes left running in the test namespaces"
@@ -113,7 +113,7 @@ def test_dhcp_v4_and_v6_from_dnsmasq_then_down_stops_dhclient(net, tmp_path):
 
         ipconfig.apply(fake_root.root, ipconfig.plan_down(fake_root.root, hn, "eth0", "eth0"))
         assert _addresses(host, "-4") == [] and _addresses(host, "-6") == []
-        assert dnsmasq.kill_namespace_processes(host) == []      # both dhclients are gone
+        assert netns.kill_processes(host.name) == []      # both dhclients are gone
         assert not fake_root.exists("/var/run/dhclient-eth0.pid")
         assert not fake_root.exists("/var/lib/xcp/dhclient-eth0.conf")
     with open("/etc/resolv.conf") as handle:

@@ -208,10 +208,7 @@ def _until_none(find, timeout=5.0):
 
 def _kill_namespace(name):
     """Kill every process in namespace ``name`` (ovs-ctl's daemons and monitors...)."""
-    def find():
-        result = netns.run(["ip", "netns", "pids", name], check=False)
-        return [int(p) for p in result.stdout.split()]
-    return _until_none(find)
+    return _until_none(lambda: netns.pids(name))
 
 
 def _kill_naming(directory):
