@@ -69,6 +69,7 @@ def test_set_vswitch_controller_with_a_bad_value_fails_on_the_host(host):
 
 def test_bad_sdn_controller_records_change_nothing(host):
     before, cache = snapshot(host)
+    firewall_calls = len(host.root.calls("iptables"))
     sdn = host.sim.store.add("SDN_controller", {"protocol": "ssl", "address": "192.0.2.7",
                                                 "port": 70000})
     assert host.failure("update") == ["INVALID_VSWITCH_CONTROLLER", "70000"]
@@ -78,7 +79,17 @@ def test_bad_sdn_controller_records_change_nothing(host):
     host.sim.store.set("SDN_controller", sdn, "protocol", "ssl")
     host.sim.store.set("SDN_controller", sdn, "address", "192.0.2.7; reboot")
     assert host.failure("update") == ["INVALID_VSWITCH_CONTROLLER", "192.0.2.7; reboot"]
+    # A listening controller has no address and listens on 6640 only.
+    host.sim.store.set("SDN_controller", sdn, "protocol", "pssl")
+    host.sim.store.set("SDN_controller", sdn, "address", "192.0.2.7")
+    host.sim.store.set("SDN_controller", sdn, "port", 0)
+    assert host.failure("update") == ["INVALID_VSWITCH_CONTROLLER", "192.0.2.7"]
+    host.sim.store.set("SDN_controller", sdn, "address", "")
+    host.sim.store.set("SDN_controller", sdn, "port", 6641)
+    assert host.failure("update") == ["INVALID_VSWITCH_CONTROLLER", "6641"]
     unchanged(host, before, cache)
+    # Nor the firewall: refused before anything was opened or closed.
+    assert len(host.root.calls("iptables")) == firewall_calls
 
 
 @pytest.mark.parametrize("args, value", [
