@@ -104,13 +104,18 @@ def _map(values):
 class XoClient:
     """Xen Orchestra's OVSDB client for one host (``netns``: the namespace it runs in)."""
 
-    def __init__(self, address, key, cert, ca, port=OVSDB_PORT, netns=None):
+    def __init__(self, address, key, cert, ca, port=OVSDB_PORT, netns=None,
+                 ciphers=XO_CIPHERS, max_version=None):
+        """``ciphers`` and ``max_version`` other than Xen Orchestra's: to probe a host."""
         self.address, self.port, self.netns = address, port, netns
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        self.context.minimum_version = ssl.TLSVersion.TLSv1_2
+        self.context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED if max_version \
+            else ssl.TLSVersion.TLSv1_2
+        if max_version:
+            self.context.maximum_version = max_version
         self.context.check_hostname = False
         self.context.verify_mode = ssl.CERT_NONE          # rejectUnauthorized: false
-        self.context.set_ciphers(XO_CIPHERS)
+        self.context.set_ciphers(ciphers)
         self.context.load_cert_chain(cert, key)           # the leaf only
         self.context.load_verify_locations(ca)
         self._interfaces = 0

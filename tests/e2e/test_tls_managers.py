@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from xsovs_common import paths
+from xsovs_common import paths, tls
 from xsovs_dev import ovs as ovsmod
 from xsovs_dev import pki, sdn
 from xsovs_dev.simhost import SimHost
@@ -54,9 +54,9 @@ class Pool:
     def update(self):
         return self.x.host.call_plugin(self.host_ref, PLUGIN, "update", {})
 
-    def xo_client(self, leaf):
+    def xo_client(self, leaf, **tls_options):
         return sdn.XoClient("127.0.0.1", leaf.key, leaf.cert, self.pool_ca.cert,
-                            netns=self.host.ns.name)
+                            netns=self.host.ns.name, **tls_options)
 
     def close(self):
         try:
@@ -146,3 +146,20 @@ def test_an_active_controller_is_bootstrapped_and_keeps_a_session(pool):
         finally:
             session.close()
         assert pool.update() == "No change to configuration"
+
+
+def test_the_daemons_tls_settings_come_from_the_boot(pool):
+    pool.x.SDN_controller.introduce("pssl", "", "0")
+    pool.update()
+    with open(pool.pool_ca.cert) as handle:
+        pool.host.fake.write(paths.SDN_CONTROLLER_CA, handle.read())
+    # Xen Orchestra's offer, held to TLS 1.2: one of the default ciphers is chosen.
+    session = connects(pool.xo_client(pool.xo, max_version=ssl.TLSVersion.TLSv1_2))
+    try:
+        assert session.sock.version() == "TLSv1.2"
+        assert session.sock.cipher()[0] in tls.DEFAULT_CIPHERS.split(":")
+    finally:
+        session.close()
+    # Ciphers without forward secrecy, which OpenSSL itself would take: refused.
+    assert refused(pool.xo_client(pool.xo, ciphers="AES128-GCM-SHA256:AES256-SHA",
+                                  max_version=ssl.TLSVersion.TLSv1_2))
