@@ -165,7 +165,7 @@ def test_vms_on_two_hosts_ping_over_gre_and_vxlan(pool):
     assert pool.hosts["host1"].run(["ping", "-c", "1", "-W", "2", HOSTS["host2"]],
                                    check=False).returncode != 0, \
         "the firewall lets pings in: it would prove nothing"
-    for name, host in pool.hosts.items():
+    for host in pool.hosts.values():
         ids = host.get("Bridge", PRIVATE_BRIDGE, "external_ids")
         assert 'xs-network-uuids="%s"' % pool.network_uuid in ids
     vifs = {name: pool.plug_vm(name) for name in HOSTS}
@@ -192,7 +192,7 @@ def test_vms_on_two_hosts_ping_over_gre_and_vxlan(pool):
     assert pool.pings("host1", "host2") and pool.pings("host2", "host1")
 
     # VXLAN instead: the GRE ports go, as Xen Orchestra resets a network.
-    for name, host in pool.hosts.items():
+    for host in pool.hosts.values():
         for port in tunnel_ports(host):
             host.vsctl("del-port", PRIVATE_BRIDGE, port)
     assert not pool.pings("host1", "host2", within=2)
