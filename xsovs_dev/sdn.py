@@ -48,6 +48,10 @@ class Session:
 
     def close(self):
         try:
+            self.sock.shutdown(socket.SHUT_RDWR)     # wakes a thread reading it
+        except OSError:
+            pass
+        try:
             self.sock.close()
         except OSError:
             pass
@@ -88,6 +92,24 @@ class Session:
                 if message.get("error") is not None:
                     raise RpcError(message["error"])
                 return message["result"]
+
+    def keep_alive(self):
+        """Answer the peer's echo probes from now on (in a thread), so the session lasts.
+
+        After this the session is the thread's: make no more calls on it.
+        """
+        def answer():
+            while True:
+                try:
+                    message = self._receive(time.time() + 3600)
+                    if message.get("method") == "echo":
+                        self._send({"id": message["id"], "result": message["params"],
+                                    "error": None})
+                except (RpcError, OSError, ValueError):
+                    return
+        thread = threading.Thread(target=answer, daemon=True)
+        thread.start()
+        return thread
 
     def transact(self, *operations):
         results = self.call("transact", [DATABASE] + list(operations))
@@ -200,6 +222,7 @@ class ActiveController:
         self.address, self.port, self.netns = address, port, netns
         self._listener = None
         self._sessions = queue.Queue()
+        self._kept = []
         self._thread = None
         self.accepted = 0
 
@@ -248,9 +271,12 @@ class ActiveController:
             except queue.Empty:
                 continue
             try:
-                return session, session.call("list_dbs", [])
+                databases = session.call("list_dbs", [])
             except (RpcError, OSError, ssl.SSLError):
                 session.close()
+                continue
+            self._kept.append(session)
+            return session, databases
 
     def stop(self):
         if self._listener is not None:
@@ -260,6 +286,8 @@ class ActiveController:
             self._listener = None
         while not self._sessions.empty():
             self._sessions.get().close()
+        for session in self._kept:
+            session.close()
 
     def __enter__(self):
         return self.start()
