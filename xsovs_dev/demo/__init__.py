@@ -16,8 +16,7 @@ peer (192.0.2.1:6632, certificates made with ``openssl`` for the run) and
 sends its CA chain, so the host's ovsdb-server bootstraps the CA and keeps an
 OVSDB session, over which the controller asks ``list_dbs``.  Then it prints
 what the switch holds, read with the real ``ovs-vsctl``/``ovs-ofctl``, and
-tears everything down -- also after
-a failed step, Ctrl-C or SIGTERM.
+tears everything down -- also after a failed step, Ctrl-C or SIGTERM.
 
 Root and network namespaces are needed (``make setup`` installs the rest).
 The host's programs run under dom0's Python 3.6 (``.venv36``) when it is
