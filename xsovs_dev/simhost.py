@@ -42,11 +42,11 @@ class SimHost:
         self.fake.stub_program("modprobe")
         return self
 
-    def boot(self, command="start", check=True):
-        """``openvswitch-boot COMMAND`` on this host; the CompletedProcess."""
+    def boot(self, command="start", check=True, env=None):
+        """``openvswitch-boot COMMAND`` on this host (``env``: more variables)."""
         result = subprocess.run([sys.executable, BOOT, "--root-prefix", self.fake.path, command],
-                                env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                universal_newlines=True, timeout=120)
+                                env=dict(self.env, **(env or {})), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
         if check and result.returncode != 0:
             raise RuntimeError("openvswitch-boot %s failed: %s" % (command, result.stderr))
         return result
@@ -64,18 +64,26 @@ class SimHost:
         """A command inside the host's namespace."""
         return self.ns.run(argv, check=check, timeout=timeout)
 
+    def daemons(self):
+        """Processes whose command line names this host's root."""
+        return ovs.processes_naming(self.fake.path + "/")
+
+    def gone(self, timeout=30):
+        """True once no process names this host's root (killed ones take a moment)."""
+        deadline = time.time() + timeout
+        while self.daemons():
+            if time.time() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
     def destroy(self):
         """Stop the daemons, kill what is left, remove the namespace; True if all went."""
         try:
-            self.boot("stop", check=False)
+            SimHost.boot(self, "stop", check=False)
         finally:
             ovs.kill_daemons(self.rundir)
             netns.kill_processes(self.ns.name)
             if self._created_ns:
                 self.ns.delete()
-        deadline = time.time() + 30
-        while ovs.processes_naming(self.fake.path + "/"):
-            if time.time() > deadline:
-                return False
-            time.sleep(0.05)
-        return True
+        return self.gone()
