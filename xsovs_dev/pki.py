@@ -7,10 +7,16 @@ its own keys in its own directory.
 """
 
 import os
+import shutil
 import subprocess
 
 DAYS = "2"
 KEY = ["-newkey", "rsa:2048", "-nodes"]
+
+
+def unavailable_reason():
+    """Why certificates cannot be made here, or None."""
+    return None if shutil.which("openssl") else "openssl is not installed (run make setup)"
 
 
 def _openssl(args, cwd):

@@ -49,12 +49,17 @@ class Pool:
     def __init__(self, workdir):
         self.workdir = workdir
         self.builder = _pool()
-        self.sim = Simulator(self.builder.build()).__enter__()
-        self.hosts = {}
+        self.sim = Simulator(self.builder.build())
+        self.hosts = {name: SimHost(os.path.join(workdir, name), self.builder.host_uuid(name))
+                      for name in HOSTS}
         self.vms = {}
-        for name in HOSTS:
-            host = SimHost(os.path.join(workdir, name), self.builder.host_uuid(name)).create()
-            self.hosts[name] = host
+        self.x = None
+
+    def start(self):
+        self.sim.start()
+        for host in self.hosts.values():
+            host.create()
+        workdir = self.workdir
         netns.veth(self.hosts["host1"].ns, "eth0", self.hosts["host2"].ns, "eth0")
         certs = os.path.join(workdir, "certs")
         self.pool_ca = pki.CA(certs, "sdn-controller")
@@ -131,9 +136,10 @@ class Pool:
     def close(self):
         left = []
         try:
-            self.x.session.logout()
+            if self.x is not None:
+                self.x.session.logout()
         finally:
-            self.sim.__exit__(None, None, None)
+            self.sim.stop()
             for vm in self.vms.values():
                 vm.delete()
             for host in self.hosts.values():
@@ -146,8 +152,10 @@ class Pool:
 def pool(netns_ok, tmp_path):
     need(ovsmod.available())
     need(None if shutil.which("ping") else "ping is not installed (make setup)")
+    need(pki.unavailable_reason())
     the_pool = Pool(str(tmp_path))
     try:
+        the_pool.start()
         yield the_pool
     finally:
         the_pool.close()
