@@ -321,7 +321,8 @@ def apply_plan(root, connection, snapshot, plan):
         if helper is not None:
             for rule in plan.firewall_close:
                 firewall.xapi_port(helper, "close", rule)
-            closed = 0
+            # Rules of xsovs's own from before the helper was there have no use now.
+            closed = firewall.close_rules(root, FIREWALL_OWNER)
         else:
             closed = firewall.close_rules(root, FIREWALL_OWNER, keep=plan.firewall_open)
     except Error as exc:

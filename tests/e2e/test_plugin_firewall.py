@@ -89,11 +89,13 @@ def xapi_rules(namespace):
 
 def test_xapi_firewall_port_helper_is_used_when_present(host, tmp_path):
     host, namespace = host
+    sdn = host.x.SDN_controller.introduce("pssl", "", "0")
+    host.call("update")                               # before the helper: rules of our own
+    assert _ports(manager_rules(namespace)) == [6640, 6653]
     log = tmp_path / "firewall-port.log"
     host.root.write(paths.PROGRAMS["firewall-port"], FIREWALL_PORT % (namespace.name, log),
                     mode=0o755)
-    sdn = host.x.SDN_controller.introduce("pssl", "", "0")
-    assert "Successfully set controller to pssl:6640" in host.call("update")
+    assert host.call("update").startswith("firewall closed 2 manager rule(s); ")
     assert _ports(xapi_rules(namespace)) == [6640, 6653]
     assert manager_rules(namespace) == []            # no rules of xsovs's own
     assert host.call("update") == "No change to configuration"
@@ -101,7 +103,7 @@ def test_xapi_firewall_port_helper_is_used_when_present(host, tmp_path):
 
     host.x.SDN_controller.forget(sdn)
     host.x.SDN_controller.introduce("ssl", "192.0.2.7", "6632")
-    host.call("update")
+    assert "Successfully set controller to ssl:192.0.2.7:6632" in host.call("update")
     assert _ports(xapi_rules(namespace)) == [6653]
     host.x.SDN_controller.forget(host.x.SDN_controller.get_all()[0])
     assert "Successfully removed controller config" in host.call("update")
