@@ -8,7 +8,7 @@ plan and reports one line.  A failed read or a bad value therefore never
 leads to an ``emer-reset`` or any other change, and ``status`` is the same
 plan, printed instead of applied.
 
-``update`` (design.md, boot step 4; issue 3 for the numbered steps):
+``update`` (run by XAPI at its start and after every controller change):
 rewrite the cache and network ids; compare the manager XAPI wants with
 OVSDB's and, when they differ, ``emer-reset`` and set it (SSL as
 :func:`controller.ssl_files` says for that kind of manager), putting back in
@@ -355,7 +355,7 @@ def _summary(changed, failures, invalid):
 # -- actions --------------------------------------------------------------------
 
 def update(root, api):
-    """The plugin's ``update``: steps 1-8 of issue 3; returns the summary line."""
+    """The plugin's ``update``; returns the summary line."""
     with lock.host_lock(root):
         with vswitch.connect(root, timeout=OVSDB_TIMEOUT) as connection:
             with bulk.no_cycle_collection():
