@@ -29,6 +29,10 @@ from xsovs_dev import netns as netnsmod
 
 XO_CIPHERS = "DEFAULT:!DH"
 OVSDB_PORT = 6640
+OPENFLOW_PORT = 6653
+OPENFLOW_TARGET = "pssl:"           # what Xen Orchestra sets: listen on 6653
+OPENFLOW_PROTOCOLS = "OpenFlow11"
+OPENFLOW_HELLO = 0
 DATABASE = "Open_vSwitch"
 
 
@@ -192,6 +196,45 @@ class XoClient:
             return port
         finally:
             session.close()
+
+    def set_bridge_controller(self, network_uuids):
+        """Xen Orchestra's OpenFlow channel: controller ``pssl:`` on each network's bridge.
+
+        ovs-vswitchd then listens on TCP 6653 with the SSL set-up of OVSDB,
+        and Xen Orchestra connects there to manage flows itself.
+        """
+        session = self.connect()
+        try:
+            operations = [{"op": "insert", "table": "Controller", "uuid-name": "new_controller",
+                           "row": {"target": OPENFLOW_TARGET}}]
+            for network_uuid in network_uuids:
+                bridge_uuid, _ = self.bridge_for_network(session, network_uuid)
+                operations.append({
+                    "op": "mutate", "table": "Bridge",
+                    "where": [["_uuid", "==", ["uuid", bridge_uuid]]],
+                    "mutations": [["controller", "insert", ["named-uuid", "new_controller"]],
+                                  ["protocols", "insert", OPENFLOW_PROTOCOLS]]})
+            session.transact(*operations)
+        finally:
+            session.close()
+
+    def openflow_hello(self, port=OPENFLOW_PORT, timeout=10.0):
+        """The first OpenFlow message ovs-vswitchd sends over TLS: (version, type)."""
+        raw = netnsmod.socket_in(self.netns) if self.netns else socket.socket()
+        raw.settimeout(timeout)
+        try:
+            raw.connect((self.address, port))
+            tls = self.context.wrap_socket(raw)
+            header = b""
+            while len(header) < 8:
+                data = tls.recv(8 - len(header))
+                if not data:
+                    raise RpcError("OpenFlow connection closed by the peer")
+                header += data
+            tls.close()
+        finally:
+            raw.close()
+        return header[0], header[1]
 
     def ofport_for_vif(self, vif_uuid):
         """The OpenFlow port of a VIF (its vif interface, not the tap)."""

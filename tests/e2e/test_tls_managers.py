@@ -171,3 +171,28 @@ def test_the_daemons_tls_settings_come_from_the_boot(pool):
     # Ciphers without forward secrecy, which OpenSSL itself would take: refused.
     assert refused(pool.xo_client(pool.xo, ciphers="AES128-GCM-SHA256:AES256-SHA",
                                   max_version=ssl.TLSVersion.TLSv1_2))
+
+
+def test_xen_orchestras_openflow_channel_uses_the_same_certificates(pool):
+    """With of-method "channel", Xen Orchestra also speaks OpenFlow to the bridges on 6653."""
+    pool.host.vsctl("add-br", "xenbr0", "--", "set", "Bridge", "xenbr0", "datapath_type=netdev")
+    pool.x.SDN_controller.introduce("pssl", "", "0")
+    assert "firewall opened for tcp/6653" in pool.update()     # and xs-network-uuids set
+    (network,) = [r["uuid"] for r in pool.x.network.get_all_records().values()
+                  if r["bridge"] == "xenbr0"]
+    with open(pool.pool_ca.cert) as handle:
+        pool.host.fake.write(paths.SDN_CONTROLLER_CA, handle.read())
+    connects(pool.xo_client(pool.xo)).close()
+    pool.xo_client(pool.xo).set_bridge_controller([network])
+    deadline = time.time() + 10
+    while True:
+        try:
+            version, kind = pool.xo_client(pool.xo).openflow_hello()
+            break
+        except (ConnectionRefusedError,) + REFUSED:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.2)
+    assert (version, kind) == (0x02, sdn.OPENFLOW_HELLO)       # OpenFlow 1.1 HELLO
+    with pytest.raises(REFUSED):
+        pool.xo_client(pool.stranger).openflow_hello()
