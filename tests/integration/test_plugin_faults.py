@@ -217,3 +217,12 @@ def test_two_runs_serialize_on_the_host_lock(host):
     done = sorted(results[1:])
     assert done[0] == "No change to configuration"
     assert done[1].startswith("Successfully set controller to ssl:192.0.2.7:6632")
+
+
+def test_a_missing_inventory_names_the_file_and_why(host):
+    before, cache = snapshot(host)
+    inventory = host.root.file(paths.INVENTORY)
+    os.unlink(inventory)
+    assert host.failure("update") == [
+        "XSOVS_CONFIG_ERROR", inventory, "cannot read %s: No such file or directory" % inventory]
+    unchanged(host, before, cache)
