@@ -53,6 +53,9 @@ def main(argv=None):
     except (pool.PlayError, RuntimeError, OSError, subprocess.SubprocessError) as exc:
         sys.stderr.write("%s %s: %s\n" % (PROG, args.command, exc))
         return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("%s %s: interrupted\n" % (PROG, args.command))
+        return 130
     return 0
 
 

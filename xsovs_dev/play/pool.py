@@ -122,7 +122,7 @@ def _plug_pifs(root, uuid, url, python):
                                 stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
         if result.returncode != 0:
             raise PlayError("interface-reconfigure --pif-uuid %s up failed: %s"
-                            % (pif["uuid"], result.stderr.strip().splitlines()[-1:]))
+                            % (pif["uuid"], " ".join(result.stderr.strip().splitlines()[-1:])))
 
 
 def up(directory, fixture="three-host", python=None):
