@@ -57,6 +57,20 @@ class OvsInstance:
         if os.path.exists(self.db_path):
             os.unlink(self.db_path)
         subprocess.run([_which("ovsdb-tool"), "create", self.db_path, SCHEMA], check=True)
+        self._start_server()
+        self.vsctl("--no-wait", "init")
+        if self.vswitchd_mode:
+            self.start_vswitchd()
+        return self
+
+    def restart_server(self):
+        """Stop ovsdb-server and start it again on the same database."""
+        self.stop_server()
+        self._start_server()
+
+    def _start_server(self):
+        if os.path.exists(self.socket):
+            os.unlink(self.socket)
         self._server = subprocess.Popen(
             [_which("ovsdb-server"), self.db_path, "--remote=punix:" + self.socket,
              "--unixctl=" + os.path.join(self.rundir, "ovsdb-server.ctl"),
@@ -64,10 +78,6 @@ class OvsInstance:
             env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)
         self._wait_for(lambda: os.path.exists(self.socket), "ovsdb-server socket")
-        self.vsctl("--no-wait", "init")
-        if self.vswitchd_mode:
-            self.start_vswitchd()
-        return self
 
     def start_vswitchd(self):
         argv = [_which("ovs-vswitchd"), "unix:" + self.socket,
