@@ -162,9 +162,12 @@ class Daemon:
             if follower is self.follower:
                 self.cache.apply(events, reset=reset)
 
+    def _ready(self):
+        return self.cache.ready and self.idl.has_ever_connected()
+
     def sync(self):
         """Plan from both replicas and commit the differences as one transaction."""
-        if not self.cache.ready or not self.idl.has_ever_connected():
+        if not self._ready():
             return
         now = (self.idl.change_seqno, self.cache.generation)
         if now == self.seen and self.retry_at is None:
@@ -223,8 +226,14 @@ class Daemon:
             self.unixctl.wait(poller)
             self.idl.wait(poller)
             poller.fd_wait(self.wake_r, self.ovs.poller.POLLIN)
+            if self._ready() and self.retry_at is None and \
+                    (self.idl.change_seqno, self.cache.generation) != self.seen:
+                # A commit took in changes of others: their socket data is read already.
+                poller.immediate_wake()
             if self.retry_at is not None:
                 poller.timer_wait(max(0, int((self.retry_at - time.monotonic()) * 1000)) + 1)
+            if self.exiting:   # a signal came after its wake-up byte was read above
+                break
             poller.block()
         if self.follower is not None:
             self.follower.stop()
@@ -280,6 +289,9 @@ def main(argv=None):
     # the loop ends, and the pidfile goes at exit.
     for signr in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signr, on_signal)
+    # The kernel may hand the signal to the XAPI thread; the byte written here wakes
+    # the main loop's poll so that the handler runs at once.
+    signal.set_wakeup_fd(daemon.wake_w)
     ovs.daemon.daemonize()
     daemon.register_commands()
     daemon.start_follower()
