@@ -34,7 +34,6 @@ class Follower:
         self.timeout = timeout
         self.max_backoff = max_backoff
         self.stopped = threading.Event()
-        self.calls = 0            # XAPI calls made (logins included)
         self._thread = threading.Thread(target=self._run, name="xapi-events")
         self._thread.daemon = True   # a blocked event.from must not hold up exit
 
@@ -61,11 +60,9 @@ class Follower:
         failing = None
         while not self.stopped.is_set():
             try:
-                self.calls += 1
                 with xapi.connect(root=self.root, timeout=self.timeout + 30) as api:
                     token = ""
                     while not self.stopped.is_set():
-                        self.calls += 1
                         reply = api.call("event.from", CLASSES, token, self.timeout)
                         if self.stopped.is_set():
                             return

@@ -314,3 +314,32 @@ def test_usage_error_without_traceback(tmp_path):
                             env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)))
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and "--no-such-option" in result.stderr
+
+
+def test_many_xapi_changes_cost_one_batch(ovsdb, sim, daemon):
+    daemon()
+    args = ["add-br", "xenbr0"]
+    for n in range(50):
+        sim.store.add("VIF", {"uuid": "00000000-0000-4000-8000-%012d" % n, "VM": VM,
+                              "network": NET0}, ref="OpaqueRef:many-%d" % n)
+        args += vif_script_add("xenbr0", "vif%d.0" % (n + 2),
+                               vif_script_ids(vif_uuid="00000000-0000-4000-8000-%012d" % n))
+    vsctl(ovsdb, *args)
+    until(ovsdb, "Interface", "vif51.0", "external-ids:iface-id",
+          '"00000000-0000-4000-8000-000000000049"')
+    port = int(sim.url.rsplit(":", 1)[1].strip("/"))
+    sim.stop()
+    for n in range(50):
+        sim.store.set("VIF", "OpaqueRef:many-%d" % n, "other_config",
+                      {"nicira-iface-id": "batch-%d" % n})
+    sim.api.calls.clear()
+    sim.start(port=port)
+    until(ovsdb, "Interface", "vif51.0", "external-ids:iface-id", '"batch-49"')
+    for n in range(50):
+        assert ext(ovsdb, "vif%d.0" % (n + 2), "iface-id") == '"batch-%d"' % n
+    # One event.from brought all 50 changes (after a new login if the daemon's
+    # call met XAPI down), and the next one is waiting: nothing per VIF.
+    calls = dict(sim.api.calls)
+    assert calls.pop("session.login_with_password", 0) <= 1
+    assert calls.pop("event.from") <= 2
+    assert calls == {}
