@@ -17,9 +17,9 @@ import threading
 
 from . import xapi
 from .log import log
+from .paths import XAPI_INIT_COOKIE
 from .xapi_cache import CLASSES
 
-XAPI_INIT_COOKIE = "/var/run/xapi_init_complete.cookie"
 EVENT_TIMEOUT = 30.0      # seconds one event.from may wait for a change
 MIN_BACKOFF = 0.25
 MAX_BACKOFF = 5.0

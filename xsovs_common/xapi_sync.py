@@ -23,12 +23,11 @@ import time
 
 from . import xapi_sync_rules as rules
 from .log import log
-from .paths import OVS_LOGDIR, Root
+from .paths import OVS_LOGDIR, VSWITCH_SCHEMA, Root
 from .xapi_cache import XapiCache
 from .xapi_events import Follower
 
 PROGRAM = "ovs-xapi-sync"
-VSWITCH_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 COLUMNS = {
     "Bridge": ["name", "external_ids", "other_config", "fail_mode"],
     "Port": ["name", "fake_bridge", "external_ids"],

@@ -10,6 +10,7 @@ userspace datapath, optionally inside a network namespace, for packets.
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 
@@ -77,7 +78,18 @@ class OvsInstance:
              "--log-file=" + os.path.join(self.workdir, "ovsdb-server.log"), "-vconsole:off"],
             env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)
-        self._wait_for(lambda: os.path.exists(self.socket), "ovsdb-server socket")
+        # The socket file exists from bind(); clients are refused until listen().
+        self._wait_for(self._accepts, "ovsdb-server socket")
+
+    def _accepts(self):
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(self.socket)
+            return True
+        except OSError:
+            return False
+        finally:
+            probe.close()
 
     def start_vswitchd(self):
         argv = [_which("ovs-vswitchd"), "unix:" + self.socket,

@@ -11,11 +11,11 @@ import subprocess
 import sys
 import time
 
+from xsovs_common.paths import XAPI_INIT_COOKIE as COOKIE
 from xsovs_dev.xapisim import REPO_ROOT
 
 PROGRAM = str(REPO_ROOT / "libexec" / "ovs-xapi-sync")
 PY36 = str(REPO_ROOT / ".venv36" / "bin" / "python")
-COOKIE = "/var/run/xapi_init_complete.cookie"
 
 NET0_UUID = "9b66c68b-a74e-4d34-89a5-20a8ab352d1e"
 NET1_UUID = "e1c9019d-375b-45ac-a441-0255dd2247de"
