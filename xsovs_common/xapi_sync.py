@@ -109,7 +109,6 @@ class Daemon:
         self.seen = (None, None)      # (IDL change_seqno, cache generation) last planned
         self.retry_at = None
         self.retry_delay = 0.0
-        self.transactions = 0
         self.unixctl = None
 
     # -- wake-ups from other threads and signals ------------------------------
@@ -209,7 +208,6 @@ class Daemon:
                     else:
                         row.setkey(column, key, item)
         txn.add_comment("%s: updating records from XAPI" % PROGRAM)
-        self.transactions += 1
         return txn.commit_block()
 
     def run(self):
