@@ -20,6 +20,8 @@ VSWITCHD_CACERT = "/etc/openvswitch/vswitchd.cacert"
 # The CA an SDN controller installed with pool.certificate_install; XAPI copies it here.
 SDN_CONTROLLER_CA = "/etc/stunnel/certs/sdn-controller-ca.pem"
 OVS_RUNDIR = "/var/run/openvswitch"
+VSWITCH_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
+XAPI_INIT_COOKIE = "/var/run/xapi_init_complete.cookie"   # XAPI has finished starting
 # Where ovs-ctl keeps the database, logs and core files under a root prefix
 # other than / (at / the Open vSwitch package's own defaults apply).
 OVS_DBDIR = "/etc/openvswitch"
