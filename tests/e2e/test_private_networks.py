@@ -25,6 +25,7 @@ from xsovs_common import paths
 from xsovs_dev import netns, pki, sdn
 from xsovs_dev import ovs as ovsmod
 from xsovs_dev.simhost import SimHost
+from xsovs_dev.xapi_sync_run import vif_script_add, vif_script_ids
 from xsovs_dev.skips import need
 from xsovs_dev.xapisim import PoolBuilder, Simulator, client
 
@@ -112,12 +113,8 @@ class Pool:
         netns.veth(host.ns, "vif1.0", vm, "eth0")
         vm.run(["ip", "addr", "add", VMS[name] + "/24", "dev", "eth0"])
         mac = vm.run(["cat", "/sys/class/net/eth0/address"]).stdout.strip()
-        ids = {"attached-mac": mac, "xs-network-uuid": self.network_uuid,
-               "xs-vif-uuid": "vif-uuid-%s" % name, "xs-vm-uuid": "vm-uuid-%s" % name}
-        host.vsctl("--", "--if-exists", "del-port", "vif1.0",
-                   "--", "add-port", PRIVATE_BRIDGE, "vif1.0",
-                   "--", "set", "interface", "vif1.0",
-                   *['external-ids:"%s"="%s"' % kv for kv in sorted(ids.items())])
+        ids = vif_script_ids(self.network_uuid, "vif-uuid-%s" % name, "vm-uuid-%s" % name, mac)
+        host.vsctl(*vif_script_add(PRIVATE_BRIDGE, "vif1.0", ids))
         return ids["xs-vif-uuid"]
 
     def xo(self, name, via):
