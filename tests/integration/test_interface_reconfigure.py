@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from xsovs_common import dbcache, interface_reconfigure, paths, xapi, xapi_network
+from xsovs_common import dbcache, interface_reconfigure, paths, vswitch, xapi, xapi_network
 from xsovs_common.mgmt_flows import COOKIE
 from xsovs_dev.skips import need
 from xsovs_dev.xapisim import PoolBuilder, Simulator
@@ -194,7 +194,7 @@ def test_physical_up_and_down_from_the_cache(host):
     assert host.get("Bridge", "xenbr0", "other_config:hwaddr") == '"%s"' % host.mac("eth0")
     assert host.get("Bridge", "xenbr0", "datapath_type") == "system"
     assert host.ovs.vsctl("br-get-external-id", "xenbr0", "xs-network-uuids").strip() == \
-        ";".join(host.net_uuid(b) for b in ("xenbr0", "xapi2", "xapi5"))
+        host.net_uuid("xenbr0")
     assert host.get("Interface", "eth0", "mtu_request") == "1500"
     assert host.get("Interface", "xenbr0", "mtu_request") == "1500"
     ifcfg = _ifcfg(host, "xenbr0")
@@ -243,9 +243,13 @@ def test_vlan_up_and_down_from_the_cache(host):
     assert vsctl("br-to-vlan", "xapi2").strip() == "100"
     assert vsctl("br-to-vlan", "xapi5").strip() == "101"
     assert host.ports("xenbr0") == ["eth0"]
-    uuids = ";".join(host.net_uuid(b) for b in ("xenbr0", "xapi2", "xapi5"))
-    assert vsctl("br-get-external-id", "xapi2", "xs-network-uuids").strip() == uuids
-    assert vsctl("br-get-external-id", "xenbr0", "xs-network-uuids").strip() == uuids
+    # As XAPI writes them: a fake bridge names its network, then its parent's.
+    assert vsctl("br-get-external-id", "xapi2", "xs-network-uuids").strip() == \
+        host.net_uuid("xapi2") + ";" + host.net_uuid("xenbr0")
+    assert vsctl("br-get-external-id", "xapi5", "xs-network-uuids").strip() == \
+        host.net_uuid("xapi5") + ";" + host.net_uuid("xenbr0")
+    assert vsctl("br-get-external-id", "xenbr0", "xs-network-uuids").strip() == \
+        host.net_uuid("xenbr0")
     # The VLAN's IP device has the datapath's MAC.
     assert host.get("Interface", "xapi2", "mac") == '"%s"' % host.mac("eth0")
     assert host.get("Interface", "xapi2", "type") == "internal"
@@ -428,12 +432,13 @@ def test_management_option_moves_gateway_and_dns(host):
     assert cached.pif(cached.management_pif())["device"] == "eth0"
 
 
-def test_large_xs_network_uuids(host):
-    """Thousands of VLANs on eth0: the id list is ~140 KB, beyond one argv string (128 KiB)."""
+def test_thousands_of_vlans_keep_one_uuid_per_bridge(host):
+    """3794 VLANs on eth0: the historical full list (~140 KB, beyond one argv string)
+    left by an older tool is replaced by the bridge's own network uuid."""
     def many_vlans(hn):
         eth0 = next(r for r, p in hn.pifs.items() if p["device"] == "eth0"
                     and not hn.is_vlan(r))
-        for tag in range(300, 4094):   # 3794 VLANs: 140 KB of uuids
+        for tag in range(300, 4094):
             pif, net, vlan = ("OpaqueRef:p%d" % tag, "OpaqueRef:n%d" % tag,
                               "OpaqueRef:v%d" % tag)
             hn.pifs[pif] = dict(hn.pifs[eth0], uuid="%08d-0000-4000-8000-000000000000" % tag,
@@ -445,11 +450,20 @@ def test_large_xs_network_uuids(host):
                                 "other_config": {}}
             hn.vlans[vlan] = {"uuid": vlan, "tagged_PIF": eth0, "untagged_PIF": pif,
                               "tag": str(tag)}
-    host.write_cache(many_vlans)
+    hn = host.write_cache(many_vlans)
+    old_list = ";".join(n["uuid"] for n in hn.networks.values())
+    assert len(old_list) > 128 * 1024
+    with vswitch.connect(host.root) as connection:
+        changes = vswitch.ChangeSet()
+        changes.add_br("xenbr0")
+        changes.br_set_external_id("xenbr0", "xs-network-uuids", old_list)
+        vswitch.apply(connection, changes, vswitch.Snapshot.read(connection))
     host.ok("--force", "xenbr0", "up")
-    value = host.ovs.vsctl("br-get-external-id", "xenbr0", "xs-network-uuids").strip()
-    assert len(value) > 128 * 1024
-    assert value.count(";") == 3794 + 2   # eth0's own network, VLAN 100, and ours
+    host.ok("--force", "xapi300", "up")
+    assert host.ovs.vsctl("br-get-external-id", "xenbr0", "xs-network-uuids").strip() == \
+        host.net_uuid("xenbr0")
+    assert host.ovs.vsctl("br-get-external-id", "xapi300", "xs-network-uuids").strip() == \
+        "00000300-1111-4000-8000-000000000000;" + host.net_uuid("xenbr0")
 
 
 # --force rewrite, rewrite ---------------------------------------------------------
@@ -503,7 +517,7 @@ def test_rewrite_from_xapi(host):
     result = host.execute("rewrite")
     assert result.returncode == 0, result.stderr
     assert host.ovs.vsctl("br-get-external-id", "xenbr0", "xs-network-uuids").strip() == \
-        ";".join(host.net_uuid(b) for b in ("xenbr0", "xapi2", "xapi5"))
+        host.net_uuid("xenbr0")
     assert host.fake_root.exists(paths.NETWORK_DBCACHE)
     assert host.execute("rewrite-configuration").returncode == 0
     assert host.sim.session_count("login") == 0    # logged out
