@@ -157,7 +157,7 @@ class Api:
             return {ref: _wire_record(cls, rec) for ref, rec in self.store.tables[cls].items()}
 
     def get_all_records_where(self, cls, expr):
-        expr = query.parse(_string("expr", expr))
+        expr = query.compile_expr(query.parse(_string("expr", expr)))
         out = {}
         with self.store.lock:
             for ref, rec in self.store.tables[cls].items():
