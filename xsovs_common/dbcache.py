@@ -47,7 +47,7 @@ def _text(element):
     return (element.text or "").strip()
 
 
-def _decode(path, tag, ref, element):
+def _decode(path, tag, ref, element, as_stored=False):
     record = dict(DEFAULTS[tag])
     fields = dict(SCHEMA[tag])
     for child in element:
@@ -71,21 +71,23 @@ def _decode(path, tag, ref, element):
         if field not in record:
             record[field] = {} if kind == "other_config" else [] if isinstance(kind, tuple) \
                 else ""
-    if tag == "pif":
+    if tag == "pif" and not as_stored:
         record["currently_attached"] = False
     return record
 
 
-def read(path):
+def read(path, as_stored=False):
     """The :class:`HostNetwork` stored at ``path`` (a real path).
 
-    The cyclic garbage collector is paused meanwhile (:mod:`bulk`).
+    ``as_stored``: ``currently_attached`` as written, for a caller that
+    updates the file, not one that acts on it.  The cyclic garbage collector
+    is paused meanwhile (:mod:`bulk`).
     """
     with bulk.no_cycle_collection():
-        return _read(path)
+        return _read(path, as_stored)
 
 
-def _read(path):
+def _read(path, as_stored):
     try:
         tree = ET.parse(path)  # noqa: S314 - a root-owned file this project writes
     except OSError as exc:
@@ -107,7 +109,8 @@ def _read(path):
         if not ref:
             raise CacheError("network cache %s: <%s> without a ref" % (path, element.tag),
                              params=[path])
-        sections[attr_of[element.tag]][ref] = _decode(path, element.tag, ref, element)
+        sections[attr_of[element.tag]][ref] = _decode(path, element.tag, ref, element,
+                                                      as_stored)
     for ref, rec in sections["pifs"].items():
         for field in ("uuid", "device", "network"):
             if not rec.get(field):

@@ -197,25 +197,35 @@ def _not_here(api, host_uuid, record):
 
 
 def pif_action(root, action, session_ref=None, pif_ref=None, pif_uuid=None, management=False):
-    """``--session REF --pif REF`` / ``--pif-uuid UUID``: XAPI, then the cache."""
+    """``--session REF --pif REF`` / ``--pif-uuid UUID``: XAPI, then the cache.
+
+    Only the PIF's own objects are read (:func:`xapi_network.load_pif`), so
+    one call costs the same however many other PIFs the host has; the cache
+    then gets fresh records of what was read, and keeps the rest.
+    """
     if session_ref is not None:
         validate.ref(session_ref, what="session reference", null_ok=False)
         validate.ref(pif_ref, what="PIF reference", null_ok=False)
     else:
         pif_uuid = validate.uuid(pif_uuid, what="PIF uuid")
+    cache_path = root.path(paths.NETWORK_DBCACHE)
     with lock.host_lock(root):
         host_uuid = hostconfig.host_uuid(root)
         with xapi.connect(session_ref, root) as api:
-            host_network = xapi_network.load(api, host_uuid)
             if pif_uuid is not None:
-                if pif_uuid not in {r.get("uuid") for r in host_network.pifs.values()}:
-                    ref = api.PIF.get_by_uuid(pif_uuid)
-                    raise _not_here(api, host_uuid, api.PIF.get_record(ref))
-                pif_ref = host_network.pif_by_uuid(pif_uuid)
-            elif pif_ref not in host_network.pifs:
-                raise _not_here(api, host_uuid, api.PIF.get_record(pif_ref))
+                pif_ref = api.PIF.get_by_uuid(pif_uuid)
+            record = api.PIF.get_record(pif_ref)
+            host_network = xapi_network.load_pif(api, host_uuid, pif_ref, record, action)
+            if pif_ref not in host_network.pifs:
+                raise _not_here(api, host_uuid, record)
+            try:
+                cache = dbcache.read(cache_path, as_stored=True).updated(host_network)
+            except CacheError as exc:
+                log.info("network cache unusable (%s): reading all of this host's network",
+                         exc.message)
+                cache = xapi_network.load(api, host_uuid)
         _act(root, host_network, pif_ref, action, management, from_cache=False)
-        dbcache.write(root.path(paths.NETWORK_DBCACHE), host_network)
+        dbcache.write(cache_path, cache)
 
 
 def force_action(root, bridge, action, management=False):

@@ -105,6 +105,17 @@ class HostNetwork:
         for ref, rec in networks.items():
             self._networks_by_bridge.setdefault(rec.get("bridge"), []).append(ref)
 
+    def updated(self, fresh):
+        """A copy with ``fresh``'s records in place of these (and added); its pool.
+
+        What keeps the cache right after an action that read only some objects.
+        """
+        merged = {}
+        for attr in ("pifs", "networks", "bonds", "vlans", "tunnels"):
+            merged[attr] = dict(getattr(self, attr))
+            merged[attr].update(getattr(fresh, attr))
+        return HostNetwork(pools=dict(fresh.pools) or dict(self.pools), **merged)
+
     # Records, with errors that name what is missing.
 
     def pif(self, ref):

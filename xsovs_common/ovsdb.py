@@ -17,8 +17,9 @@ and hosts carry Open vSwitch libraries of various ages (or none for dom0's
 Python 3).  ``ovs-vsctl`` is close in speed but takes each value as one
 command-line argument, and one argument holds at most 128 KiB on Linux: the
 historical ``xs-network-uuids`` of a NIC with 4094 VLANs (about 150 KiB),
-still found on hosts to convert, cannot even be replaced that way.  A ``transact`` carries every value as JSON data (nothing
-to escape, nothing a value can inject), any size, and every change of an
+still found on hosts to convert, cannot even be replaced that way.  A
+``transact`` carries every value as JSON data (nothing to escape, nothing
+a value can inject), any size, and every change of an
 action in one atomic transaction -- the same guarantee ``ovs-vsctl`` gives
 for ``--``-separated commands.  The socket is the one ``ovs-vsctl`` uses.
 

@@ -196,7 +196,8 @@ def load_pif(api, host_uuid, pif_ref, pif_record=None, action="up", pool_records
     query_ref(pif_ref, what="PIF reference")
     if pif_record is None:
         pif_record = api.PIF.get_record(pif_ref)
-    reader.add_pifs({pif_ref: pif_record})
+    if not reader.add_pifs({pif_ref: pif_record}):
+        return HostNetwork({}, {})    # another host's PIF: the caller says so
     new = reader.add_pifs(reader.where("PIF", '(field "host"="%s") and (%s)'
                                        % (reader.host_ref, _HOST_PIFS)))
     new = [pif_ref] + new

@@ -697,3 +697,68 @@ def test_linux_bridge_backend_is_refused(host):
     assert host.state() == before
     host.fake_root.write(paths.NETWORK_CONF, "vswitch\n")
     assert host.execute("--force", "xenbr0", "up").returncode == 0
+
+
+# --session/--pif: the PIF's own objects, and the cache kept right ----------------
+
+def _full_cache(host):
+    with xapi.connect() as api:
+        return dbcache.render(xapi_network.load(api, HOST1))
+
+
+@pytest.mark.parametrize("with_old_cache", [True, False])
+def test_pif_actions_leave_the_cache_a_full_rewrite_writes(make_host, with_old_cache):
+    """Each call reads only its PIF's objects; with nothing else changed in XAPI the
+    cache it leaves is what a full rewrite writes (attached PIFs included)."""
+    host = make_host(pool(attached=True))
+    if with_old_cache:
+        host.write_cache()
+    for device, vlan in (("eth0", 100), ("bond0", 200), ("eth3", -1), ("tunnel0", -1),
+                         ("eth0", 101), ("bond0", 200)):
+        host.ok(*host.session_args(device, vlan) + ["up"])
+        assert host.fake_root.read(paths.NETWORK_DBCACHE) == _full_cache(host), (device, vlan)
+    host.ok(*host.session_args("eth0", 101) + ["down"])
+    assert host.fake_root.read(paths.NETWORK_DBCACHE) == _full_cache(host)
+
+
+def test_pif_action_refreshes_what_it_read_and_keeps_the_rest(make_host):
+    builder = pool()
+    builder.physical_pif("eth4", "xenbr4", host="host1")
+    host = make_host(builder)
+    host.write_cache()
+    store = host.sim.store
+    eth3 = store.find("PIF", device="eth3", host=host.host_ref())[0]
+    eth4 = store.find("PIF", device="eth4", host=host.host_ref())[0]
+    store.set("PIF", eth3, "other_config", {"mtu": "9000"})
+    store.set("PIF", eth4, "other_config", {"mtu": "1400"})
+    host.ok(*host.session_args("eth3") + ["up"])
+    cached = dbcache.read(host.fake_root.file(paths.NETWORK_DBCACHE))
+    assert cached.pif(eth3)["other_config"] == {"mtu": "9000"}    # read: fresh
+    assert cached.pif(eth4)["other_config"] == {}                 # not read: as it was
+
+
+def test_one_pif_reads_the_same_however_many_vlans(make_host):
+    """XAPI calls and records read by one VLAN's up do not grow with the VLANs beside it."""
+    seen = []
+    for vlans in (3, 60):
+        builder = pool()
+        for tag in range(1000, 1000 + vlans):
+            builder.vlan("eth3", tag, "xapi%d" % tag, host="host1")
+        host = make_host(builder)
+        host.write_cache()
+        methods, records = [], []
+        original = xapi.Api.call
+
+        def call(self, method, *args, original=original, methods=methods, records=records):
+            value = original(self, method, *args)
+            methods.append(method)
+            if method.endswith("get_all_records_where"):
+                records.extend(value)
+            return value
+        xapi.Api.call = call
+        try:
+            host.ok(*host.session_args("eth3", 1000) + ["up"])
+        finally:
+            xapi.Api.call = original
+        seen.append((methods, len(records)))
+    assert seen[0] == seen[1]

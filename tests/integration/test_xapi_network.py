@@ -86,7 +86,7 @@ def test_reads_follow_this_host_not_the_pool(monkeypatch):
                 answers = []
                 original = api.call
 
-                def call(method, *args):
+                def call(method, *args, original=original, answers=answers):
                     value = original(method, *args)
                     answers.append((method, value))
                     return value
