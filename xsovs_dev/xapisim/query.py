@@ -150,6 +150,15 @@ def compile_expr(expr):
     return ("all" if op == "and" else "any", terms)
 
 
+def single_field(expr):
+    """(field, values) when a compiled expression only asks that a field be one of
+    some literals, else None."""
+    if expr[0] == "in":
+        return expr[1], expr[2]
+    keyed = _field_literal(expr)
+    return (keyed[0], frozenset((keyed[1],))) if keyed else None
+
+
 def evaluate(expr, lookup):
     """Evaluate a compiled expression; lookup(name) gives a field's string form."""
     op = expr[0]
