@@ -13,9 +13,6 @@ historical reader's minidom was 96 % of a bring-up at 4000 PIFs.
 """
 
 import re
-import xml.etree.ElementTree as ET
-from xml.sax.saxutils import escape as _escape
-from xml.sax.saxutils import quoteattr
 
 from . import bulk, files, validate
 from .errors import ConfigError, InvalidValue
@@ -33,10 +30,24 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _PLAIN = re.compile(r"^[A-Za-z0-9:._/ ,;=+@-]*\Z")
 
 
-def escape(text):
+_ENTITIES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))
+_ATTR_ENTITIES = _ENTITIES + (('"', "&quot;"), ("\n", "&#10;"), ("\r", "&#13;"),
+                              ("\t", "&#9;"))
+
+
+def escape(text, entities=_ENTITIES):
+    """``text`` as XML character data (written here: xml.sax would import urllib)."""
     if _PLAIN.match(text):
         return text
-    return _escape(_NOT_XML.sub("", text))
+    text = _NOT_XML.sub("", text)
+    for char, entity in entities:
+        text = text.replace(char, entity)
+    return text
+
+
+def quoteattr(text):
+    """``text`` as a double-quoted XML attribute value."""
+    return '"%s"' % escape(text, _ATTR_ENTITIES)
 
 
 class CacheError(ConfigError):
@@ -88,6 +99,7 @@ def read(path, as_stored=False):
 
 
 def _read(path, as_stored):
+    import xml.etree.ElementTree as ET   # only readers parse: update only writes
     try:
         tree = ET.parse(path)  # noqa: S314 - a root-owned file this project writes
     except OSError as exc:

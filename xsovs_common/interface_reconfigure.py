@@ -30,10 +30,9 @@ import getopt
 import sys
 import uuid as uuidmod
 
-import netaddr
 
 from . import (cli, datapath, dbcache, hostconfig, ipconfig, lock, paths, reconfigure,
-               rewrite, validate, xapi, xapi_network)
+               rewrite, validate, xapi_network)
 from .dbcache import CacheError
 from .errors import ConfigError, UsageError
 from .log import log
@@ -186,6 +185,7 @@ def _act(root, host_network, pif_ref, action, management, from_cache):
 
 def _not_here(api, host_uuid, record):
     """The error for a PIF XAPI knows on another host."""
+    from . import xapi
     host = record.get("host", NULL_REF)
     try:
         host = api.host.get_uuid(host)
@@ -208,6 +208,7 @@ def pif_action(root, action, session_ref=None, pif_ref=None, pif_uuid=None, mana
         validate.ref(pif_ref, what="PIF reference", null_ok=False)
     else:
         pif_uuid = validate.uuid(pif_uuid, what="PIF uuid")
+    from . import xapi   # XenAPI and http.client: the --force forms (boot) never need them
     cache_path = root.path(paths.NETWORK_DBCACHE)
     with lock.host_lock(root):
         host_uuid = hostconfig.host_uuid(root)
@@ -268,6 +269,7 @@ def force_rewrite(root, bridge, device, mac, mode, ip=None, netmask=None, gatewa
     if mode == "Static":
         fields["IP"] = validate.ip_address(ip, version=4, what="--ip")
         prefix = validate.netmask(netmask, what="--netmask")
+        import netaddr   # this form only
         fields["netmask"] = str(netaddr.IPNetwork("0.0.0.0/%d" % prefix).netmask)
         if gateway:
             fields["gateway"] = validate.ip_address(gateway, version=4, what="--gateway")
@@ -289,6 +291,7 @@ def force_rewrite(root, bridge, device, mac, mode, ip=None, netmask=None, gatewa
 
 def rewrite_action(root):
     """``rewrite``: the cache and xs-network-uuids from XAPI (local login)."""
+    from . import xapi
     with xapi.connect(None, root) as api:
         result = rewrite.rewrite(root, api)
     log.info("rewrite: %s", result.summary() or "nothing to change")
