@@ -165,17 +165,74 @@ def _encode(tag, ref, record, out):
     out.append("  </%s>\n" % tag)
 
 
+_HEADER = '<?xml version="1.0" ?>\n<%s>\n' % ROOT_TAG
+_FOOTER = "</%s>\n" % ROOT_TAG
+# One record as render writes it: every field on a line of its own, indented 4.
+_BLOCK = re.compile(r'  <(pif|bond|vlan|tunnel|network|pool) ref="([A-Za-z0-9:._-]+)">\n'
+                    r'(?:    [^\n]*\n)*  </\1>\n')
+_ORDER = {tag: index for index, (tag, _) in enumerate(SECTIONS)}
+
+
 def render(network):
     """The cache file's text for ``network`` (a :class:`HostNetwork`)."""
-    out = ['<?xml version="1.0" ?>\n<%s>\n' % ROOT_TAG]
+    out = [_HEADER]
     with bulk.no_cycle_collection():
         for tag, attr in SECTIONS:
             for ref, record in sorted(getattr(network, attr).items()):
                 _encode(tag, ref, record, out)
-    out.append("</%s>\n" % ROOT_TAG)
+    out.append(_FOOTER)
     return "".join(out)
 
 
 def write(path, network):
     """Store ``network`` at ``path`` atomically; True if the file changed."""
-    return files.replace_if_changed(path, render(network), mode=0o644)
+    return write_text(path, render(network))
+
+
+def write_text(path, text):
+    """Store a rendered cache atomically; True if the file changed."""
+    return files.replace_if_changed(path, text, mode=0o644)
+
+
+def _blocks(text):
+    """{(tag, ref): text} of a file exactly as :func:`render` writes them, else None."""
+    if not text.startswith(_HEADER) or not text.endswith(_FOOTER):
+        return None
+    blocks = {}
+    pos, end = len(_HEADER), len(text) - len(_FOOTER)
+    while pos < end:
+        match = _BLOCK.match(text, pos)
+        if match is None:
+            return None
+        blocks[(match.group(1), match.group(2))] = match.group(0)
+        pos = match.end()
+    return blocks
+
+
+def merged(path, fresh):
+    """The text of the cache at ``path`` with ``fresh``'s records (a
+    :class:`HostNetwork`) in place of its own, and ``fresh``'s pool.
+
+    A file as this module writes it is spliced record by record: only the
+    fresh records are rendered, the others kept as they are, so one PIF's
+    action costs little however many records the cache holds.  Any other
+    file is read whole (the same checks as :func:`read`).  Raises
+    CacheError when the file is missing or damaged.
+    """
+    try:
+        text = files.read_text(path)
+    except OSError as exc:
+        raise CacheError("cannot read network cache %s: %s" % (path, exc.strerror),
+                         params=[path])
+    blocks = _blocks(text)
+    if blocks is None:
+        return render(read(path, as_stored=True).updated(fresh))
+    if fresh.pools:
+        blocks = {key: block for key, block in blocks.items() if key[0] != "pool"}
+    for tag, attr in SECTIONS:
+        for ref, record in getattr(fresh, attr).items():
+            out = []
+            _encode(tag, ref, record, out)
+            blocks[(tag, ref)] = "".join(out)
+    keys = sorted(blocks, key=lambda key: (_ORDER[key[0]], key[1]))
+    return _HEADER + "".join(blocks[key] for key in keys) + _FOOTER

@@ -176,10 +176,12 @@ def as_management(host_network, pif_ref):
 
 def _act(root, host_network, pif_ref, action, management, from_cache):
     working = as_management(host_network, pif_ref) if management else host_network
+    # From XAPI the model holds the PIF's own objects only (xapi_network.load_pif).
+    partial = not from_cache
     if action == "up":
-        reconfigure.up(root, working, pif_ref)
+        reconfigure.up(root, working, pif_ref, partial=partial)
     else:
-        reconfigure.down(root, working, pif_ref, from_cache=from_cache)
+        reconfigure.down(root, working, pif_ref, from_cache=from_cache, partial=partial)
     log.info("%s %s: done", host_network.describe(pif_ref), action)
 
 
@@ -220,13 +222,13 @@ def pif_action(root, action, session_ref=None, pif_ref=None, pif_uuid=None, mana
             if pif_ref not in host_network.pifs:
                 raise _not_here(api, host_uuid, record)
             try:
-                cache = dbcache.read(cache_path, as_stored=True).updated(host_network)
+                cache = dbcache.merged(cache_path, host_network)
             except CacheError as exc:
                 log.info("network cache unusable (%s): reading all of this host's network",
                          exc.message)
-                cache = xapi_network.load(api, host_uuid)
+                cache = dbcache.render(xapi_network.load(api, host_uuid))
         _act(root, host_network, pif_ref, action, management, from_cache=False)
-        dbcache.write(cache_path, cache)
+        dbcache.write_text(cache_path, cache)
 
 
 def force_action(root, bridge, action, management=False):
