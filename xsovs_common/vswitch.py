@@ -639,19 +639,35 @@ def apply(connection, changes, snapshot, wait=True, timeout=None, comment=None):
 
 
 def wait_for_vswitchd(connection, target, timeout=None):
-    """Block until ovs-vswitchd reports ``cur_cfg >= target``."""
+    """Block until ovs-vswitchd reports ``cur_cfg >= target``.
+
+    Each wait is an RFC 7047 ``wait`` operation: ovsdb-server answers as soon
+    as ``cur_cfg`` moves, so nothing polls and no time is lost between
+    ovs-vswitchd finishing and this noticing it.
+    """
     timeout = connection.timeout if timeout is None else timeout
     deadline = time.time() + timeout
-    delay = 0.005
+    rows = connection.transact([ovsdb.op_select("Open_vSwitch", ("cur_cfg",))])[0]["rows"]
     while True:
-        rows = connection.transact([ovsdb.op_select("Open_vSwitch", ("cur_cfg",))])[0]["rows"]
-        if rows and rows[0]["cur_cfg"] >= target:
+        current = rows[0]["cur_cfg"] if rows else None
+        if current is not None and current >= target:
             return
-        if time.time() >= deadline:
+        remaining = deadline - time.time()
+        if remaining <= 0 or current is None:
             raise VswitchError("ovs-vswitchd did not apply the configuration within %ss "
                                "(is it running?)" % timeout, params=["cur_cfg", str(target)])
-        time.sleep(delay)
-        delay = min(delay * 2, 0.1)
+        # Within the connection's own timeout, so the server answers before it expires.
+        wait_ms = int(min(remaining, connection.timeout / 2.0) * 1000)
+        wait = {"op": "wait", "timeout": wait_ms, "table": "Open_vSwitch",
+                "where": [], "columns": ["cur_cfg"], "until": "!=",
+                "rows": [{"cur_cfg": current}]}
+        try:
+            rows = connection.transact(
+                [wait, ovsdb.op_select("Open_vSwitch", ("cur_cfg",))])[1]["rows"]
+        except ovsdb.OvsdbError as exc:
+            if exc.params[:1] != ["timed out"]:
+                raise
+            rows = [{"cur_cfg": current}]     # no change before the deadline
 
 
 def connect(root, timeout=ovsdb.DEFAULT_TIMEOUT):
