@@ -29,11 +29,6 @@ INTERFACE_COLUMNS = ("_uuid", "name", "type", "ofport", "mac", "mtu_request", "o
 OPEN_VSWITCH_COLUMNS = ("_uuid", "bridges", "manager_options", "ssl", "next_cfg", "cur_cfg",
                         "external_ids", "other_config")
 
-# What a focused read takes of every other row: enough to know the structure.
-_BRIDGE_LINKS = ("_uuid", "name", "ports")
-_PORT_LINKS = ("_uuid", "name", "interfaces", "tag", "fake_bridge")
-_INTERFACE_LINKS = ("_uuid", "name")
-
 # Columns emer-reset empties on every Bridge (Open vSwitch's own list).
 _EMER_RESET_BRIDGE_COLUMNS = ("controller", "fail_mode", "mirrors", "netflow", "sflow",
                               "ipfix", "flood_vlans")
@@ -152,9 +147,10 @@ class Snapshot:
                 owner.ports.append(port)
         self.managers = sorted(row["target"] for row in manager_rows)
         self.ssl = ssl_rows[0] if ssl_rows else None
+        self.complete = True   # every row is in it (see read's ``tags``)
 
     @classmethod
-    def read(cls, connection, interfaces=True, focus=None):
+    def read(cls, connection, interfaces=True, focus=None, tags=None):
         """Read it all in one round trip.
 
         ``interfaces=False`` skips the Interface table (``.interfaces`` is
@@ -163,26 +159,38 @@ class Snapshot:
 
         ``focus``: names of the bridges, ports and interfaces the caller may
         change.  Those rows are read whole; every other row only as far as
-        the structure goes (uuid, name, links, VLAN tag), a few bytes each,
-        so one PIF's action reads little more beside thousands of fake
-        bridges than beside three.
+        the structure goes (uuid, name, links, VLAN tag), a few bytes each.
+        ``tags`` (with ``focus``) narrows that outline further: of the fake
+        bridges only those with these VLAN tags, of the internal interfaces
+        only the focused ones -- so one VLAN's action reads the same beside
+        thousands of fake bridges as beside three.  Such a snapshot is not
+        ``complete``: it does not list every fake bridge of a parent.
         """
-        tables = (("Open_vSwitch", OPEN_VSWITCH_COLUMNS, None),
-                  ("Bridge", BRIDGE_COLUMNS, _BRIDGE_LINKS),
-                  ("Port", PORT_COLUMNS, _PORT_LINKS),
-                  ("Interface", INTERFACE_COLUMNS, _INTERFACE_LINKS),
-                  ("Manager", ("target",), None),
-                  ("SSL", ("private_key", "certificate", "ca_cert", "bootstrap_ca_cert"), None))
+        outline = {"Bridge": [("_uuid", "name", "ports"), []],
+                   "Port": [("_uuid", "name", "interfaces", "tag", "fake_bridge"), []],
+                   "Interface": [("_uuid", "name"), []]}
+        if tags is not None:
+            outline["Port"][1] = [[["fake_bridge", "==", False]]] + [
+                [["tag", "==", tag]] for tag in sorted(tags)]
+            outline["Interface"][1] = [[["type", "!=", "internal"]]]
+        else:
+            for table in outline.values():
+                table[1] = [[]]
+        tables = (("Open_vSwitch", OPEN_VSWITCH_COLUMNS), ("Bridge", BRIDGE_COLUMNS),
+                  ("Port", PORT_COLUMNS), ("Interface", INTERFACE_COLUMNS),
+                  ("Manager", ("target",)),
+                  ("SSL", ("private_key", "certificate", "ca_cert", "bootstrap_ca_cert")))
         ops, spans = [], []
-        for table, columns, links in tables:
+        for table, columns in tables:
             if table == "Interface" and not interfaces:
                 spans.append(None)
                 continue
             start = len(ops)
-            if focus is None or links is None:
+            if focus is None or table not in outline:
                 ops.append(ovsdb.op_select(table, columns))
             else:
-                ops.append(ovsdb.op_select(table, links))
+                links, wheres = outline[table]
+                ops.extend(ovsdb.op_select(table, links, where) for where in wheres)
                 ops.extend(ovsdb.op_select(table, columns, ovsdb.where_name(name))
                            for name in sorted(focus))
             spans.append((start, len(ops)))
@@ -198,7 +206,9 @@ class Snapshot:
                     # A whole row replaces its outline.
                     rows[str(row["_uuid"][1]) if "_uuid" in row else len(rows)] = row
             merged.append({"rows": list(rows.values())})
-        return cls(merged)
+        snapshot = cls(merged)
+        snapshot.complete = focus is None or tags is None
+        return snapshot
 
     def real_bridges(self):
         return sorted(name for name, br in self.bridges.items() if not br.is_fake)

@@ -124,8 +124,9 @@ class _Reader:
         if refs:
             terms.append(_any("_ref", refs))
         if networks:
-            terms.append('(field "host"="%s" and (%s))' % (self.host_ref,
-                                                          _any("network", networks)))
+            # Not the PIFs read already: a NIC's record lists all its VLANs.
+            terms.append('(field "host"="%s" and (%s) and (not (%s)))' % (
+                self.host_ref, _any("network", networks), _any("_ref", self.pifs)))
         if not terms:
             return []
         return self.add_pifs(self.where("PIF", " or ".join(terms)))

@@ -6,6 +6,7 @@ switch.  XAPI is the simulator, through the real XenAPI client.  Rows are
 read back with the real ovs-vsctl.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -762,3 +763,45 @@ def test_one_pif_reads_the_same_however_many_vlans(make_host):
             xapi.Api.call = original
         seen.append((methods, len(records)))
     assert seen[0] == seen[1]
+
+
+def _rows(host):
+    """Every bridge's, port's and interface's settings and place, in no row order."""
+    state = []
+    for table, columns in (("Bridge", "name,fail_mode,other_config,external_ids,datapath_type"),
+                           ("Port", "name,tag,fake_bridge,bond_mode,lacp,other_config,"
+                                    "external_ids,mac"),
+                           ("Interface", "name,type,mac,mtu_request")):
+        listed = json.loads(host.ovs.vsctl("--format=json", "--columns=" + columns, "list",
+                                           table))
+        state += sorted(json.dumps([table] + row) for row in listed["data"])
+    for bridge in host.bridges():
+        state.append((bridge, host.ovs.vsctl("br-to-parent", bridge).strip(),
+                      host.ovs.vsctl("br-to-vlan", bridge).strip(), host.ports(bridge),
+                      sorted(host.ovs.vsctl("list-ifaces", bridge).split())))
+    return state
+
+
+def test_reading_only_the_pifs_objects_plans_what_reading_everything_plans(make_host):
+    """Through XAPI (the PIF's objects, a focused OVSDB read) and from the whole cache,
+    the same steps leave the same switch and run the same commands -- also when a
+    bond takes NICs whose bridges carry fake bridges."""
+    builder = pool()
+    builder.vlan("eth1", 300, "xapi9", host="host1")
+    host = make_host(builder)
+    steps = (("eth1", -1, "xenbr1"), ("eth1", 300, "xapi9"), ("eth2", -1, "xenbr2"),
+             ("bond0", -1, "xapi1"), ("bond0", 200, "xapi3"), ("eth0", 101, "xapi5"),
+             ("eth1", -1, "xenbr1"))
+    outcomes = []
+    for via in ("cache", "xapi"):
+        host.ovs.reset()
+        host.write_cache()
+        host.clear_calls()
+        for device, vlan, bridge in steps:
+            if via == "cache":
+                host.ok("--force", bridge, "up")
+            else:
+                host.ok(*host.session_args(device, vlan) + ["up"])
+        outcomes.append((_rows(host), host.calls("ip")))
+    assert outcomes[0] == outcomes[1]
+    assert "xapi9" not in host.bridges()    # went with xenbr1 when bond0 took eth1
