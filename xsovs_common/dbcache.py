@@ -167,9 +167,9 @@ def _encode(tag, ref, record, out):
 
 _HEADER = '<?xml version="1.0" ?>\n<%s>\n' % ROOT_TAG
 _FOOTER = "</%s>\n" % ROOT_TAG
-# One record as render writes it: every field on a line of its own, indented 4.
-_BLOCK = re.compile(r'  <(pif|bond|vlan|tunnel|network|pool) ref="([A-Za-z0-9:._-]+)">\n'
-                    r'(?:    [^\n]*\n)*  </\1>\n')
+# A record's first line as render writes it (its fields follow, indented 4),
+# with the newline before it: a literal the regex engine searches for fast.
+_BLOCK_START = re.compile(r'\n  <(pif|bond|vlan|tunnel|network|pool) ref="([A-Za-z0-9:._-]+)">\n')
 _ORDER = {tag: index for index, (tag, _) in enumerate(SECTIONS)}
 
 
@@ -198,14 +198,19 @@ def _blocks(text):
     """{(tag, ref): text} of a file exactly as :func:`render` writes them, else None."""
     if not text.startswith(_HEADER) or not text.endswith(_FOOTER):
         return None
+    end = len(text) - len(_FOOTER)
+    starts = [(m.start() + 1, m.group(1), m.group(2))
+              for m in _BLOCK_START.finditer(text, len(_HEADER) - 1, end)]
+    if not starts or starts[0][0] != len(_HEADER):
+        return None if starts or end != len(_HEADER) else {}
     blocks = {}
-    pos, end = len(_HEADER), len(text) - len(_FOOTER)
-    while pos < end:
-        match = _BLOCK.match(text, pos)
-        if match is None:
+    for index, (start, tag, ref) in enumerate(starts):
+        stop = starts[index + 1][0] if index + 1 < len(starts) else end
+        block = text[start:stop]
+        # Values never hold a line of their own starting "  <" (render escapes "<").
+        if not block.endswith("\n  </%s>\n" % tag) or (tag, ref) in blocks:
             return None
-        blocks[(match.group(1), match.group(2))] = match.group(0)
-        pos = match.end()
+        blocks[(tag, ref)] = block
     return blocks
 
 
