@@ -102,15 +102,40 @@ def _session(location, timeout):
 
 
 class Api:
-    """``api.PIF.get_record(ref)`` and friends, with errors translated."""
+    """``api.PIF.get_record(ref)`` and friends, with errors translated.
 
-    def __init__(self, session, location, own_ref=None):
+    Reads (``get_*``) go over JSON-RPC while the host serves it (see
+    :mod:`jsonrpc`); the first answer that is not JSON switches this
+    session to XML-RPC.  Everything else, and the session itself, is the
+    ``XenAPI`` library's.
+    """
+
+    def __init__(self, session, location, own_ref=None, timeout=DEFAULT_TIMEOUT):
         self._session = session
         self.location = location
         self.session_ref = own_ref or session._session
+        self._json = None
+        if location.startswith("http://") or not location.startswith("https://"):
+            from . import jsonrpc
+            self._json = jsonrpc.Client(location, timeout)
+
+    def _json_call(self, method, args):
+        from . import jsonrpc
+        try:
+            return self._json.call(method, [self.session_ref] + list(args))
+        except jsonrpc.Unsupported as exc:
+            log.info("%s: reading over XML-RPC", exc.message)
+            self._json = None
+            return self.call(method, *args)
+        except jsonrpc.Failure as exc:
+            raise XapiError(exc.details)
+        except _UNREACHABLE as exc:
+            raise XapiUnreachable(self.location, str(exc) or exc.__class__.__name__)
 
     def call(self, method, *args):
         log.debug("XAPI %s%r", method, args)
+        if self._json is not None and method.split(".", 1)[-1].startswith("get_"):
+            return self._json_call(method, args)
         try:
             return getattr(self._session.xenapi, method)(*args)
         except XenAPI.Failure as exc:
@@ -152,9 +177,9 @@ def connect(session_ref=None, root=None, timeout=DEFAULT_TIMEOUT):
     session = _session(location, timeout)
     if session_ref:
         session._session = session_ref
-        yield Api(session, location, own_ref=session_ref)
+        yield Api(session, location, own_ref=session_ref, timeout=timeout)
         return
-    api = Api(session, location)
+    api = Api(session, location, timeout=timeout)
     try:
         session.xenapi.login_with_password("root", "", "1.0", ORIGINATOR)
     except XenAPI.Failure as exc:
