@@ -166,8 +166,12 @@ class Api:
             elif keyed is not None and keyed[0] in CLASSES[cls]:
                 # One field against literals: XAPI's scan, without a closure per row.
                 name, values = keyed
-                refs = [ref for ref, rec in table.items()
-                        if string_form(cls, name, rec[name]) in values]
+                if CLASSES[cls][name].kind in ("ref", "string", "enum"):
+                    # Stored as their string form already.
+                    refs = [ref for ref, rec in table.items() if rec[name] in values]
+                else:
+                    refs = [ref for ref, rec in table.items()
+                            if string_form(cls, name, rec[name]) in values]
             else:
                 refs = [ref for ref, rec in table.items()
                         if query.evaluate(expr, self._lookup(cls, ref, rec))]
