@@ -229,6 +229,11 @@ def merged(path, fresh):
     except OSError as exc:
         raise CacheError("cannot read network cache %s: %s" % (path, exc.strerror),
                          params=[path])
+    if not text.startswith(_HEADER) or not text.endswith(_FOOTER):
+        return render(read(path, as_stored=True).updated(fresh))
+    replaced = _replaced(text, fresh)
+    if replaced is not None:
+        return replaced
     blocks = _blocks(text)
     if blocks is None:
         return render(read(path, as_stored=True).updated(fresh))
@@ -241,3 +246,36 @@ def merged(path, fresh):
             blocks[(tag, ref)] = "".join(out)
     keys = sorted(blocks, key=lambda key: (_ORDER[key[0]], key[1]))
     return _HEADER + "".join(blocks[key] for key in keys) + _FOOTER
+
+
+def _replaced(text, fresh):
+    """``text`` with each of ``fresh``'s records rendered in its own place, found by
+    its first line; None when one is not there yet (it must be inserted in order)."""
+    spans = []
+    for tag, attr in SECTIONS[:-1]:
+        for ref, record in getattr(fresh, attr).items():
+            start = text.find('\n  <%s ref=%s>\n' % (tag, quoteattr(ref))) + 1
+            closing = "\n  </%s>\n" % tag
+            end = text.find(closing, start)
+            if start == 0 or end < 0:
+                return None
+            out = []
+            _encode(tag, ref, record, out)
+            spans.append((start, end + len(closing), "".join(out)))
+    footer = len(text) - len(_FOOTER)
+    if fresh.pools:
+        # The pool section is the last: from its first record to the footer.
+        first = text.find("\n  <pool ref=") + 1 or footer
+        out = []
+        for ref, record in sorted(fresh.pools.items()):
+            _encode("pool", ref, record, out)
+        spans.append((first, footer, "".join(out)))
+    spans.sort()
+    pieces, pos = [], 0
+    for start, end, block in spans:
+        if start < pos:
+            return None
+        pieces += [text[pos:start], block]
+        pos = end
+    pieces.append(text[pos:])
+    return "".join(pieces)

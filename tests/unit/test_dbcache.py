@@ -208,3 +208,16 @@ def test_merged_refuses_a_damaged_file(tmp_path, text):
         dbcache.merged(_write(tmp_path, text), sample())
     with pytest.raises(dbcache.CacheError):
         dbcache.merged(str(tmp_path / "nope"), sample())
+
+
+@pytest.mark.parametrize("with_pool", [True, False])
+def test_merged_replaces_records_in_place(tmp_path, with_pool):
+    """Every fresh record already cached: each is rendered where it stands."""
+    old = sample()
+    path = str(tmp_path / "c")
+    dbcache.write(path, old)
+    fresh = sample(pool_other_config={"vswitch-controller-fail-mode": "secure"})
+    fresh.pifs["bond0"]["other_config"] = {"bond-mode": "lacp"}
+    fresh.networks["n-xapi2"]["MTU"] = "9000"
+    part = _part(fresh, ["bond0", "v100"], ["n-xapi2"], ["vlan100"], pools=with_pool)
+    assert dbcache.merged(path, part) == dbcache.render(old.updated(part))
