@@ -31,7 +31,7 @@ import sys
 import uuid as uuidmod
 
 
-from . import (cli, datapath, dbcache, hostconfig, ipconfig, lock, paths, reconfigure,
+from . import (bulk, cli, datapath, dbcache, hostconfig, ipconfig, lock, paths, reconfigure,
                rewrite, validate, xapi_network)
 from .dbcache import CacheError
 from .errors import ConfigError, InvalidValue, UsageError
@@ -210,6 +210,7 @@ def _not_here(api, host_uuid, record):
         params=[record.get("uuid", ""), host])
 
 
+@bulk.without_cycle_collection
 def pif_action(root, action, session_ref=None, pif_ref=None, pif_uuid=None, management=False):
     """``--session REF --pif REF`` / ``--pif-uuid UUID``: XAPI, then the cache.
 
@@ -243,6 +244,7 @@ def pif_action(root, action, session_ref=None, pif_ref=None, pif_uuid=None, mana
         dbcache.write_text(cache_path, cache)
 
 
+@bulk.without_cycle_collection
 def force_action(root, bridge, action, management=False):
     """``--force BRIDGE up|down``: from the cache, XAPI not running."""
     bridge = validate.interface_name(bridge, what="bridge")
