@@ -119,7 +119,7 @@ class Api:
         self.location = location
         self.session_ref = own_ref or session._session
         self._json = None
-        if location.startswith("http://") or not location.startswith("https://"):
+        if not location.startswith("https://"):   # http:// or a unix socket
             from . import jsonrpc
             self._json = jsonrpc.Client(location, timeout)
 
