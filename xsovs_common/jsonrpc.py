@@ -29,7 +29,9 @@ class Failure(Exception):
         self.details = [str(d) for d in details]
 
 
-class _UnixConnection(http.client.HTTPConnection):
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """HTTP to XAPI's local unix socket (both protocols use it)."""
+
     def __init__(self, path, timeout):
         http.client.HTTPConnection.__init__(self, "localhost", timeout=timeout)
         self._path = path
@@ -62,7 +64,7 @@ class Client:
 
     def _connection(self):
         if not self.location.startswith("http://"):
-            return _UnixConnection(self.location, self.timeout)
+            return UnixHTTPConnection(self.location, self.timeout)
         hostport = self.location[len("http://"):].split("/", 1)[0]
         return http.client.HTTPConnection(hostport, timeout=self.timeout)
 

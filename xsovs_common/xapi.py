@@ -15,7 +15,6 @@ parameters (``SESSION_INVALID``, ``HANDLE_INVALID``, ...), or
 import contextlib
 import os
 from xml.parsers.expat import ExpatError
-import socket
 import xmlrpc.client
 
 try:
@@ -25,6 +24,7 @@ except ImportError:   # pragma: no cover - Python 2 never runs this code
 
 import XenAPI
 
+from . import jsonrpc
 from .errors import Error
 from .log import log
 
@@ -56,18 +56,6 @@ class XapiUnreachable(XapiError):
         XapiError.__init__(self, ["XAPI_UNREACHABLE", where, reason])
 
 
-class _UnixConnection(httplib.HTTPConnection):
-    def __init__(self, path, timeout):
-        httplib.HTTPConnection.__init__(self, "localhost", timeout=timeout)
-        self._path = path
-
-    def connect(self):
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        sock.connect(self._path)
-        self.sock = sock
-
-
 class _UnixTransport(xmlrpc.client.Transport):
     """XML-RPC over a unix socket, with a timeout (XenAPI's own has none)."""
 
@@ -77,7 +65,7 @@ class _UnixTransport(xmlrpc.client.Transport):
         self._timeout = timeout
 
     def make_connection(self, host):
-        return _UnixConnection(self._path, self._timeout)
+        return jsonrpc.UnixHTTPConnection(self._path, self._timeout)
 
 
 class _TimeoutTransport(xmlrpc.client.Transport):
@@ -120,11 +108,9 @@ class Api:
         self.session_ref = own_ref or session._session
         self._json = None
         if not location.startswith("https://"):   # http:// or a unix socket
-            from . import jsonrpc
             self._json = jsonrpc.Client(location, timeout)
 
     def _json_call(self, method, args):
-        from . import jsonrpc
         try:
             return self._json.call(method, [self.session_ref] + list(args))
         except jsonrpc.Unsupported as exc:
