@@ -62,6 +62,8 @@ class Host:
         self.sim, self.uuid, self.ovs, self.root = sim, host_uuid, ovs, fake_root
         self.ref = sim.store.by_uuid("host", host_uuid)
         fake_root.write_inventory(host_uuid)
+        # Every XAPI host has its key and certificate (made at first boot).
+        fake_root.write(paths.XAPI_SSL_PEM, "XAPI's key and certificate\n", mode=0o600)
         fake_root.stub_program("iptables")
         fake_root.link_program("ovs-ofctl")
         sim.host_env[host_uuid] = {"XSOVS_ROOT": fake_root.path, "OVS_RUNDIR": ovs.rundir}

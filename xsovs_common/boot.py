@@ -5,8 +5,9 @@ says ``openvswitch`` (or ``vswitch``).  Start: load the kernel module (not
 for the ``netdev`` datapath), have ``ovs-ctl`` start ovsdb-server and
 ovs-vswitchd with this host's identity from the inventory (system-id =
 INSTALLATION_UUID, system-type = PRODUCT_BRAND, system-version =
-PRODUCT_VERSION-BUILD_NUMBER, external id ``xs-system-uuid``), and open the
-firewall for tunnels.  Only on the first start since power-on are all bridges
+PRODUCT_VERSION-BUILD_NUMBER, external id ``xs-system-uuid``; TLS protocols
+and ciphers from the host's settings, see :mod:`xsovs_common.tls`), and open
+the firewall for tunnels.  Only on the first start since power-on are all bridges
 deleted (XenServer expects to start with none, and XAPI makes them again); a
 marker under ``/run`` tells a later start or restart to keep the bridges XAPI
 has made since.  ovs-ctl deletes bridges only when it starts ovsdb-server
@@ -17,7 +18,7 @@ The work is planned first (:func:`plan`, plain data), then carried out.
 
 import collections
 
-from . import files, firewall, hostconfig, lock, ovsctl, paths, validate
+from . import files, firewall, hostconfig, lock, ovsctl, paths, tls, validate
 from .errors import ConfigError
 from .log import log
 
@@ -45,7 +46,9 @@ Plan = collections.namedtuple("Plan", [
     "ovs_ctl_options",   # everything ovs-ctl start/restart is told
     "tunnel_rules",      # firewall.Rule list to open
     "skipped",           # TUNNEL_PROTOCOLS words that name no tunnel
+    "tls_refused",       # TLS settings refused (the defaults used instead), and why
 ])
+_DAEMON_OPTIONS = ("--ovsdb-server-options=", "--ovs-vswitchd-options=")
 
 
 def identity_options(inventory):
@@ -79,13 +82,34 @@ def sysconfig_options(sysconfig):
         else:
             value = "yes" if validate.boolean(value, what=key) else "no"
         options.append("%s=%s" % (option, value))
+    return options + _ovs_ctl_opts(sysconfig, tls_daemon_options(sysconfig)[0])
+
+
+def tls_daemon_options(sysconfig):
+    """(the daemons' TLS options, refusals): see :mod:`xsovs_common.tls`."""
+    protocols, ciphers, refused = tls.settings(sysconfig)
+    return tls.daemon_options(protocols, ciphers), refused
+
+
+def _ovs_ctl_opts(sysconfig, daemon_tls):
+    """OVS_CTL_OPTS, with the TLS options put in front of any daemon options it has.
+
+    ovs-ctl keeps only the last ``--ovsdb-server-options=``: an
+    administrator's own daemon options must add to the TLS ones, not drop them.
+    """
+    extra = {prefix: [] for prefix in _DAEMON_OPTIONS}
+    rest = []
     for word in sysconfig.get(SYSCONFIG_OVS_CTL_OPTS, "").split():
         if not word.startswith("--"):
             raise ConfigError("%s in %s: %r is not an ovs-ctl option"
                               % (SYSCONFIG_OVS_CTL_OPTS, paths.SYSCONFIG_OPENVSWITCH, word),
                               params=[paths.SYSCONFIG_OPENVSWITCH, SYSCONFIG_OVS_CTL_OPTS, word])
-        options.append(word)
-    return options
+        prefix = next((p for p in _DAEMON_OPTIONS if word.startswith(p)), None)
+        if prefix is None:
+            rest.append(word)
+        else:
+            extra[prefix].append(word[len(prefix):])
+    return [prefix + " ".join(daemon_tls + extra[prefix]) for prefix in _DAEMON_OPTIONS] + rest
 
 
 def tunnel_rules(sysconfig):
@@ -130,13 +154,16 @@ def plan(root, environ=None, restart=False):
         options.append("--delete-bridges")
     rules, skipped = tunnel_rules(sysconfig)
     return Plan(load_kmod=datapath != hostconfig.DATAPATH_NETDEV, delete_bridges=delete,
-                ovs_ctl_options=options, tunnel_rules=rules, skipped=skipped)
+                ovs_ctl_options=options, tunnel_rules=rules, skipped=skipped,
+                tls_refused=tls_daemon_options(sysconfig)[1])
 
 
 def start(root, restart=False, environ=None):
     """Start (or restart) the daemons and open the tunnel ports."""
     with lock.host_lock(root):
         the_plan = plan(root, environ, restart)
+        for text in the_plan.tls_refused:
+            log.error("%s in %s", text, paths.SYSCONFIG_OPENVSWITCH)
         if the_plan.load_kmod:
             ovsctl.load_kmod(root)
         else:

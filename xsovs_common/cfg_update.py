@@ -8,13 +8,15 @@ plan and reports one line.  A failed read or a bad value therefore never
 leads to an ``emer-reset`` or any other change, and ``status`` is the same
 plan, printed instead of applied.
 
-``update`` (design.md, boot step 4; issue 3 for the numbered steps):
+``update`` (run by XAPI at its start and after every controller change):
 rewrite the cache and network ids; compare the manager XAPI wants with
-OVSDB's and, when they differ, ``emer-reset`` and set it (SSL bootstrapped
-from a deleted CA file), putting back in the same transaction every setting
-the reset wiped that XAPI's data defines; bring each bridge's fail mode and
-in-band setting in line with XAPI; keep the host reachable on a secure
-management bridge.
+OVSDB's and, when they differ, ``emer-reset`` and set it (SSL as
+:func:`controller.ssl_files` says for that kind of manager), putting back in
+the same transaction every setting the reset wiped that XAPI's data defines;
+bring each bridge's fail mode and in-band setting in line with XAPI; keep the
+host reachable on a secure management bridge; open the firewall for a
+listening manager (6640) and for the OpenFlow channel a controller uses
+(6653), and close what is no longer needed.
 """
 
 import json
@@ -25,6 +27,10 @@ from .errors import Error
 from .log import log
 
 NO_CHANGE = "No change to configuration"
+# How Xen Orchestra manages OpenFlow rules: "channel" (its own connection to
+# each bridge, TCP 6653) unless it names another method.
+OF_METHOD_KEY = "xo:sdn-controller:of-method"
+OF_METHOD_CHANNEL = "channel"
 RESET_DONE = "Successfully reset configuration"
 FIREWALL_OWNER = "xsovs-manager"
 
@@ -83,7 +89,8 @@ class Plan:
         self.delete_ca = False               # the CA file, so SSL bootstraps afresh
         self.management_flows = None         # a ManagementPath, installed before the change
         self.flows_after = False             # its fail mode changes: ovs-vswitchd flushes
-        self.firewall_open = []              # Rules kept open for a listening manager
+        self.firewall_open = []              # Rules kept open: listening manager, OpenFlow
+        self.firewall_close = []             # manager Rules to close (XAPI's helper only)
         self.notes = []                      # what changes, for the summary
         self.warnings = []                   # what is left alone, and why
 
@@ -97,31 +104,65 @@ class Plan:
             "management_flows": (self.management_flows.bridge
                                  if self.management_flows is not None else None),
             "firewall_open": ["%s/%s" % (r.protocol, r.port) for r in self.firewall_open],
+            "firewall_helper": firewall.xapi_helper(root) or "iptables",
             "notes": self.notes,
             "warnings": self.warnings,
         }
 
 
-def _ssl_in_place(root, snapshot, target):
-    """SSL as the manager needs it: XAPI's key and certificate, our CA file."""
-    if target is None or not target.uses_ssl:
+def _ssl_in_place(root, snapshot, ssl):
+    """SSL as the manager needs it: XAPI's key and certificate, the CA file, bootstrap."""
+    if ssl is None:
         return True
-    ssl = snapshot.ssl or {}
-    pem = root.path(paths.XAPI_SSL_PEM)
-    return (ssl.get("private_key"), ssl.get("certificate"), ssl.get("ca_cert")) == \
-        (pem, pem, root.path(paths.VSWITCHD_CACERT))
+    row = snapshot.ssl or {}
+    return (row.get("private_key"), row.get("certificate"), row.get("ca_cert"),
+            bool(row.get("bootstrap_ca_cert"))) == \
+        (root.path(ssl.private_key), root.path(ssl.certificate), root.path(ssl.ca_cert),
+         ssl.bootstrap)
+
+
+def _missing_ssl_files(plan, root, ssl):
+    """Name the files a manager's SSL needs that the host lacks (set anyway)."""
+    if ssl is None:
+        return
+    if not root.exists(ssl.private_key):
+        plan.warnings.append("SSL key and certificate file %s is missing: no TLS session "
+                             "until XAPI makes it" % root.path(ssl.private_key))
+    if not ssl.bootstrap and not root.exists(ssl.ca_cert):
+        plan.warnings.append(
+            "SDN controller CA file %s is missing: controllers are refused until it is "
+            "installed in the pool (pool.certificate_install sdn-controller-ca.pem)"
+            % root.path(ssl.ca_cert))
+
+
+def plan_firewall(plan, target, pool):
+    """Firewall holes: 6640 for a listening manager, 6653 for an OpenFlow channel.
+
+    As XCP-ng's XAPI has it: 6653 is open while a controller is set and the
+    pool's ``xo:sdn-controller:of-method`` is absent or ``channel``; another
+    method closes it.  With no controller at all nothing needs it either.
+    """
+    of_method = pool.get("other_config", {}).get(OF_METHOD_KEY) or OF_METHOD_CHANNEL
+    plan.firewall_open = []
+    if target is not None and target.protocol == "pssl":
+        plan.firewall_open.append(firewall.Rule("tcp", target.port))
+    if target is not None and of_method == OF_METHOD_CHANNEL:
+        plan.firewall_open.append(firewall.OPENFLOW_RULE)
+    plan.firewall_close = [r for r in firewall.MANAGER_RULES if r not in plan.firewall_open]
 
 
 def plan_manager(plan, root, host_network, snapshot, wanted):
     """Steps 3-5: reset and set the manager when OVSDB's differs; True if it does.
 
     "Differs" also covers SSL not set up as the manager needs it (someone
-    else's key or CA file): setting it afresh is what makes it work.
+    else's key or CA file, bootstrap on or off): setting it afresh is what
+    makes it work.  Missing key or CA files are set all the same (ovsdb-server
+    reads them once they appear) and named in the warnings.
     """
     target = wanted.target
-    if target is not None and target.protocol == "pssl":
-        plan.firewall_open = [firewall.Rule("tcp", target.port)]
-    if controller.same(snapshot.managers, target) and _ssl_in_place(root, snapshot, target):
+    ssl = controller.ssl_files(target)
+    _missing_ssl_files(plan, root, ssl)
+    if controller.same(snapshot.managers, target) and _ssl_in_place(root, snapshot, ssl):
         return False
     plan.delete_ca = True
     plan.changes.emer_reset()
@@ -130,9 +171,9 @@ def plan_manager(plan, root, host_network, snapshot, wanted):
         plan.changes.del_ssl()
         plan.notes.append("Successfully removed controller config")
     else:
-        if target.uses_ssl:
-            pem = root.path(paths.XAPI_SSL_PEM)
-            plan.changes.set_ssl(pem, pem, root.path(paths.VSWITCHD_CACERT), bootstrap=True)
+        if ssl is not None:
+            plan.changes.set_ssl(root.path(ssl.private_key), root.path(ssl.certificate),
+                                 root.path(ssl.ca_cert), bootstrap=ssl.bootstrap)
         plan.changes.set_manager([str(target)])
         plan.notes.append("Successfully set controller to %s" % target)
     restore, invalid = netconfig.restore_changes(host_network, snapshot)
@@ -242,6 +283,7 @@ def plan_flows(plan, host_network, snapshot, wanted, reset):
 def plan_update(root, state, snapshot, bridges=True):
     """Steps 3-7 against ``snapshot``: the plan of ``update`` (``set-manager``: no step 6)."""
     plan = Plan()
+    plan_firewall(plan, state.wanted.target, state.pool)
     reset = plan_manager(plan, root, state.host_network, snapshot, state.wanted)
     if bridges and not reset:
         plan_bridges(plan, state.host_network, snapshot)
@@ -260,7 +302,11 @@ def apply_plan(root, connection, snapshot, plan):
     the firewall comes after it; a failure there is reported, not raised.
     """
     notes = []
-    if plan.firewall_open:
+    helper = firewall.xapi_helper(root)
+    if helper is not None:
+        for rule in plan.firewall_open:
+            firewall.xapi_port(helper, "open", rule)
+    elif plan.firewall_open:
         added = firewall.open_rules(root, plan.firewall_open, FIREWALL_OWNER)
         notes += ["firewall opened for %s/%s" % (r.protocol, r.port) for r in added]
     if plan.management_flows is not None:
@@ -272,7 +318,13 @@ def apply_plan(root, connection, snapshot, plan):
     if plan.management_flows is not None and plan.flows_after:
         mgmt_flows.install(root, plan.management_flows)
     try:
-        closed = firewall.close_rules(root, FIREWALL_OWNER, keep=plan.firewall_open)
+        if helper is not None:
+            for rule in plan.firewall_close:
+                firewall.xapi_port(helper, "close", rule)
+            # Rules of xsovs's own from before the helper was there have no use now.
+            closed = firewall.close_rules(root, FIREWALL_OWNER)
+        else:
+            closed = firewall.close_rules(root, FIREWALL_OWNER, keep=plan.firewall_open)
     except Error as exc:
         log.warning("closing the manager's firewall rules failed: %s", exc.message)
         notes.append("closing the manager's firewall rules failed: %s" % exc.message)
@@ -304,7 +356,7 @@ def _summary(changed, failures, invalid):
 
 @bulk.without_cycle_collection   # thousands of VLANs: linear, not quadratic (see bulk)
 def update(root, api):
-    """The plugin's ``update``: steps 1-8 of issue 3; returns the summary line."""
+    """The plugin's ``update``; returns the summary line."""
     with lock.host_lock(root):
         with vswitch.connect(root, timeout=OVSDB_TIMEOUT) as connection:
             with bulk.no_cycle_collection():

@@ -10,11 +10,22 @@ turned into ``ssl:ADDRESS:6632`` (the port is ``CONTROLLER_PORT`` in
 
 Any pool administrator can write these values, so each part is checked
 before it reaches OVSDB: a host that is not an IPv4 / IPv6 address or a
-host name, a port outside 1-65535 or an unknown protocol is refused with
-``INVALID_VSWITCH_CONTROLLER`` naming the value.
+host name, a port outside 1-65535, an unknown protocol or an address on a
+listening (``pssl``) controller is refused with ``INVALID_VSWITCH_CONTROLLER``
+naming the value.
+
+Each kind of manager needs its own SSL set-up (:func:`ssl_files`), as XAPI's
+own plugin sets it.  Both use XAPI's key and certificate.  An active ``ssl``
+manager (the host connects out) bootstraps its CA file: trust on first use,
+the controller sends its CA chain.  A listening ``pssl`` manager (controllers
+connect in) trusts the CA the controller installed in the pool with
+``pool.certificate_install``, which XAPI copies to every host, and never
+bootstraps: a listening ovsdb-server has no first peer to learn a CA from.
 """
 
-from . import hostconfig, validate
+import collections
+
+from . import hostconfig, paths, validate
 from .errors import InvalidValue
 from .xapi import XapiError
 
@@ -24,6 +35,8 @@ LISTEN_PORT = 6640   # OVSDB's own port: where a listening (pssl) manager waits
 SOURCE_SDN = "SDN_controller"
 SOURCE_LEGACY = "pool.vswitch_controller"
 SOURCE_ARGS = "set-manager"
+
+SslFiles = collections.namedtuple("SslFiles", "private_key certificate ca_cert bootstrap")
 
 
 class InvalidController(InvalidValue):
@@ -64,6 +77,15 @@ class Target:
     @property
     def uses_ssl(self):
         return self.protocol in ("ssl", "pssl")
+
+
+def ssl_files(target):
+    """The host paths of the SSL set-up ``target`` needs, or None (tcp, or no manager)."""
+    if target is None or not target.uses_ssl:
+        return None
+    if target.protocol == "pssl":
+        return SslFiles(paths.XAPI_SSL_PEM, paths.XAPI_SSL_PEM, paths.SDN_CONTROLLER_CA, False)
+    return SslFiles(paths.XAPI_SSL_PEM, paths.XAPI_SSL_PEM, paths.VSWITCHD_CACERT, True)
 
 
 def default_port(root, protocol):
@@ -161,12 +183,24 @@ class Wanted:
 
 
 def from_sdn_record(root, record):
-    """A current XAPI ``SDN_controller`` record."""
+    """A current XAPI ``SDN_controller`` record.
+
+    ``pssl`` means "listen on 6640", as XAPI's plugin and Xen Orchestra have
+    it: an address or another port there is a mistake, not a wish.
+    """
     protocol = record.get("protocol", "ssl")
     port = record.get("port", "0")
+    address = record.get("address", "")
+    if protocol == "pssl":
+        if address != "":
+            raise InvalidController(address, "a listening (pssl) controller has no address")
+        if str(port) not in ("0", "", str(LISTEN_PORT)):
+            _port(port)
+            raise InvalidController(port, "a listening (pssl) controller listens on %d"
+                                    % LISTEN_PORT)
     if str(port) in ("0", ""):
         port = default_port(root, protocol)
-    return Wanted(target(protocol, record.get("address", ""), port), SOURCE_SDN)
+    return Wanted(target(protocol, address, port), SOURCE_SDN)
 
 
 def from_legacy(root, address):

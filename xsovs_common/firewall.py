@@ -6,9 +6,16 @@ it (``xsovs-tunnels``, ``xsovs-manager``), so opening is idempotent (checked
 with ``iptables -C`` first) and closing removes exactly the owner's rules.
 XenServer's own rules live in ``RH-Firewall-1-INPUT`` when that chain
 exists; ours go at its top, else at the top of ``INPUT``.
+
+A host with XAPI's own helper, ``/etc/xapi.d/plugins/firewall-port``, gets
+the manager's ports through it instead (``open|close PORT PROTOCOL``, as
+XAPI's plugin does it): the helper saves the rule the way that host keeps
+its firewall across reboots.  It does nothing when the port already is as
+asked, so calling it on every update is safe.
 """
 
 import collections
+import os
 import shlex
 
 from . import process
@@ -25,6 +32,24 @@ TUNNEL_RULES = {
     "geneve": Rule("udp", 6081),
     "stt": Rule("tcp", 7471),
 }
+
+
+# A listening OVSDB manager (pssl), and the OpenFlow channel a controller
+# such as Xen Orchestra's opens to each bridge.
+MANAGER_RULE = Rule("tcp", 6640)
+OPENFLOW_RULE = Rule("tcp", 6653)
+MANAGER_RULES = (MANAGER_RULE, OPENFLOW_RULE)
+
+
+def xapi_helper(root):
+    """XAPI's ``firewall-port`` helper when this host has it, else None."""
+    path = root.program("firewall-port")
+    return path if os.path.isfile(path) and os.access(path, os.X_OK) else None
+
+
+def xapi_port(helper, action, rule):
+    """``firewall-port open|close PORT PROTOCOL``; a failure is raised."""
+    process.run([helper, action, str(int(rule.port)), rule.protocol], timeout=60)
 
 
 def _iptables(root, args, check=True):

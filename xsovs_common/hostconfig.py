@@ -15,6 +15,8 @@ from .errors import ConfigError
 # Keys of /etc/sysconfig/openvswitch this project reads.
 SYSCONFIG_CONTROLLER_PORT = "CONTROLLER_PORT"     # port of a legacy vswitch_controller
 SYSCONFIG_TUNNEL_PROTOCOLS = "TUNNEL_PROTOCOLS"   # e.g. "vxlan geneve": firewall holes
+SYSCONFIG_SSL_PROTOCOLS = "SSL_PROTOCOLS"         # the daemons' --ssl-protocols
+SYSCONFIG_SSL_CIPHERS = "SSL_CIPHERS"             # the daemons' --ssl-ciphers
 DEFAULT_CONTROLLER_PORT = 6632
 
 # Datapath of the bridges xsovs creates: XSOVS_DATAPATH_TYPE, default the kernel's.

@@ -17,6 +17,8 @@ NETWORK_SCRIPTS_DIR = "/etc/sysconfig/network-scripts"
 NETWORK_DBCACHE = "/var/xapi/network.dbcache"
 XAPI_SSL_PEM = "/etc/xensource/xapi-ssl.pem"
 VSWITCHD_CACERT = "/etc/openvswitch/vswitchd.cacert"
+# The CA an SDN controller installed with pool.certificate_install; XAPI copies it here.
+SDN_CONTROLLER_CA = "/etc/stunnel/certs/sdn-controller-ca.pem"
 OVS_RUNDIR = "/var/run/openvswitch"
 VSWITCH_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 XAPI_INIT_COOKIE = "/var/run/xapi_init_complete.cookie"   # XAPI has finished starting
@@ -50,6 +52,8 @@ PROGRAMS = {
     "modprobe": "/sbin/modprobe",
     "update-issue": "/sbin/update-issue",
     "sysctl": "/sbin/sysctl",
+    # XAPI's own firewall helper: open|close PORT [PROTOCOL], saved as the host saves rules.
+    "firewall-port": "/etc/xapi.d/plugins/firewall-port",
 }
 
 

@@ -4,10 +4,15 @@ Names carry a per-process prefix so parallel runs never collide, and
 :func:`cleanup_all` removes whatever a run created, also after a failure.
 """
 
+import ctypes
 import os
 import signal
+import socket as socketmod
 import subprocess
+import threading
 import uuid
+
+CLONE_NEWNET = 0x40000000
 
 _created = []
 
@@ -73,6 +78,36 @@ def veth(ns_a, name_a, ns_b, name_b):
          "peer", "name", name_b, "netns", ns_b.name])
     ns_a.run(["ip", "link", "set", name_a, "up"])
     ns_b.run(["ip", "link", "set", name_b, "up"])
+
+
+def socket_in(name, family=socketmod.AF_INET, kind=socketmod.SOCK_STREAM):
+    """A socket of namespace ``name``, usable from this process (root only).
+
+    A socket belongs to the namespace its creator was in: a short-lived
+    thread enters the namespace (``setns`` acts on the calling thread only),
+    makes the socket and ends, so the rest of this process stays where it is.
+    """
+    made = {}
+
+    def make():
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = os.open("/var/run/netns/" + name, os.O_RDONLY)
+            try:
+                if libc.setns(fd, CLONE_NEWNET) != 0:
+                    raise OSError(ctypes.get_errno(), "setns into namespace %s" % name)
+            finally:
+                os.close(fd)
+            made["socket"] = socketmod.socket(family, kind)
+        except Exception as exc:   # handed to the caller's thread
+            made["error"] = exc
+
+    thread = threading.Thread(target=make)
+    thread.start()
+    thread.join()
+    if "error" in made:
+        raise made["error"]
+    return made["socket"]
 
 
 def pids(name):

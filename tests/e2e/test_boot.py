@@ -8,7 +8,6 @@ Every test stops what it started, and teardown kills whatever is left.
 
 import os
 import subprocess
-import sys
 import time
 
 import pytest
@@ -16,45 +15,27 @@ import pytest
 from xsovs_common import paths
 from xsovs_dev import netns
 from xsovs_dev import ovs as ovsmod
-from xsovs_dev.fakeroot import FakeRoot
+from xsovs_dev.simhost import SimHost
 from xsovs_dev.skips import need
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BOOT = os.path.join(REPO, "libexec", "openvswitch-boot")
 HOST_UUID = "5f1c8ab2-0c47-4a8e-9d0b-0000000000b7"
 DISABLED = "Open vSwitch disabled (/etc/xensource/network.conf is invalid)\n"
 
 
-class Host:
-    """A private root acting on one namespace, and ways to look at both."""
+class Host(SimHost):
+    """A simulated host, and ways to look at its switch and namespace."""
 
     def __init__(self, path, ns):
-        self.ns = ns
-        self.fake = FakeRoot(path, host_uuid=HOST_UUID)
-        self.fake.netns_program("ovs-ctl", ns.name)
-        self.fake.netns_program("iptables", ns.name)
-        self.fake.stub_program("modprobe")
-        self.rundir = self.fake.file(paths.OVS_RUNDIR)
-        self.env = {k: v for k, v in os.environ.items()
-                    if not k.startswith(("OVS_", "XSOVS_"))}
-        self.env.update(PYTHONPATH=REPO, XSOVS_LOG="stderr", XSOVS_DATAPATH_TYPE="netdev")
+        SimHost.__init__(self, path, HOST_UUID, ns)
+        self.create()
 
     def boot(self, command, **env):
-        full_env = dict(self.env, **env)
-        return subprocess.run([sys.executable, BOOT, "--root-prefix", self.fake.path, command],
-                              env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              universal_newlines=True, timeout=120)
+        return SimHost.boot(self, command, check=False, env=env)
 
     def ok(self, command, **env):
         result = self.boot(command, **env)
         assert result.returncode == 0, result.stderr
         return result
-
-    def vsctl(self, *args):
-        return subprocess.run(
-            ["ovs-vsctl", "--db=unix:" + os.path.join(self.rundir, "db.sock"), "--timeout=10"]
-            + list(args), check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            universal_newlines=True).stdout
 
     def bridges(self):
         return sorted(self.vsctl("list-br").split())
@@ -66,19 +47,6 @@ class Host:
     def rules(self):
         listing = self.ns.run(["iptables", "-S", "INPUT"]).stdout
         return [line for line in listing.splitlines() if "xsovs-tunnels" in line]
-
-    def daemons(self):
-        """Processes whose command line names this host's root."""
-        return ovsmod.processes_naming(self.fake.path + "/")
-
-    def gone(self, timeout=30):
-        """True once no process names this host's root (killed ones take a moment)."""
-        deadline = time.time() + timeout
-        while self.daemons():
-            if time.time() > deadline:
-                return False
-            time.sleep(0.05)
-        return True
 
 
 @pytest.fixture

@@ -70,7 +70,7 @@ def test_boots_the_host_and_leaves_nothing(tmpdir_env):
     assert time.monotonic() - start < 20
     lines = stdout.splitlines()
     assert [line.split(" ...")[0][:5] for line in lines if line.startswith("[")] == \
-        ["[%d/7]" % n for n in range(1, 8)]
+        ["[%d/8]" % n for n in range(1, 9)]
     assert all(line.endswith("s)") and " ... ok: " in line
                for line in lines if line.startswith("["))
     # The summary's lines, read back from OVSDB, OpenFlow and the namespace.
@@ -79,7 +79,12 @@ def test_boots_the_host_and_leaves_nothing(tmpdir_env):
     assert "bridge xenbr0 fail_mode secure, datapath netdev, ports eth0, xenbr0" in summary
     assert "address 192.0.2.10/24, MAC 02:78:73:00:00:10" in summary
     assert "default route default via %s dev xenbr0" % PEER in summary
-    assert any(line.startswith("manager ssl:%s:6632 (" % PEER) for line in summary)
+    # The controller on the peer bootstrapped the host's CA and holds a session.
+    assert "manager ssl:%s:6632 (connected)" % PEER in summary
+    assert any(line.startswith("controller session the controller on %s asked list_dbs "
+                               "over the host's session: Open_vSwitch" % PEER)
+               for line in summary)
+    assert "firewall open for tunnels: gre, udp/4789; for controllers: tcp/6653" in summary
     assert any(line.startswith("flows 4 management flows (") and line.endswith(", 0 others")
                for line in summary)
     assert any(line.startswith("update Successfully set controller to ssl:%s:6632;" % PEER)
@@ -93,17 +98,17 @@ def test_a_failing_step_is_named_and_torn_down(tmpdir_env):
     demo = start_demo(env, "--break=cache")
     stdout, stderr = finish(demo)
     assert demo.returncode == 1, stdout + stderr
-    assert "\nFAILED at step 3/7 (management interface: interface-reconfigure --force " \
+    assert "\nFAILED at step 3/8 (management interface: interface-reconfigure --force " \
            "xenbr0 up): interface-reconfigure exited with status 1\n" in stdout
     assert "network.dbcache is damaged" in stdout        # the program's stderr tail
-    assert "[4/7]" not in stdout                          # nothing ran after it
+    assert "[4/8]" not in stdout                          # nothing ran after it
     assert "Traceback" not in stdout + stderr
     assert_nothing_left(demo.pid, tmp)
 
 
 @pytest.mark.parametrize("marker, signum", [
-    (b"[2/7]", signal.SIGTERM),     # while ovs-ctl starts the daemons
-    (b"[3/7]", signal.SIGINT),      # daemons running, interface-reconfigure under way
+    (b"[2/8]", signal.SIGTERM),     # while ovs-ctl starts the daemons
+    (b"[3/8]", signal.SIGINT),      # daemons running, interface-reconfigure under way
 ])
 def test_an_interrupt_tears_everything_down(tmpdir_env, marker, signum):
     tmp, env = tmpdir_env
@@ -117,7 +122,7 @@ def test_an_interrupt_tears_everything_down(tmpdir_env, marker, signum):
                 break
             seen += chunk
         assert marker in seen, seen
-        if marker == b"[3/7]":
+        if marker == b"[3/8]":
             assert processes_naming(tmp)          # the host's daemons are running
         demo.send_signal(signum)
         rest, stderr = finish(demo)
@@ -127,7 +132,7 @@ def test_an_interrupt_tears_everything_down(tmpdir_env, marker, signum):
             demo.wait()
     stdout = seen.decode() + rest
     assert demo.returncode == 128 + signum, stdout + stderr
-    assert "\nInterrupted by %s during step %s/7" % (signal.Signals(signum).name,
+    assert "\nInterrupted by %s during step %s/8" % (signal.Signals(signum).name,
                                                      marker.decode()[1]) in stdout
     assert "Traceback" not in stdout + stderr
     assert_nothing_left(demo.pid, tmp)

@@ -3,6 +3,7 @@
 import pytest
 from plugin_host import Host, build_bridges, one_host
 
+from xsovs_common import paths
 from xsovs_dev import netns
 from xsovs_dev.xapisim import Simulator
 
@@ -27,21 +28,85 @@ def manager_rules(namespace):
             if "xsovs-manager" in line]
 
 
+def _ports(rules):
+    return sorted(int(r.split("--dport ")[1].split()[0]) for r in rules)
+
+
 def test_pssl_opens_the_manager_port_and_ssl_closes_it(host):
     host, namespace = host
     sdn = host.x.SDN_controller.introduce("pssl", "", "0")
     # (XAPI ran openvswitch-config-update, absent here: run the update ourselves.)
     result = host.call("update")
     assert "Successfully set controller to pssl:6640" in result
-    assert "firewall opened for tcp/6640" in result
-    (rule,) = manager_rules(namespace)
-    assert "-p tcp" in rule and "--dport 6640" in rule and "-j ACCEPT" in rule
+    assert "firewall opened for tcp/6640; firewall opened for tcp/6653" in result
+    rules = manager_rules(namespace)
+    assert _ports(rules) == [6640, 6653]
+    assert all("-p tcp" in r and "-j ACCEPT" in r for r in rules)
     assert host.call("update") == "No change to configuration"
-    assert len(manager_rules(namespace)) == 1
+    assert len(manager_rules(namespace)) == 2
 
     host.x.SDN_controller.forget(sdn)
     host.x.SDN_controller.introduce("ssl", "192.0.2.7", "6632")
     result = host.call("update")
     assert "Successfully set controller to ssl:192.0.2.7:6632" in result
     assert "firewall closed 1 manager rule(s)" in result
+    assert _ports(manager_rules(namespace)) == [6653]     # the OpenFlow channel stays
+
+    # Xen Orchestra manages its flows another way: 6653 closes.
+    pool = host.x.pool.get_all()[0]
+    host.x.pool.add_to_other_config(pool, "xo:sdn-controller:of-method", "openflow-plugin")
+    assert host.call("update") == "firewall closed 1 manager rule(s)"
     assert manager_rules(namespace) == []
+
+
+# XAPI's helper, as its contract is: open|close PORT [PROTOCOL], idempotent, its
+# own chain hooked into INPUT.  (Written here for the namespace; a host has its own.)
+FIREWALL_PORT = """#!/bin/sh
+set -e
+rule="-p ${3:-tcp} -m conntrack --ctstate NEW -m ${3:-tcp} --dport $2 -j ACCEPT"
+ipt="ip netns exec %s iptables -w"
+echo "$*" >> %s
+case "$1" in
+open)
+    if ! $ipt -C xapi-INPUT $rule 2>/dev/null; then
+        if $ipt -N xapi-INPUT 2>/dev/null; then
+            $ipt -A xapi-INPUT -j RETURN
+            $ipt -I INPUT -j xapi-INPUT
+        fi
+        $ipt -I xapi-INPUT $rule
+    fi ;;
+close)
+    if $ipt -C xapi-INPUT $rule 2>/dev/null; then $ipt -D xapi-INPUT $rule; fi ;;
+*) exit 1 ;;
+esac
+"""
+
+
+def xapi_rules(namespace):
+    listing = namespace.run(["iptables", "-S", "xapi-INPUT"], check=False).stdout
+    return [line for line in listing.splitlines() if "--dport" in line]
+
+
+def test_xapi_firewall_port_helper_is_used_when_present(host, tmp_path):
+    host, namespace = host
+    sdn = host.x.SDN_controller.introduce("pssl", "", "0")
+    host.call("update")                               # before the helper: rules of our own
+    assert _ports(manager_rules(namespace)) == [6640, 6653]
+    log = tmp_path / "firewall-port.log"
+    host.root.write(paths.PROGRAMS["firewall-port"], FIREWALL_PORT % (namespace.name, log),
+                    mode=0o755)
+    assert host.call("update").startswith("firewall closed 2 manager rule(s); ")
+    assert _ports(xapi_rules(namespace)) == [6640, 6653]
+    assert manager_rules(namespace) == []            # no rules of xsovs's own
+    assert host.call("update") == "No change to configuration"
+    assert _ports(xapi_rules(namespace)) == [6640, 6653]
+
+    host.x.SDN_controller.forget(sdn)
+    host.x.SDN_controller.introduce("ssl", "192.0.2.7", "6632")
+    assert "Successfully set controller to ssl:192.0.2.7:6632" in host.call("update")
+    assert _ports(xapi_rules(namespace)) == [6653]
+    host.x.SDN_controller.forget(host.x.SDN_controller.get_all()[0])
+    assert "Successfully removed controller config" in host.call("update")
+    assert xapi_rules(namespace) == []
+    calls = log.read_text().splitlines()
+    assert "open 6640 tcp" in calls and "close 6640 tcp" in calls and "close 6653 tcp" in calls

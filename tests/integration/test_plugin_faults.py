@@ -79,6 +79,7 @@ def test_set_vswitch_controller_with_a_bad_value_fails_on_the_host(host):
 
 def test_bad_sdn_controller_records_change_nothing(host):
     before, cache = snapshot(host)
+    firewall_calls = len(host.root.calls("iptables"))
     sdn = host.sim.store.add("SDN_controller", {"protocol": "ssl", "address": "192.0.2.7",
                                                 "port": 70000})
     assert invalid(host.failure("update"), "70000", "not a port (1-65535)")
@@ -88,7 +89,19 @@ def test_bad_sdn_controller_records_change_nothing(host):
     host.sim.store.set("SDN_controller", sdn, "protocol", "ssl")
     host.sim.store.set("SDN_controller", sdn, "address", "192.0.2.7; reboot")
     assert invalid(host.failure("update"), "192.0.2.7; reboot", HOST)
+    # A listening controller has no address and listens on 6640 only.
+    host.sim.store.set("SDN_controller", sdn, "protocol", "pssl")
+    host.sim.store.set("SDN_controller", sdn, "address", "192.0.2.7")
+    host.sim.store.set("SDN_controller", sdn, "port", 0)
+    assert invalid(host.failure("update"), "192.0.2.7",
+                   "a listening (pssl) controller has no address")
+    host.sim.store.set("SDN_controller", sdn, "address", "")
+    host.sim.store.set("SDN_controller", sdn, "port", 6641)
+    assert invalid(host.failure("update"), "6641",
+                   "a listening (pssl) controller listens on 6640")
     unchanged(host, before, cache)
+    # Nor the firewall: refused before anything was opened or closed.
+    assert len(host.root.calls("iptables")) == firewall_calls
 
 
 PORT = "not a port (1-65535)"

@@ -162,9 +162,21 @@ def test_sdn_controller_ssl_then_pssl(as_config_update):
     assert host.ovs.vsctl("get-manager").strip() == "ssl:192.0.2.99:6632"
     host.sim.store.set("pool", pool, "vswitch_controller", "")
     host.x.SDN_controller.introduce("pssl", "", "0")
-    assert host.last_result()["Status"] == "Success"
+    outcome = host.last_result()
+    assert outcome["Status"] == "Success"
     assert host.ovs.vsctl("get-manager").strip() == "pssl:6640"
-    assert "Bootstrap: true" in host.ovs.vsctl("get-ssl")
+    # As XAPI's plugin sets it: its key and certificate, the pool's CA, no bootstrap.
+    pem, ca = host.root.file(paths.XAPI_SSL_PEM), host.root.file(paths.SDN_CONTROLLER_CA)
+    assert host.ovs.vsctl("get-ssl").split("\n")[:4] == [
+        "Private key: " + pem, "Certificate: " + pem, "CA Certificate: " + ca,
+        "Bootstrap: false"]
+    # No controller installed its CA in the pool yet: set all the same, and named.
+    assert outcome["Value"].endswith("SDN controller CA file %s is missing: controllers are "
+                                     "refused until it is installed in the pool "
+                                     "(pool.certificate_install sdn-controller-ca.pem)" % ca)
+    assert [w for w in host.status()["update"]["warnings"] if ca in w]
+    host.root.write(paths.SDN_CONTROLLER_CA, "the pool's SDN controller CA\n")
+    assert host.status()["update"]["warnings"] == []
     # The manager's port is checked (and opened if missing) in the host firewall.
     assert any(c[:3] == ["iptables", "-w", "-C"] and "6640" in c and "xsovs-manager" in c
                for c in host.root.calls("iptables"))

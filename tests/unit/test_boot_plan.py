@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from xsovs_common import boot, firewall, ovsctl, paths
+from xsovs_common import boot, firewall, ovsctl, paths, tls
 from xsovs_common.errors import ConfigError, InvalidValue
 from xsovs_dev.fakeroot import FakeRoot
 
@@ -27,6 +27,11 @@ def root(host):
     return host.root
 
 
+DEFAULT_TLS = "--ssl-protocols=TLSv1.2 --ssl-ciphers=" + tls.DEFAULT_CIPHERS
+DB_TLS = "--ovsdb-server-options=" + DEFAULT_TLS
+VSWITCHD_TLS = "--ovs-vswitchd-options=" + DEFAULT_TLS
+
+
 def test_first_start_plan(root):
     plan = boot.plan(root, environ={})
     assert plan.load_kmod and plan.delete_bridges
@@ -35,7 +40,8 @@ def test_first_start_plan(root):
         "--system-version=8.2.1-release/yangtze/master/58",
         "--external-id=xs-system-uuid=" + UUID,
         "--daemon-cwd=" + root.path("/var/xen/openvswitch"), "--no-full-hostname",
-        "--delete-bridges"]
+        DB_TLS, VSWITCHD_TLS, "--delete-bridges"]
+    assert plan.tls_refused == []
     assert plan.tunnel_rules == [firewall.TUNNEL_RULES["gre"]]
     assert plan.skipped == []
 
@@ -69,9 +75,10 @@ def test_sysconfig_options(host, root):
            "OVS_CTL_OPTS='--no-monitor --ovs-vswitchd-options=-vfile:dbg'\n"
            "CONTROLLER_PORT=6632\n")
     options = boot.plan(root, environ={}).ovs_ctl_options
+    # The administrator's daemon options add to the TLS ones (ovs-ctl keeps the last).
     assert options[6:] == ["--force-corefiles=no", "--ovs-vswitchd-priority=-5",
-                           "--mlockall=yes", "--no-monitor",
-                           "--ovs-vswitchd-options=-vfile:dbg", "--delete-bridges"]
+                           "--mlockall=yes", DB_TLS, VSWITCHD_TLS + " -vfile:dbg",
+                           "--no-monitor", "--delete-bridges"]
 
 
 @pytest.mark.parametrize("text", ["VSWITCHD_PRIORITY=-40\n", "FORCE_COREFILES=maybe\n",
@@ -140,3 +147,29 @@ def test_ovs_ctl_runs_by_its_real_path(host, root):
     real = host.write("/opt/ovs/scripts/ovs-ctl", "#!/bin/sh\n", mode=0o755)
     host.link_program("ovs-ctl", target=real)
     assert ovsctl.program(root) == real
+
+
+def test_tls_settings_from_the_host(host, root):
+    host.write(paths.SYSCONFIG_OPENVSWITCH,
+               "SSL_PROTOCOLS=TLSv1.1,TLSv1.2\nSSL_CIPHERS='ECDHE-RSA-AES128-GCM-SHA256'\n")
+    plan = boot.plan(root, environ={})
+    wanted = "--ssl-protocols=TLSv1.1,TLSv1.2 --ssl-ciphers=ECDHE-RSA-AES128-GCM-SHA256"
+    assert "--ovsdb-server-options=" + wanted in plan.ovs_ctl_options
+    assert "--ovs-vswitchd-options=" + wanted in plan.ovs_ctl_options
+    assert plan.tls_refused == []
+
+
+@pytest.mark.parametrize("text, key", [
+    ("SSL_PROTOCOLS=TLSv1.3\n", "SSL_PROTOCOLS"),            # unknown to these daemons
+    ("SSL_PROTOCOLS='TLSv1.2 --remote=ptcp:6640'\n", "SSL_PROTOCOLS"),
+    ("SSL_PROTOCOLS=SSLv3\n", "SSL_PROTOCOLS"),
+    ("SSL_CIPHERS=NO-SUCH-CIPHER\n", "SSL_CIPHERS"),           # selects nothing
+    ("SSL_CIPHERS='HIGH --remote=ptcp:6640'\n", "SSL_CIPHERS"),  # ovs-ctl would split it
+])
+def test_tls_settings_the_daemons_would_not_take_fall_back(host, root, text, key):
+    host.write(paths.SYSCONFIG_OPENVSWITCH, text)
+    plan = boot.plan(root, environ={})
+    assert DB_TLS in plan.ovs_ctl_options and VSWITCHD_TLS in plan.ovs_ctl_options
+    (why,) = plan.tls_refused
+    assert why.startswith(key + " ") and why.endswith("using the default " + (
+        tls.DEFAULT_PROTOCOLS if key == "SSL_PROTOCOLS" else tls.DEFAULT_CIPHERS))

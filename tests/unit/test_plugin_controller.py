@@ -136,3 +136,27 @@ def test_wanted_prefers_an_sdn_controller_record(root):
     assert info.value.code == "SESSION_INVALID"
     two = dict(sdn, **{"OpaqueRef:2": sdn["OpaqueRef:1"]})
     assert _invalid(controller.wanted, _Api(two), root, pool) == ["OpaqueRef:1, OpaqueRef:2"]
+
+
+def test_a_pssl_record_listens_on_6640_and_has_no_address(root):
+    for record, param in (({"address": "192.0.2.1", "port": 0}, "192.0.2.1"),
+                          ({"address": "::1", "port": "0"}, "::1"),
+                          ({"address": "", "port": "6641"}, "6641"),
+                          ({"address": "", "port": 70000}, "70000"),
+                          ({"address": "", "port": "-1"}, "-1")):
+        assert _invalid(controller.from_sdn_record, root, dict(record, protocol="pssl")) \
+            == [param]
+    for port in (0, "0", 6640, "6640"):
+        wanted = controller.from_sdn_record(root, {"protocol": "pssl", "address": "",
+                                                   "port": port})
+        assert str(wanted.target) == "pssl:6640"
+
+
+def test_ssl_files_per_kind_of_manager():
+    pem = "/etc/xensource/xapi-ssl.pem"
+    assert controller.ssl_files(controller.target("pssl", "", 6640)) == (
+        pem, pem, "/etc/stunnel/certs/sdn-controller-ca.pem", False)
+    assert controller.ssl_files(controller.target("ssl", "192.0.2.1", 6632)) == (
+        pem, pem, "/etc/openvswitch/vswitchd.cacert", True)
+    assert controller.ssl_files(controller.target("tcp", "192.0.2.1", 6632)) is None
+    assert controller.ssl_files(None) is None

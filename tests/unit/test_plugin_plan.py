@@ -100,7 +100,10 @@ def test_a_new_controller_resets_and_restores_in_one_change_set():
     (port,) = [c for c in changes if c[:2] == ("set", "Port")]
     assert port[2] == "bond0" and port[3]["other_config:bond-miimon-interval"] == "70"
     assert not [c for c in changes if len(c) > 2 and c[2] in ("foreign", "xapi2")]
-    assert plan.delete_ca and plan.firewall_open == []
+    # No listening port for an active manager; the OpenFlow channel's port (of-method
+    # absent means "channel") is open while a controller is set.
+    assert plan.delete_ca and plan.firewall_open == [firewall.OPENFLOW_RULE]
+    assert plan.firewall_close == [firewall.MANAGER_RULE]
     assert plan.notes[0] == "Successfully set controller to ssl:192.0.2.1:6632"
     assert plan.management_flows is None        # standalone: the host stays reachable
     text = str(plan.changes)
@@ -127,14 +130,62 @@ def test_ssl_not_as_needed_means_set_again():
     assert plan.is_empty()
 
 
-def test_pssl_keeps_the_manager_port_open():
-    pssl = controller.target("pssl", "", 6640)
-    plan = cfg_update.plan_update(ROOT, state(sample(), pssl), host_switch())
-    assert plan.firewall_open == [firewall.Rule("tcp", 6640)]
-    assert ("set-manager", ("pssl:6640",)) in plan.changes.changes
-    plan = cfg_update.plan_update(ROOT, state(sample(), pssl),
+SDN_CA = paths.SDN_CONTROLLER_CA
+PSSL = controller.target("pssl", "", 6640)
+PSSL_SSL = {"private_key": PEM, "certificate": PEM, "ca_cert": SDN_CA, "bootstrap_ca_cert": False}
+
+
+def test_pssl_ssl_as_xapi_sets_it_and_its_ports():
+    plan = cfg_update.plan_update(ROOT, state(sample(), PSSL), host_switch())
+    # XAPI's key and certificate, the pool's SDN controller CA, no bootstrap.
+    assert plan.changes.changes[:3] == [("emer-reset",), ("set-ssl", PEM, PEM, SDN_CA, False),
+                                        ("set-manager", ("pssl:6640",))]
+    assert str(plan.changes).splitlines()[1] == "set-ssl %s %s %s" % (PEM, PEM, SDN_CA)
+    assert plan.firewall_open == [firewall.MANAGER_RULE, firewall.OPENFLOW_RULE]
+    assert plan.firewall_close == []
+    plan = cfg_update.plan_update(ROOT, state(sample(), PSSL),
+                                  host_switch(managers=["pssl:6640"], ssl=PSSL_SSL))
+    assert plan.is_empty() and plan.firewall_open == [firewall.MANAGER_RULE,
+                                                      firewall.OPENFLOW_RULE]
+
+
+def test_pssl_with_a_bootstrapped_ca_is_set_again():
+    """What earlier versions set for pssl (bootstrap, vswitchd.cacert) lets no client in."""
+    plan = cfg_update.plan_update(ROOT, state(sample(), PSSL),
                                   host_switch(managers=["pssl:6640"], ssl=OUR_SSL))
-    assert plan.is_empty() and plan.firewall_open == [firewall.Rule("tcp", 6640)]
+    assert ("set-ssl", PEM, PEM, SDN_CA, False) in plan.changes.changes
+    plan = cfg_update.plan_update(ROOT, state(sample(), PSSL),
+                                  host_switch(managers=["pssl:6640"],
+                                              ssl=dict(PSSL_SSL, bootstrap_ca_cert=True)))
+    assert ("emer-reset",) in plan.changes.changes
+
+
+def test_of_method_other_than_channel_closes_6653():
+    hn = sample()
+    st = cfg_update.XapiState("host-uuid", hn, {"other_config": {
+        cfg_update.OF_METHOD_KEY: "openflow-plugin"}}, controller.Wanted(PSSL, "test"))
+    plan = cfg_update.plan_update(ROOT, st, host_switch())
+    assert plan.firewall_open == [firewall.MANAGER_RULE]
+    assert plan.firewall_close == [firewall.OPENFLOW_RULE]
+    plan = cfg_update.plan_update(ROOT, state(hn), host_switch())     # no controller
+    assert plan.firewall_open == [] and plan.firewall_close == list(firewall.MANAGER_RULES)
+
+
+def test_missing_ssl_files_are_named(tmp_path):
+    root = paths.Root(str(tmp_path))
+    pem, ca = root.path(PEM), root.path(SDN_CA)
+    plan = cfg_update.plan_update(root, state(sample(), PSSL), host_switch())
+    assert ("set-ssl", pem, pem, ca, False) in plan.changes.changes    # set all the same
+    assert [w.split(" is missing")[0] for w in plan.warnings] == [
+        "SSL key and certificate file " + pem, "SDN controller CA file " + ca]
+    (tmp_path / "etc/xensource").mkdir(parents=True)
+    (tmp_path / "etc/xensource/xapi-ssl.pem").write_text("key and certificate\n")
+    (tmp_path / "etc/stunnel/certs").mkdir(parents=True)
+    (tmp_path / "etc/stunnel/certs/sdn-controller-ca.pem").write_text("CA\n")
+    assert cfg_update.plan_update(root, state(sample(), PSSL), host_switch()).warnings == []
+    # An active manager bootstraps its CA: only the key and certificate must be there.
+    plan = cfg_update.plan_update(root, state(sample(), SSL_TARGET), host_switch())
+    assert plan.warnings == []
 
 
 def test_bridge_settings_only_where_they_differ():

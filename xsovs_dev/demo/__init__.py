@@ -10,10 +10,13 @@ host's boot in order, each step a real program run as a host runs it:
 ``openvswitch-boot start`` (ovs-ctl, userspace datapath), ``interface-reconfigure
 --force xenbr0 up`` (the management bridge from the cache, proved by a ping
 to the peer), XAPI starting and ``openvswitch-xapi-update`` calling the
-plugin's ``update`` through ``host.call_plugin``, and a last ping to prove
-the host stayed reachable.  Then it prints what the switch holds, read with
-the real ``ovs-vsctl``/``ovs-ofctl``, and tears everything down -- also after
-a failed step, Ctrl-C or SIGTERM.
+plugin's ``update`` through ``host.call_plugin``, a last ping to prove
+the host stayed reachable, and the controller: it listens with TLS on the
+peer (192.0.2.1:6632, certificates made with ``openssl`` for the run) and
+sends its CA chain, so the host's ovsdb-server bootstraps the CA and keeps an
+OVSDB session, over which the controller asks ``list_dbs``.  Then it prints
+what the switch holds, read with the real ``ovs-vsctl``/``ovs-ofctl``, and
+tears everything down -- also after a failed step, Ctrl-C or SIGTERM.
 
 Root and network namespaces are needed (``make setup`` installs the rest).
 The host's programs run under dom0's Python 3.6 (``.venv36``) when it is

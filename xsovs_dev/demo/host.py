@@ -14,7 +14,7 @@ import tempfile
 import time
 
 from xsovs_common import dbcache, paths, xapi_network
-from xsovs_dev import netns, ovs
+from xsovs_dev import netns, ovs, pki, sdn
 from xsovs_dev.fakeroot import FakeRoot
 from xsovs_dev.xapisim import REPO_ROOT, PoolBuilder, Simulator, client
 
@@ -78,6 +78,8 @@ class SimulatedHost:
         self.host_ns = netns.Namespace(self.tag + "-host")
         self.peer_ns = netns.Namespace(self.tag + "-peer")
         self.root = None
+        self.controller = None          # sdn.ActiveController on the peer
+        self.controller_ca = None
         self.xapi = Simulator(pool_fixture())
         self.xapi.python = self.python
 
@@ -102,6 +104,23 @@ class SimulatedHost:
             self.root.stub_program(name)
         self.xapi.host_env[HOST_UUID] = self.env(base={})
         self._write_previous_cache()
+        self._certificates_and_controller()
+
+    def _certificates_and_controller(self):
+        """XAPI's own key and certificate on the host; a controller listening on the peer.
+
+        The controller sends its CA with its certificate, so the host can
+        bootstrap it (trust on first use) as an active ssl manager does.
+        """
+        certs = os.path.join(self.workdir, "certs")
+        host_pem = pki.self_signed(certs, "demo-host")
+        with open(host_pem.pem) as handle:
+            self.root.write(paths.XAPI_SSL_PEM, handle.read(), mode=0o600)
+        self.controller_ca = pki.CA(certs, "controller")
+        leaf = self.controller_ca.issue("controller")
+        self.controller = sdn.ActiveController(leaf.chain_with(self.controller_ca), leaf.key,
+                                               address=PEER_ADDRESS, port=CONTROLLER_PORT,
+                                               netns=self.peer_ns.name).start()
 
     def _write_previous_cache(self):
         """The network cache as the previous boot's XAPI left it (the simulator's data)."""
@@ -159,6 +178,15 @@ class SimulatedHost:
         """XAPI comes up: the simulator serves again; returns its URL."""
         return self.xapi.start()
 
+    def manager_connected(self):
+        """True when ovsdb-server reports its manager connected (ovs-vsctl's view)."""
+        result = subprocess.run(
+            ["ovs-vsctl", "--db=unix:" + os.path.join(self.ovs_rundir, "db.sock"),
+             "--timeout=10", "--bare", "--columns=is_connected", "list", "Manager"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+            timeout=30)
+        return result.returncode == 0 and result.stdout.split() == ["true"]
+
     def ping_peer(self, within=8.0):
         """(ok, ping's last output): ICMP from the host's namespace to the peer."""
         deadline = time.monotonic() + within
@@ -173,6 +201,8 @@ class SimulatedHost:
     def teardown(self):
         """Remove everything, whatever was built; returns what could not be removed."""
         problems = []
+        if self.controller is not None:
+            self.controller.stop()
         self.xapi.stop()
         if self.root is not None:
             ovs.kill_daemons(self.ovs_rundir)

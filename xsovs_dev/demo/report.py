@@ -58,16 +58,18 @@ class SwitchState:
     def default_route(self):
         return self.sim.host_ns.run(["ip", "route", "show", "default"]).stdout.strip()
 
-    def tunnel_rules(self):
+    def firewall_rules(self):
+        """{owner: ["gre", "udp/4789", ...]} of xsovs's rules (owner: their comment)."""
         rules = self.sim.host_ns.run(["iptables", "-S", "INPUT"]).stdout.splitlines()
-        opened = []
+        opened = {}
         for rule in rules:
-            if "xsovs" not in rule:
+            owner = re.search(r"--comment (xsovs-\S+)", rule)
+            if owner is None:
                 continue
             protocol = re.search(r"-p (\S+)", rule)
             port = re.search(r"--dport (\d+)", rule)
-            opened.append((protocol.group(1) if protocol else "?")
-                          + ("/" + port.group(1) if port else ""))
+            opened.setdefault(owner.group(1), []).append(
+                (protocol.group(1) if protocol else "?") + ("/" + port.group(1) if port else ""))
         return opened
 
 
@@ -119,8 +121,11 @@ def summary(sim, outcome):
     managers = state.rows("Manager", ["target", "is_connected"])
     add("manager", ", ".join(
         "%s (%s)" % (m["target"], "connected" if m["is_connected"]
-                     else "not connected: no controller listens on the peer")
+                     else "not connected")
         for m in managers) or "(none)")
+    if outcome.controller_databases is not None:
+        add("controller session", "the controller on %s asked list_dbs over the host's "
+            "session: %s" % (simhost.PEER_ADDRESS, ", ".join(outcome.controller_databases)))
     for row in state.rows("SSL", ["private_key", "certificate", "ca_cert",
                                   "bootstrap_ca_cert"]):
         key, cert = state.host_path(row["private_key"]), state.host_path(row["certificate"])
@@ -129,8 +134,10 @@ def summary(sim, outcome):
             % (key, cert), state.host_path(row["ca_cert"]),
             " (bootstrap: the controller's CA is trusted on first use)"
             if row["bootstrap_ca_cert"] else ""))
-    add("firewall", "open for tunnels: %s" % (", ".join(sorted(state.tunnel_rules()))
-                                             or "(nothing)"))
+    rules = state.firewall_rules()
+    add("firewall", "open for tunnels: %s; for controllers: %s" % (
+        ", ".join(sorted(rules.get("xsovs-tunnels", []))) or "(nothing)",
+        ", ".join(sorted(rules.get("xsovs-manager", []))) or "(nothing)"))
     add("update", outcome.update_result or "(did not run)")
     add("ping " + simhost.PEER_ADDRESS, ", ".join(
         "%s %s" % (when, "ok" if ok else "FAILED") for when, ok, _ in outcome.pings))

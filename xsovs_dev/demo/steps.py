@@ -11,10 +11,11 @@ import time
 
 from . import host as simhost
 
-STEPS = 7
+STEPS = 8
 STDERR_TAIL_LINES = 15
 PROGRAM_TIMEOUT = 90       # ovs-ctl alone may take a while on a busy machine
 XAPI_WAIT = "10"           # the hook's --wait: the simulator is up already
+CONTROLLER_WAIT = 15       # bootstrap, reconnect (1 s back-off), status update (2.5 s)
 
 
 class StepFailed(Exception):
@@ -39,6 +40,7 @@ class Outcome:
         self.update_result = None
         self.pings = []             # [(when, ok, ping's output)]
         self.xapi_url = None
+        self.controller_databases = None    # what list_dbs answered over the session
 
 
 class Progress:
@@ -108,8 +110,9 @@ def boot(sim, progress, break_cache=False):
 
     def build():
         sim.build()
-        detail = "netns %s, %s <-> peer %s/%d" % (sim.host_ns.name, simhost.NIC,
-                                                  simhost.PEER_ADDRESS, simhost.PREFIX_LEN)
+        detail = "netns %s, %s <-> peer %s/%d, controller listening on %s:%d" % (
+            sim.host_ns.name, simhost.NIC, simhost.PEER_ADDRESS, simhost.PREFIX_LEN,
+            simhost.PEER_ADDRESS, simhost.CONTROLLER_PORT)
         if break_cache:
             sim.damage_cache()
             return detail + "; network cache DAMAGED (--break=cache)"
@@ -155,6 +158,18 @@ def boot(sim, progress, break_cache=False):
         outcome.update_result = result.stdout.strip()
         return "XAPI ran the plugin's update: Success"
 
+    def controller_session():
+        session, databases = sim.controller.session(timeout=CONTROLLER_WAIT)
+        outcome.controller_databases = databases
+        session.keep_alive()
+        deadline = time.monotonic() + CONTROLLER_WAIT
+        while not sim.manager_connected():
+            if time.monotonic() > deadline:
+                raise StepFailed(progress.current, "ovsdb-server does not report its "
+                                 "manager connected")
+            time.sleep(0.2)
+        return "list_dbs over the host's session: %s" % ", ".join(databases)
+
     progress.run("simulated host", build)
     progress.run("boot script: openvswitch-boot start", boot_script)
     progress.run("management interface: interface-reconfigure --force %s up"
@@ -164,4 +179,5 @@ def boot(sim, progress, break_cache=False):
     progress.run("start-up hook: openvswitch-xapi-update -> host.call_plugin update",
                  startup_hook)
     progress.run("ping the peer again", ping("after update"))
+    progress.run("the controller on the peer gets an OVSDB session", controller_session)
     return outcome
