@@ -69,7 +69,9 @@ xsovs_is_link() {
 }
 
 # %pre: can every path be taken over?  Fails the transaction (before any
-# file of xsovs is on the host) naming the path that cannot be.
+# file of xsovs is on the host) naming the path that cannot be.  %post can
+# only fail where %pre could not tell; rpm then merely warns, so %pre is what
+# keeps a host from being half taken over.
 xsovs_check() {
     for xsovs_path in $VENDOR_PLUGINS; do
         xsovs_dir=${xsovs_path%/*}
@@ -81,6 +83,15 @@ xsovs_check() {
             return 1
         fi
         rm -f "$xsovs_probe"
+        # A hard link fails where renaming over the file would: a read-only
+        # or immutable file, a file mounted over (EROFS, EPERM, EXDEV).
+        if [ -f "$xsovs_path" ] && [ ! -L "$xsovs_path" ]; then
+            if ! ln "$xsovs_path" "$xsovs_probe" 2>/dev/null; then
+                xsovs_say "cannot take over $xsovs_path: it cannot be replaced"
+                return 1
+            fi
+            rm -f "$xsovs_probe"
+        fi
     done
     xsovs_probe=$XSOVS_SAVED/.xsovs-probe
     if ! mkdir -p "$XSOVS_SAVED" 2>/dev/null || ! touch "$xsovs_probe" 2>/dev/null; then
