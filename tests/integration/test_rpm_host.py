@@ -112,11 +112,16 @@ def _script(text):
     return "#!/bin/sh\n" + text + "\n"
 
 
+def _vendor_text(name, release):
+    return _script("echo 'vendor %s %d'" % (name, release))
+
+
 def _vendor_packages(release):
     """name -> (files {path: (mode, text, is_config)}, provides, scriptlets)."""
     ovs_files = {
-        CFG_UPDATE: (0o755, _script("echo 'vendor openvswitch-cfg-update %d'" % release), False),
-        "/etc/sysconfig/openvswitch": (0o644, "# the vendor's template\n#FORCE_COREFILES=y\n", True),
+        CFG_UPDATE: (0o755, _vendor_text("openvswitch-cfg-update", release), False),
+        "/etc/sysconfig/openvswitch": (0o644, "# the vendor's template\n#FORCE_COREFILES=y\n",
+                                       True),
         "/etc/logrotate.d/openvswitch": (0o644, "/var/log/openvswitch/*.log {}\n", True),
         "/usr/share/openvswitch/scripts/ovs-start": (0o755, _script("echo ovs-start"), False),
         "/usr/share/openvswitch/scripts/ovs-xapi-sync": (0o755, _script("echo sync"), False),
@@ -134,7 +139,7 @@ def _vendor_packages(release):
     with open(REAL_XENAPI) as handle:
         xenapi = handle.read()
     xapi_files = {
-        CONFIG_UPDATE: (0o755, _script("echo 'vendor openvswitch-config-update %d'" % release), False),
+        CONFIG_UPDATE: (0o755, _vendor_text("openvswitch-config-update", release), False),
         PLUGINS + "/firewall-port": (0o755, _script("echo firewall-port"), False),
         SITELIB + "/XenAPI.py": (0o644, xenapi, False),
     }
@@ -169,7 +174,7 @@ def _build_standin(topdir, name, release, files, provides, scripts):
              "AutoReqProv: no"]
     lines += ["Provides: " + item for item in provides]
     if scripts:      # as the vendor's spec: systemctl is there for its scriptlets
-        lines += ["Requires(post): systemd", "Requires(preun): systemd", "Requires(postun): systemd"]
+        lines += ["Requires(%s): systemd" % when for when in ("post", "preun", "postun")]
     lines += ["%description", "stand-in", "%install", "mkdir -p %{buildroot}",
               "cp -a %s/. %%{buildroot}/" % stage if files else ""]
     for scriptlet, body in scripts.items():
@@ -211,8 +216,8 @@ class Host:
 
     def rpm(self, *args, wrap=()):
         """Run rpm on the root; (exit status, stderr)."""
-        result = subprocess.run(list(wrap) + ["rpm", "--root", self.root, "--dbpath", "/var/lib/rpm",
-                                              "--nosignature"] + list(args),
+        argv = ["rpm", "--root", self.root, "--dbpath", "/var/lib/rpm", "--nosignature"]
+        result = subprocess.run(list(wrap) + argv + list(args),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 universal_newlines=True)
         return result.returncode, result.stderr
@@ -340,10 +345,6 @@ def host(packages, tmp_path):
     return host
 
 
-def _vendor_text(name, release):
-    return _script("echo 'vendor %s %d'" % (name, release))
-
-
 def _assert_vendor_files(host, release):
     assert host.link(CFG_UPDATE) is None and host.link(CONFIG_UPDATE) is None
     assert host.read(CFG_UPDATE) == _vendor_text("openvswitch-cfg-update", release)
@@ -454,6 +455,17 @@ def test_erase_after_a_boot_with_xsovs_keeps_the_bridges(host, packages):
     host.ok("-e", "xsovs")
     _assert_vendor_files(host, 1)
     assert os.path.exists(host.path(VENDOR_MARKER))
+
+
+def test_vendor_package_gone_leaves_nothing_to_give_back(host, packages):
+    host.ok("-i", packages["xsovs"])
+    host.ok("-e", "--nodeps", "xapi-core")     # rpm removes the path: xsovs's link
+    assert host.link(CONFIG_UPDATE) == XSOVS_PLUGIN
+    assert not os.path.exists(host.path(SAVED + "/openvswitch-config-update"))
+    host.ok("-e", "--nodeps", "xsovs")
+    assert not os.path.lexists(host.path(CONFIG_UPDATE))
+    assert host.read(CFG_UPDATE) == _vendor_text("openvswitch-cfg-update", 1)
+    host.ok("-V", "openvswitch")
 
 
 def test_install_twice_is_harmless(host, packages):

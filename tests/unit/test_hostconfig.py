@@ -67,4 +67,5 @@ def test_sysconfig_xsovs_file_wins_over_the_vendors(tmp_path):
 
 def test_sysconfig_vendor_file_alone(tmp_path):
     _write(tmp_path, paths.SYSCONFIG_OPENVSWITCH, "CONTROLLER_PORT=6633\n")
-    assert hostconfig.sysconfig_openvswitch(paths.Root(str(tmp_path))) == {"CONTROLLER_PORT": "6633"}
+    assert hostconfig.sysconfig_openvswitch(paths.Root(str(tmp_path))) == \
+        {"CONTROLLER_PORT": "6633"}
