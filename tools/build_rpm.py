@@ -7,6 +7,7 @@ machine's own ``~/rpmbuild`` is never touched.
 """
 
 import glob
+import io
 import os
 import re
 import shutil
@@ -35,8 +36,12 @@ def tracked_files(repo):
             if name and os.path.lexists(os.path.join(repo, name))]
 
 
-def source_tarball(repo, directory):
-    """``NAME-VERSION.tar.gz`` of the tracked files, under ``NAME-VERSION/``."""
+def source_tarball(repo, directory, extra=None):
+    """``NAME-VERSION.tar.gz`` of the tracked files, under ``NAME-VERSION/``.
+
+    ``extra`` ({path: text}) adds files the tree does not have (tests build
+    the package as a later tree would be).
+    """
     top = "%s-%s" % (spec_field(repo, "Name"), spec_field(repo, "Version"))
     path = os.path.join(directory, top + ".tar.gz")
     with tarfile.open(path, "w:gz") as tar:
@@ -49,17 +54,22 @@ def source_tarball(repo, directory):
                     tar.addfile(info, handle)
             else:
                 tar.addfile(info)
+        for name, text in sorted((extra or {}).items()):
+            data = text.encode("utf-8")
+            info = tarfile.TarInfo(top + "/" + name)
+            info.size, info.mode, info.uname, info.gname = len(data), 0o644, "root", "root"
+            tar.addfile(info, io.BytesIO(data))
     return path
 
 
-def build(repo=REPO, topdir=None):
-    """Build the binary RPM; return its path."""
+def build(repo=REPO, topdir=None, extra=None):
+    """Build the binary RPM (with ``extra`` files, see source_tarball); return its path."""
     topdir = os.path.abspath(topdir or os.path.join(repo, "build", "rpm"))
     if os.path.exists(topdir):
         shutil.rmtree(topdir)
     sources = os.path.join(topdir, "SOURCES")
     os.makedirs(sources)
-    source_tarball(repo, sources)
+    source_tarball(repo, sources, extra)
     subprocess.run(["rpmbuild", "-bb", "--define", "_topdir " + topdir,
                     os.path.join(repo, SPEC)],
                    check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -38,6 +38,9 @@ ACTIVE = "/run/systemctl-standin"
 PY36 = os.path.join(REPO, ".venv36", "bin", "python")
 REAL_XENAPI = os.path.join(REPO, ".venv36", "lib", "python3.6", "site-packages",
                            "XenAPI", "XenAPI.py")
+TARGETS = [name for name in ("sysinit.target", "basic.target", "shutdown.target",
+                              "multi-user.target", "network.target", "network-pre.target")
+           if os.path.exists("/usr/lib/systemd/system/" + name)]
 SYNC_IN_TREE = os.path.exists(os.path.join(REPO, "packaging", "xsovs-xapi-sync.service"))
 
 # The root's systemctl (see the module's docstring).
@@ -124,6 +127,7 @@ def _vendor_packages(release):
                                        True),
         "/etc/logrotate.d/openvswitch": (0o644, "/var/log/openvswitch/*.log {}\n", True),
         "/usr/share/openvswitch/scripts/ovs-start": (0o755, _script("echo ovs-start"), False),
+        "/usr/share/openvswitch/scripts/ovs-ctl": (0o755, _script("echo ovs-ctl"), False),
         "/usr/share/openvswitch/scripts/ovs-xapi-sync": (0o755, _script("echo sync"), False),
         UNITDIR + "/openvswitch.service": (0o644, OVS_SERVICE, False),
         UNITDIR + "/openvswitch-xapi-sync.service": (0o644, SYNC_SERVICE, False),
@@ -149,9 +153,13 @@ def _vendor_packages(release):
 
 def _host_packages():
     """The rest of dom0 the xsovs package needs, as stand-ins."""
+    systemd = {"/usr/bin/systemctl": (0o755, SYSTEMCTL, False)}
+    for target in TARGETS:      # what systemd-analyze needs to load a service
+        with open("/usr/lib/systemd/system/" + target) as handle:
+            systemd[UNITDIR + "/" + target] = (0o644, handle.read(), False)
     return {
         "dom0-base": ({}, ["/bin/sh"], {}),
-        "systemd": ({"/usr/bin/systemctl": (0o755, SYSTEMCTL, False)}, [], {}),
+        "systemd": (systemd, [], {}),
         "python3": ({"/usr/bin/python3": (0o755, _script("exit 127"), False)},
                     ["python(abi) = 3.6"], {}),
         # No public spec of these hosts names netaddr's package: a stand-in name.
@@ -291,6 +299,33 @@ class Host:
                             merged[(section, key)] = [value]
         return merged
 
+    def systemd_view(self, unit):
+        """What the real systemd makes of a unit in the root: {key: [values]}.
+
+        ``systemd-analyze verify`` loads the unit with its drop-ins as the
+        manager does and, at debug level, dumps it ("Key: value" lines, an
+        ``-> ExecStart:`` block of "Command Line:" lines).
+        """
+        result = subprocess.run(["systemd-analyze", "--root=" + self.root, "verify", unit],
+                                env=dict(os.environ, SYSTEMD_LOG_LEVEL="debug"),
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                universal_newlines=True)
+        assert result.returncode == 0, result.stdout
+        view, inside, block = {}, False, None
+        for line in result.stdout.splitlines():
+            if line.strip() == "-> Unit %s:" % unit:
+                inside = True
+            elif inside and line.startswith("\t\t-> "):
+                block = line.strip()[3:].rstrip(":")
+            elif inside and line.startswith("\t\t") and ": " in line:
+                key, value = (part.strip() for part in line.split(": ", 1))
+                if line.startswith("\t\t\t") and key == "Command Line":
+                    key = block
+                view.setdefault(key, []).append(value)
+            elif inside and not line.startswith("\t"):
+                break
+        return view
+
     def run_plugin(self, host_path, fn):
         """Run a plugin path of the root as XAPI does; its stdout."""
         target = self.path(self.link(host_path)) if self.link(host_path) else self.path(host_path)
@@ -409,20 +444,81 @@ def test_one_boot_path(host, packages):
         ["/opt/xensource/libexec/openvswitch-boot start"]
 
 
+def test_real_systemd_reads_the_units_the_same_way(host, packages):
+    need(None if shutil.which("systemd-analyze") and TARGETS else "no systemd-analyze here")
+    units = ["openvswitch.service", "openvswitch-xapi-sync.service", "openvswitch-boot.service"]
+    host.ok("-i", packages["xsovs"])
+    for unit in units:
+        view = host.systemd_view(unit)
+        assert view["ExecStart"] == host.unit(unit)[("Service", "ExecStart")], unit
+    vendor = host.systemd_view("openvswitch.service")
+    assert "openvswitch-boot.service (origin-file)" in vendor["Requires"]
+    assert vendor["Type"] == ["oneshot"] and vendor["KillMode"] == ["none"]
+    host.ok("-e", "xsovs")
+    vendor = host.systemd_view("openvswitch.service")
+    assert vendor["ExecStart"] == ["/usr/share/openvswitch/scripts/ovs-start"]
+    assert "DropIn Path" not in vendor
+    for unit in units[:2]:
+        assert host.systemd_view(unit)["ExecStart"] == host.unit(unit)[("Service", "ExecStart")]
+
+
 def test_one_sync_daemon(host, packages):
+    """The package as the tree builds it: the vendor's daemon is left alone
+    until xsovs has its own (test_sync_daemon_takes_over_and_gives_back)."""
     host.ok("-i", packages["xsovs"])
     sync = host.unit("openvswitch-xapi-sync.service")
     if SYNC_IN_TREE:
         assert sync[("Service", "ExecStart")] == ["/bin/true"]
-        assert sync[("Unit", "Requires")][-1] == "xsovs-xapi-sync.service"
-        assert host.is_enabled("xsovs-xapi-sync.service") == "enabled"
-        assert "try-restart openvswitch-xapi-sync.service" in host.calls()
     else:
-        # Until xsovs has its own, the vendor's daemon keeps running.
         assert sync[("Service", "ExecStart")] == [
             "/usr/share/openvswitch/scripts/ovs-xapi-sync unix:/var/run/openvswitch/db.sock"]
         assert not os.path.exists(host.path(UNITDIR + "/openvswitch-xapi-sync.service.d"))
         assert not [call for call in host.calls() if "xapi-sync" in call]
+
+
+# The sync daemon's unit as a tree that has it ships it (for the tree without).
+SYNC_UNIT = """[Unit]
+Description=xsovs: OVSDB external ids in step with XAPI
+After=openvswitch-boot.service xapi.service
+
+[Service]
+ExecStart=/opt/xensource/libexec/ovs-xapi-sync
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+@pytest.fixture(scope="module")
+def with_sync(packages, tmp_path_factory):
+    """The xsovs package with xsovs-xapi-sync.service (as built from the tree if it has it)."""
+    if SYNC_IN_TREE:
+        return packages["xsovs"]
+    return build_rpm.build(topdir=str(tmp_path_factory.mktemp("sync")),
+                           extra={"packaging/xsovs-xapi-sync.service": SYNC_UNIT})
+
+
+def test_sync_daemon_takes_over_and_gives_back(host, with_sync):
+    host.ok("-i", with_sync)
+    sync = host.unit("openvswitch-xapi-sync.service")
+    assert sync[("Service", "ExecStart")] == ["/bin/true"]
+    assert sync[("Unit", "Requires")][-1] == "xsovs-xapi-sync.service"
+    assert sync[("Service", "Restart")] == ["no"]
+    assert host.is_enabled("xsovs-xapi-sync.service") == "enabled"
+    assert host.is_enabled("openvswitch-xapi-sync.service") == "enabled"
+    # The vendor's unit ran: restarted, it now pulls in xsovs's daemon.
+    assert "try-restart openvswitch-xapi-sync.service" in host.calls()
+    host.ok("-e", "xsovs")
+    assert not os.path.exists(host.path(UNITDIR + "/openvswitch-xapi-sync.service.d"))
+    assert host.unit("openvswitch-xapi-sync.service")[("Service", "ExecStart")][0].startswith(
+        "/usr/share/openvswitch/scripts/ovs-xapi-sync ")
+    calls = host.calls()
+    assert calls.index("stop xsovs-xapi-sync.service") < calls.index(
+        "restart openvswitch-xapi-sync.service")
+    assert host.is_enabled("xsovs-xapi-sync.service") != "enabled"
+    assert host.is_enabled("openvswitch-xapi-sync.service") == "enabled"
+    _assert_vendor_files(host, 1)
+    _switch_untouched(host)
 
 
 def test_vendor_upgrades_keep_xsovs_then_erase_gives_them_back(host, packages):
