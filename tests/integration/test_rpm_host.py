@@ -14,6 +14,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import threading
 import xmlrpc.client
 
 import pytest
@@ -562,6 +563,52 @@ def test_vendor_package_gone_leaves_nothing_to_give_back(host, packages):
     assert not os.path.lexists(host.path(CONFIG_UPDATE))
     assert host.read(CFG_UPDATE) == _vendor_text("openvswitch-cfg-update", 1)
     host.ok("-V", "openvswitch")
+
+
+class PluginWatch:
+    """Looks at XAPI's plugin paths without pause from another thread, as XAPI
+    calling a plugin at any moment would: a path that is missing, or a link to
+    nothing, is a moment XAPI would have found no plugin."""
+
+    def __init__(self, host):
+        self.host, self.looks, self.missed = host, 0, []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch)
+
+    def _found(self, host_path):
+        real = self.host.path(host_path)
+        for _ in range(8):            # links to links, each resolved in the root
+            try:
+                target = os.readlink(real)
+            except OSError:
+                return os.access(real, os.X_OK)
+            real = self.host.path(target) if target.startswith("/") else \
+                os.path.join(os.path.dirname(real), target)
+        return False
+
+    def _watch(self):
+        while not self._stop.is_set():
+            for path in (CFG_UPDATE, CONFIG_UPDATE):
+                self.looks += 1
+                if not self._found(path):
+                    self.missed.append(path)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def test_a_plugin_is_there_at_every_moment(host, packages):
+    with PluginWatch(host) as watch:
+        host.ok("-i", packages["xsovs"])
+        host.ok("-U", packages[("openvswitch", 2)], packages[("xapi-core", 2)])
+        host.ok("-e", "xsovs")
+    assert watch.looks > 1000
+    assert watch.missed == []
 
 
 def test_install_twice_is_harmless(host, packages):
