@@ -10,7 +10,7 @@ import xmlrpc.client
 import pytest
 
 from rpm_root import (CFG_UPDATE, CONFIG_UPDATE, PLUGINS, REAL_XENAPI, REPO,
-                      SAVED, SITELIB, TARGETS, UNITDIR, VENDOR_MARKER, XSOVS_PLUGIN,
+                      SAVED, TARGETS, UNITDIR, VENDOR_MARKER, XSOVS_PLUGIN,
                       PluginWatch, build_standins, make_host, read_only, vendor_text)
 from xsovs_common import paths
 from xsovs_dev.skips import need
