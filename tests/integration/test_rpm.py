@@ -171,6 +171,7 @@ def test_units_order_the_boot(installed):
     assert boot[("Service", "ExecStop")] == [LIBEXEC + "/openvswitch-boot", "stop"]
     assert os.access(str(installed) + LIBEXEC + "/openvswitch-boot", os.X_OK)
     assert boot[("Install", "WantedBy")] == ["multi-user.target"]
+    assert boot[("Service", "OOMScoreAdjust")] == ["-1000"]
     hook = _unit(installed, "openvswitch-xapi-update.service")
     assert {"xapi.service", "openvswitch-boot.service"} <= set(hook[("Unit", "After")])
     assert hook[("Service", "ExecStart")] == [LIBEXEC + "/openvswitch-xapi-update"]
