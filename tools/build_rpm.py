@@ -62,16 +62,23 @@ def source_tarball(repo, directory, extra=None):
     return path
 
 
-def build(repo=REPO, topdir=None, extra=None):
-    """Build the binary RPM (with ``extra`` files, see source_tarball); return its path."""
+def build(repo=REPO, topdir=None, extra=None, defines=None):
+    """Build the binary RPM; return its path.
+
+    ``extra`` files join the tree (see source_tarball); ``defines`` are rpm
+    macros for rpmbuild (``{"dist": ".2"}`` makes a later release).
+    """
     topdir = os.path.abspath(topdir or os.path.join(repo, "build", "rpm"))
     if os.path.exists(topdir):
         shutil.rmtree(topdir)
     sources = os.path.join(topdir, "SOURCES")
     os.makedirs(sources)
     source_tarball(repo, sources, extra)
-    subprocess.run(["rpmbuild", "-bb", "--define", "_topdir " + topdir,
-                    os.path.join(repo, SPEC)],
+    macros = []
+    for name, value in sorted((defines or {}).items()):
+        macros += ["--define", "%s %s" % (name, value)]
+    subprocess.run(["rpmbuild", "-bb", "--define", "_topdir " + topdir] + macros +
+                   [os.path.join(repo, SPEC)],
                    check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     rpms = glob.glob(os.path.join(topdir, "RPMS", "noarch", "*.rpm"))
     if len(rpms) != 1:

@@ -240,6 +240,25 @@ def test_a_plugin_is_there_at_every_moment(host, packages):
     assert watch.missed == []
 
 
+def test_xsovs_upgrade_keeps_the_takeover(host, packages, tmp_path):
+    later = build_rpm.build(topdir=str(tmp_path / "later"), defines={"dist": ".2"})
+    host.ok("-i", packages["xsovs"])
+    with PluginWatch(host) as watch:
+        host.ok("-U", later)
+    assert watch.looks > 100 and watch.missed == []
+    version = build_rpm.spec_field(REPO, "Version")
+    assert host.rpm("-q", "xsovs-%s-1.2" % version)[0] == 0      # the later release, alone
+    assert host.rpm("-q", "xsovs-%s-1" % version)[0] != 0
+    for path in (CFG_UPDATE, CONFIG_UPDATE):
+        assert host.link(path) == XSOVS_PLUGIN
+        assert _runs_xsovs(host, path), path
+    assert host.read(SAVED + "/openvswitch-cfg-update") == vendor_text("openvswitch-cfg-update", 1)
+    assert host.is_enabled("openvswitch-boot.service") == "enabled"
+    assert not [call for call in host.calls() if call.startswith("disable")]
+    host.ok("-e", "xsovs")
+    _assert_vendor_files(host, 1)
+
+
 def test_install_twice_is_harmless(host, packages):
     host.ok("-i", packages["xsovs"])
     host.ok("-i", "--replacepkgs", packages["xsovs"])
