@@ -115,6 +115,10 @@ def test_real_systemd_reads_the_units_the_same_way(host, packages):
     need(None if shutil.which("systemd-analyze") and TARGETS else "no systemd-analyze here")
     units = ["openvswitch.service", "openvswitch-xapi-sync.service", "openvswitch-boot.service"]
     host.ok("-i", packages["xsovs"])
+    # Each loads and its start transaction holds together (no contradicting
+    # dependencies between the vendor's units and xsovs's).
+    for unit in units + (["xsovs-xapi-sync.service"] if SYNC_IN_TREE else []):
+        host.systemd_view(unit)
     for unit in units:
         view = host.systemd_view(unit)
         assert view["ExecStart"] == host.unit(unit)[("Service", "ExecStart")], unit
