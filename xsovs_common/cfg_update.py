@@ -302,6 +302,7 @@ def _summary(changed, failures, invalid):
 
 # -- actions --------------------------------------------------------------------
 
+@bulk.without_cycle_collection   # thousands of VLANs: linear, not quadratic (see bulk)
 def update(root, api):
     """The plugin's ``update``: steps 1-8 of issue 3; returns the summary line."""
     with lock.host_lock(root):
