@@ -7,6 +7,7 @@ machine's own ``~/rpmbuild`` is never touched.
 """
 
 import glob
+import io
 import os
 import re
 import shutil
@@ -35,8 +36,12 @@ def tracked_files(repo):
             if name and os.path.lexists(os.path.join(repo, name))]
 
 
-def source_tarball(repo, directory):
-    """``NAME-VERSION.tar.gz`` of the tracked files, under ``NAME-VERSION/``."""
+def source_tarball(repo, directory, extra=None):
+    """``NAME-VERSION.tar.gz`` of the tracked files, under ``NAME-VERSION/``.
+
+    ``extra`` ({path: text}) adds files the tree does not have (tests build
+    the package as a later tree would be).
+    """
     top = "%s-%s" % (spec_field(repo, "Name"), spec_field(repo, "Version"))
     path = os.path.join(directory, top + ".tar.gz")
     with tarfile.open(path, "w:gz") as tar:
@@ -49,19 +54,31 @@ def source_tarball(repo, directory):
                     tar.addfile(info, handle)
             else:
                 tar.addfile(info)
+        for name, text in sorted((extra or {}).items()):
+            data = text.encode("utf-8")
+            info = tarfile.TarInfo(top + "/" + name)
+            info.size, info.mode, info.uname, info.gname = len(data), 0o644, "root", "root"
+            tar.addfile(info, io.BytesIO(data))
     return path
 
 
-def build(repo=REPO, topdir=None):
-    """Build the binary RPM; return its path."""
+def build(repo=REPO, topdir=None, extra=None, defines=None):
+    """Build the binary RPM; return its path.
+
+    ``extra`` files join the tree (see source_tarball); ``defines`` are rpm
+    macros for rpmbuild (``{"dist": ".2"}`` makes a later release).
+    """
     topdir = os.path.abspath(topdir or os.path.join(repo, "build", "rpm"))
     if os.path.exists(topdir):
         shutil.rmtree(topdir)
     sources = os.path.join(topdir, "SOURCES")
     os.makedirs(sources)
-    source_tarball(repo, sources)
-    subprocess.run(["rpmbuild", "-bb", "--define", "_topdir " + topdir,
-                    os.path.join(repo, SPEC)],
+    source_tarball(repo, sources, extra)
+    macros = []
+    for name, value in sorted((defines or {}).items()):
+        macros += ["--define", "%s %s" % (name, value)]
+    subprocess.run(["rpmbuild", "-bb", "--define", "_topdir " + topdir] + macros +
+                   [os.path.join(repo, SPEC)],
                    check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     rpms = glob.glob(os.path.join(topdir, "RPMS", "noarch", "*.rpm"))
     if len(rpms) != 1:

@@ -176,7 +176,7 @@ def start(root, restart=False, environ=None):
             _mark_booted(root)
         for word in the_plan.skipped:
             log.error("%s in %s: unknown tunnel protocol %r skipped (known: %s)",
-                      hostconfig.SYSCONFIG_TUNNEL_PROTOCOLS, paths.SYSCONFIG_OPENVSWITCH,
+                      hostconfig.SYSCONFIG_TUNNEL_PROTOCOLS, paths.SYSCONFIG_XSOVS,
                       word, ", ".join(sorted(firewall.TUNNEL_RULES)))
         # Rules for protocols no longer listed go; the listed ones are there once.
         firewall.close_rules(root, TUNNEL_OWNER, keep=the_plan.tunnel_rules)

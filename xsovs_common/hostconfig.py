@@ -1,8 +1,9 @@
 """The host's own configuration files: inventory, network backend, sysconfig.
 
-``/etc/xensource-inventory`` and ``/etc/sysconfig/openvswitch`` are shell
-variable files (``KEY='value'``); they are parsed, never sourced.
-``/etc/xensource/network.conf`` names the network backend.
+``/etc/xensource-inventory``, ``/etc/sysconfig/openvswitch`` and
+``/etc/sysconfig/xsovs`` are shell variable files (``KEY='value'``); they are
+parsed, never sourced.  ``/etc/xensource/network.conf`` names the network
+backend.
 """
 
 import os
@@ -12,7 +13,7 @@ import shlex
 from . import paths, validate
 from .errors import ConfigError
 
-# Keys of /etc/sysconfig/openvswitch this project reads.
+# Keys of the settings files (/etc/sysconfig/openvswitch, /etc/sysconfig/xsovs) this project reads.
 SYSCONFIG_CONTROLLER_PORT = "CONTROLLER_PORT"     # port of a legacy vswitch_controller
 SYSCONFIG_TUNNEL_PROTOCOLS = "TUNNEL_PROTOCOLS"   # e.g. "vxlan geneve": firewall holes
 SYSCONFIG_SSL_PROTOCOLS = "SSL_PROTOCOLS"         # the daemons' --ssl-protocols
@@ -74,8 +75,15 @@ def host_uuid(root):
 
 
 def sysconfig_openvswitch(root):
-    """``/etc/sysconfig/openvswitch``; absent means every default."""
-    return _read(root, paths.SYSCONFIG_OPENVSWITCH, required=False)
+    """The host's Open vSwitch settings; a missing file or key means the default.
+
+    ``/etc/sysconfig/openvswitch`` belongs to the openvswitch package and holds
+    what an administrator set there; ``/etc/sysconfig/xsovs`` is xsovs's own
+    file, read second, so a key set in both takes its value from it.
+    """
+    values = _read(root, paths.SYSCONFIG_OPENVSWITCH, required=False)
+    values.update(_read(root, paths.SYSCONFIG_XSOVS, required=False))
+    return values
 
 
 def network_backend(root):

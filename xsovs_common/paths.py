@@ -12,6 +12,7 @@ import os
 INVENTORY = "/etc/xensource-inventory"
 NETWORK_CONF = "/etc/xensource/network.conf"
 SYSCONFIG_OPENVSWITCH = "/etc/sysconfig/openvswitch"
+SYSCONFIG_XSOVS = "/etc/sysconfig/xsovs"             # read after the vendor's file above
 SYSCONFIG_NETWORK = "/etc/sysconfig/network"
 NETWORK_SCRIPTS_DIR = "/etc/sysconfig/network-scripts"
 NETWORK_DBCACHE = "/var/xapi/network.dbcache"

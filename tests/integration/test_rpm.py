@@ -1,5 +1,7 @@
 """The RPM ``make rpm`` builds: file list, modes, config files, requirements,
-scriptlets, and an install into a private root that runs on Python 3.6."""
+scriptlets, and an install into a private root that runs on Python 3.6.
+
+test_rpm_host.py installs it beside stand-ins of the vendor packages."""
 
 import os
 import re
@@ -18,10 +20,14 @@ import build_rpm  # noqa: E402
 
 SITELIB = "/usr/lib/python3.6/site-packages"
 LIBEXEC = "/opt/xensource/libexec"
-PLUGINS = "/etc/xapi.d/plugins"
+PLUGINS = "/usr/libexec/xsovs/xapi-plugins"     # XAPI's paths link here (scriptlets)
 UNITDIR = "/usr/lib/systemd/system"
-UNITS = ["openvswitch-boot.service", "openvswitch-xapi-update.service"]
-CONFIG = ["/etc/sysconfig/openvswitch", "/etc/logrotate.d/xsovs", "/etc/rsyslog.d/xsovs.conf"]
+UNITS = sorted(name for name in os.listdir(os.path.join(REPO, "packaging"))
+               if name.endswith(".service"))
+DROPINS = [UNITDIR + "/openvswitch.service.d/xsovs.conf"]
+if "xsovs-xapi-sync.service" in UNITS:
+    DROPINS.append(UNITDIR + "/openvswitch-xapi-sync.service.d/xsovs.conf")
+CONFIG = ["/etc/sysconfig/xsovs", "/etc/logrotate.d/xsovs", "/etc/rsyslog.d/xsovs.conf"]
 RPMFILE_CONFIG, RPMFILE_DOC, RPMFILE_NOREPLACE = 1, 2, 16
 PY36 = os.path.join(REPO, ".venv36", "bin", "python")
 
@@ -63,7 +69,9 @@ def test_name_version_and_arch(rpm_path):
 
 def test_file_list_and_modes(rpm_path):
     entries = _dump(rpm_path)
-    expected = {SITELIB + "/xsovs_common": 0o40755}
+    expected = {SITELIB + "/xsovs_common": 0o40755, "/usr/libexec/xsovs": 0o40755,
+                PLUGINS: 0o40755, "/var/lib/xsovs": 0o40755,
+                "/var/lib/xsovs/vendor-files": 0o40755}
     for name in _tracked("xsovs_common/"):
         expected[SITELIB + "/" + name] = 0o100644
     for name in _tracked("libexec/"):
@@ -72,11 +80,14 @@ def test_file_list_and_modes(rpm_path):
         expected[PLUGINS + "/" + os.path.basename(name)] = 0o100755
     for unit in UNITS:
         expected[UNITDIR + "/" + unit] = 0o100644
+    for path in DROPINS:
+        expected[os.path.dirname(path)] = 0o40755
+        expected[path] = 0o100644
     for path in CONFIG:
         expected[path] = 0o100644
-    if PLUGINS + "/openvswitch-cfg-update" in expected:
-        expected[PLUGINS + "/openvswitch-config-update"] = 0o120777
-        assert entries[PLUGINS + "/openvswitch-config-update"][2] == "openvswitch-cfg-update"
+    # Nothing of a vendor package's: those paths are taken over by the scriptlets.
+    assert not [path for path in entries if path.startswith("/etc/xapi.d/")]
+    assert "/etc/sysconfig/openvswitch" not in entries
     docs = {path for path, (_, flags, _) in entries.items() if flags & RPMFILE_DOC}
     assert [os.path.basename(p) for p in docs] == ["README.md"]
     got = {path: mode for path, (mode, _, _) in entries.items()
@@ -93,9 +104,11 @@ def test_config_files_are_noreplace(rpm_path):
         assert entries[path][1] & RPMFILE_NOREPLACE, path
 
 
-def test_requires(rpm_path):
-    requires = [line.split()[0] for line in _rpm("-qp", "--requires", rpm_path).splitlines()]
-    assert "openvswitch" in requires and "python3" in requires
+def test_requires_names_the_python_dependencies(rpm_path):
+    requires = {line.split()[0] for line in _rpm("-qp", "--requires", rpm_path).splitlines()}
+    # dom0's Python 3, and the modules imported, by the files their packages ship.
+    assert {"openvswitch", "python3", SITELIB + "/XenAPI.py",
+            SITELIB + "/netaddr/__init__.py"} <= requires
 
 
 def _scriptlets(rpm_path):
@@ -111,41 +124,19 @@ def _scriptlets(rpm_path):
     return {key: "\n".join(lines) + "\n" for key, lines in scripts.items()}
 
 
-def _run_scriptlet(tmp_path, body, argument):
-    """Run a scriptlet with rpm's $1, every command it calls a recording stub."""
-    stubs = tmp_path / "stubs"
-    stubs.mkdir(exist_ok=True)
-    log = tmp_path / "calls.log"
-    if log.exists():
-        log.unlink()
-    for program in ("systemctl", "rm", "python3"):
-        stub = stubs / program
-        stub.write_text('#!/bin/sh\necho "${0##*/} $*" >> %s\n' % log)
-        stub.chmod(0o755)
-    result = subprocess.run(["/bin/sh", "-c", body, "scriptlet", str(argument)],
-                            env={"PATH": str(stubs)}, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, universal_newlines=True)
-    assert result.returncode == 0 and result.stderr == "", result.stderr
-    return log.read_text().splitlines() if log.exists() else []
-
-
-def test_scriptlets_enable_disable_and_reload(rpm_path, tmp_path):
+def test_scriptlets_are_the_library_plus_one_call(rpm_path):
+    """Each scriptlet is packaging/scriptlets.sh and the call for its job."""
+    with open(os.path.join(REPO, "packaging", "scriptlets.sh")) as handle:
+        library = handle.read()
     scripts = _scriptlets(rpm_path)
-    assert sorted(scripts) == ["postinstall", "postuninstall", "preuninstall"]
-    units = " ".join(UNITS)
-    compile_ = "python3 -m compileall -q %s/xsovs_common" % SITELIB
-    assert _run_scriptlet(tmp_path, scripts["postinstall"], 1) == [
-        "systemctl daemon-reload", "systemctl enable " + units, compile_,
-        "systemctl try-restart rsyslog.service"]
-    assert _run_scriptlet(tmp_path, scripts["postinstall"], 2) == [
-        "systemctl daemon-reload", compile_, "systemctl try-restart rsyslog.service"]
-    assert _run_scriptlet(tmp_path, scripts["preuninstall"], 0) == [
-        "systemctl --no-reload disable " + units,
-        "rm -rf %s/xsovs_common/__pycache__" % SITELIB]
-    assert _run_scriptlet(tmp_path, scripts["preuninstall"], 1) == []
-    assert _run_scriptlet(tmp_path, scripts["postuninstall"], 0) == [
-        "systemctl daemon-reload", "systemctl try-restart rsyslog.service"]
-    assert _run_scriptlet(tmp_path, scripts["postuninstall"], 1) == ["systemctl daemon-reload"]
+    assert sorted(scripts) == ["postinstall", "postuninstall", "preinstall", "preuninstall"]
+    for name, call in [("preinstall", "xsovs_pre"), ("postinstall", "xsovs_post"),
+                       ("preuninstall", "xsovs_preun"), ("postuninstall", "xsovs_postun")]:
+        assert scripts[name].rstrip("\n") == "XSOVS_SITELIB=%s\n%s%s \"$@\"" % (
+            SITELIB, library, call)
+    triggers = _rpm("-qp", "--triggers", rpm_path)
+    for kind in ("triggerin", "triggerpostun"):
+        assert "%s scriptlet (using /bin/sh) -- openvswitch, xapi-core" % kind in triggers
 
 
 @pytest.fixture(scope="module")
@@ -180,6 +171,7 @@ def test_units_order_the_boot(installed):
     assert boot[("Service", "ExecStop")] == [LIBEXEC + "/openvswitch-boot", "stop"]
     assert os.access(str(installed) + LIBEXEC + "/openvswitch-boot", os.X_OK)
     assert boot[("Install", "WantedBy")] == ["multi-user.target"]
+    assert boot[("Service", "OOMScoreAdjust")] == ["-1000"]
     hook = _unit(installed, "openvswitch-xapi-update.service")
     assert {"xapi.service", "openvswitch-boot.service"} <= set(hook[("Unit", "After")])
     assert hook[("Service", "ExecStart")] == [LIBEXEC + "/openvswitch-xapi-update"]
@@ -189,7 +181,7 @@ def test_units_order_the_boot(installed):
 def test_installed_tree_runs_on_python36(installed, tmp_path):
     need(None if os.path.exists(PY36) else "no .venv36 (run make setup)")
     root = installed
-    with open(str(root) + "/etc/sysconfig/openvswitch") as handle:
+    with open(str(root) + "/etc/sysconfig/xsovs") as handle:
         sysconfig = hostconfig.parse_shell_vars(handle.read())
     assert sysconfig[hostconfig.SYSCONFIG_CONTROLLER_PORT] == "6632"
     assert sysconfig[hostconfig.SYSCONFIG_TUNNEL_PROTOCOLS] == ""

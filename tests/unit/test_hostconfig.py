@@ -54,3 +54,18 @@ def test_network_backend_missing(tmp_path):
 
 def test_sysconfig_absent_is_empty(tmp_path):
     assert hostconfig.sysconfig_openvswitch(paths.Root(str(tmp_path))) == {}
+
+
+def test_sysconfig_xsovs_file_wins_over_the_vendors(tmp_path):
+    _write(tmp_path, paths.SYSCONFIG_OPENVSWITCH,
+           "# the vendor's template, an administrator's values\n"
+           "VSWITCHD_PRIORITY=-5\nCONTROLLER_PORT=6633\n")
+    _write(tmp_path, paths.SYSCONFIG_XSOVS, "CONTROLLER_PORT=6632\nTUNNEL_PROTOCOLS=vxlan\n")
+    assert hostconfig.sysconfig_openvswitch(paths.Root(str(tmp_path))) == {
+        "VSWITCHD_PRIORITY": "-5", "CONTROLLER_PORT": "6632", "TUNNEL_PROTOCOLS": "vxlan"}
+
+
+def test_sysconfig_vendor_file_alone(tmp_path):
+    _write(tmp_path, paths.SYSCONFIG_OPENVSWITCH, "CONTROLLER_PORT=6633\n")
+    assert hostconfig.sysconfig_openvswitch(paths.Root(str(tmp_path))) == \
+        {"CONTROLLER_PORT": "6633"}
