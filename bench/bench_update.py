@@ -16,7 +16,7 @@ in one run:
   minutes, so by default a sample of bridges is run and the per-bridge cost
   extrapolated to all of them; ``XSOVS_BENCH_FULL=1`` runs every bridge.
 
-Targets (issue 3): no-change ``update`` <= 0.5 s; >= 20x the per-bridge approach.
+Targets: no-change ``update`` <= 0.5 s; >= 20x the per-bridge approach.
 """
 
 import json
