@@ -5,8 +5,8 @@ import pkgutil
 
 import xsovs_common
 
-DESIGN = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))), "docs", "design.md")
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DESIGN = os.path.join(REPO, "docs/design.md")
 
 
 def test_every_module_is_on_the_map():
