@@ -2,6 +2,7 @@
 
 APT_PACKAGES := openvswitch-switch openvswitch-common iproute2 iptables dnsmasq rpm \
                 iputils-ping isc-dhcp-client ethtool
+APT_PACKAGES += python3-venv
 PYTHON3      ?= python3
 PY36         ?= $(shell PYENV_VERSION=3.6.15 pyenv which python3.6 2>/dev/null)
 VENV         := .venv
@@ -9,9 +10,17 @@ VENV36       := .venv36
 PY           := $(VENV)/bin/python
 HOST_CODE    := xsovs_common libexec xapi.d
 
-.PHONY: setup setup-system setup-venv setup-venv36 test test-py36 lint check-py36 bench rpm clean demo
+.PHONY: setup setup-check setup-system setup-venv setup-venv36 play-up play-down test test-py36 lint check-py36 bench rpm clean demo
 
-setup: setup-system setup-venv setup-venv36
+# What the machine needs (see README, "Set up"): checked before anything is installed.
+setup: setup-check setup-system setup-venv setup-venv36
+
+setup-check:
+	@test "$$(id -u)" = 0 || { echo "make setup: run it as root (it installs Debian packages)"; exit 1; }
+	@command -v apt-get >/dev/null || { echo "make setup: apt-get not found; a Debian 12 machine is needed"; exit 1; }
+	@command -v $(PYTHON3) >/dev/null || { echo "make setup: $(PYTHON3) not found; set PYTHON3=/path/to/python3"; exit 1; }
+	@test -n "$(PY36)" || { echo "make setup: Python 3.6 not found: install pyenv's 3.6.15 or set PY36=/path/to/python3.6"; exit 1; }
+	@$(PY36) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 6))' 2>/dev/null || { echo "make setup: PY36=$(PY36) is not a working Python 3.6"; exit 1; }
 
 setup-system:
 	@test "$$(id -u)" = 0 || { echo "make setup installs Debian packages: run it as root"; exit 1; }
@@ -22,12 +31,14 @@ setup-venv:
 	$(PYTHON3) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -r requirements-dev.txt
+	$(VENV)/bin/pip install -q -e .
 
 setup-venv36:
-	@test -n "$(PY36)" || { echo "Python 3.6 not found (pyenv 3.6.15); set PY36=/path/to/python3.6"; exit 1; }
+	@test -n "$(PY36)" || { echo "Python 3.6 not found: install pyenv's 3.6.15 or set PY36=/path/to/python3.6"; exit 1; }
 	$(PY36) -m venv $(VENV36)
 	$(VENV36)/bin/pip install -q "pip==21.3.1"
 	$(VENV36)/bin/pip install -q -r requirements-py36.txt
+	$(VENV36)/bin/pip install -q -e .
 
 # The whole suite: lint, host code on Python 3.6, every test on 3.11, unit tests on 3.6.
 test: lint check-py36
@@ -57,6 +68,13 @@ rpm:
 demo:
 	$(PY) -m xsovs_dev.demo
 
+# A simulated pool to drive by hand (README, "Try it by hand"); play-down removes it all.
+play-up:
+	@$(PY) -m xsovs_dev.play up
+
+play-down:
+	@$(PY) -m xsovs_dev.play down
+
 clean:
-	rm -rf $(VENV) $(VENV36) build dist .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(VENV36) build dist .pytest_cache .ruff_cache xsovs.egg-info
 	find . -name __pycache__ -prune -exec rm -rf {} +

@@ -39,7 +39,7 @@ flows* instead of applying it.
 import json
 
 from . import (bulk, controller, dbcache, files, firewall, hostconfig, lock, mgmt_flows, netconfig,
-               paths, rewrite, vswitch, xapi, xapi_network)
+               paths, plugin, rewrite, vswitch, xapi, xapi_network)
 from .errors import Error
 from .log import log
 
@@ -458,10 +458,11 @@ def _xapi_action(action):
     return function
 
 
+# Each function with the argument keys it takes (plugin.takes: any other is refused).
 PLUGIN_FUNCTIONS = {
-    "update": _xapi_action(lambda root, api, args: update(root, api)),
-    "rewrite": _xapi_action(lambda root, api, args: rewrite_only(root, api)),
-    "set-manager": _xapi_action(set_manager),
-    "status": _xapi_action(lambda root, api, args: status(root, api)),
-    "emergency_reset": lambda session_ref, args: emergency_reset(paths.Root()),
+    "update": plugin.takes((), _xapi_action(lambda root, api, args: update(root, api))),
+    "rewrite": plugin.takes((), _xapi_action(lambda root, api, args: rewrite_only(root, api))),
+    "set-manager": plugin.takes(controller.SET_MANAGER_ARGS, _xapi_action(set_manager)),
+    "status": plugin.takes((), _xapi_action(lambda root, api, args: status(root, api))),
+    "emergency_reset": plugin.takes((), lambda session_ref, args: emergency_reset(paths.Root())),
 }

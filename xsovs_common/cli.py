@@ -1,11 +1,13 @@
 """What every executable does around its real work.
 
-Common options (``--root-prefix``, ``--no-syslog``), logging set-up, and the
-exit status convention: 0 success, 1 failure (message on stderr and in the
-log), 2 usage error.
+Common options (``--root-prefix``, ``--no-syslog``), logging set-up, the
+checked number types every numeric option uses, and the exit status
+convention: 0 success, 1 failure (message on stderr and in the log), 2 usage
+error -- any bad command-line value, never a traceback.
 """
 
 import argparse
+import math
 import sys
 
 from . import log as logmod
@@ -31,6 +33,33 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message):
         raise UsageError("%s: %s" % (self.prog, message))
+
+
+def number(minimum, maximum, integer=False):
+    """An argparse ``type``: a finite number from ``minimum`` to ``maximum``.
+
+    Every numeric option is one of these, so ``-1``, ``0``, ``nan`` or
+    ``inf`` are usage errors (exit status 2) with a message, not a traceback
+    or a busy loop later on.
+    """
+    kind = "a whole number" if integer else "a number"
+
+    def convert(text):
+        try:
+            value = int(text) if integer else float(text)
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError("%r is not %s" % (text, kind))
+        if not math.isfinite(value) or not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError("%r is not %s from %s to %s"
+                                             % (text, kind, minimum, maximum))
+        return value
+    convert.__name__ = "integer" if integer else "number"
+    return convert
+
+
+def seconds(minimum, maximum):
+    """A duration in seconds, from ``minimum`` (> 0) to ``maximum``."""
+    return number(minimum, maximum)
 
 
 def run(program, main, argv=None):

@@ -176,9 +176,12 @@ def from_legacy(root, address):
     return Wanted(target("ssl", address, default_port(root, "ssl")), SOURCE_LEGACY)
 
 
+SET_MANAGER_ARGS = ("controller", "port", "protocol")
+
+
 def from_args(root, args):
     """``set-manager`` arguments: ``controller`` ("" removes), ``port``, ``protocol``."""
-    unknown = sorted(set(args) - {"controller", "port", "protocol"})
+    unknown = sorted(set(args) - set(SET_MANAGER_ARGS))
     if unknown:
         raise InvalidValue("set-manager: unknown argument %s" % unknown[0],
                            params=["args", unknown[0]])

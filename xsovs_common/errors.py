@@ -1,8 +1,11 @@
 """The one error hierarchy every module raises.
 
 Each error carries a XAPI-style code and parameters, so the plugin can answer
-``{'Status': 'Failure', 'ErrorDescription': [code] + params}`` and a CLI can
-print ``message`` and exit 1, without either knowing where it came from.
+``{'Status': 'Failure', 'ErrorDescription': [code] + params + [message]}`` and
+a CLI can print ``message`` and exit 1, without either knowing where it came
+from.  The human-readable reason (``message``) is always the description's
+last element, as XAPI's own errors end with their details: whoever called the
+plugin sees why it failed, not only the host's log.
 """
 
 
@@ -19,8 +22,11 @@ class Error(Exception):
         self.params = [str(p) for p in (params if params is not None else [message])]
 
     def error_description(self):
-        """The ErrorDescription list of a XAPI failure."""
-        return [self.code] + self.params
+        """The ErrorDescription list of a XAPI failure: code, params, the reason last."""
+        description = [self.code] + self.params
+        if self.message and description[-1] != self.message:
+            description.append(self.message)
+        return description
 
 
 class UsageError(Error):

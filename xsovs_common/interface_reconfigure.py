@@ -35,7 +35,7 @@ import netaddr
 from . import (cli, datapath, dbcache, hostconfig, ipconfig, lock, paths, reconfigure,
                rewrite, validate, xapi, xapi_network)
 from .dbcache import CacheError
-from .errors import ConfigError, UsageError
+from .errors import ConfigError, InvalidValue, UsageError
 from .log import log
 from .model import DEFAULTS, NULL_REF, HostNetwork, ModelError
 
@@ -148,6 +148,18 @@ def _check_force_rewrite(o):
         _usage("--mode=static needs --ip and --netmask")
     if mode == "dhcp" and (o.ip is not None or o.netmask is not None or o.gateway is not None):
         _usage("--ip, --netmask and --gateway only with --mode=static")
+    # A bad value on the command line is a usage error like a bad --mode (exit status 2).
+    checks = [(validate.interface_name, o.force, "bridge"),
+              (validate.interface_name, o.device, "--device"), (validate.mac, o.mac, "--mac")]
+    if mode == "static":
+        checks += [(validate.netmask, o.netmask, "--netmask")]
+        checks += [(lambda v, what: validate.ip_address(v, version=4, what=what), value, what)
+                   for value, what in ((o.ip, "--ip"), (o.gateway, "--gateway")) if value]
+    for check, value, what in checks:
+        try:
+            check(value, what=what)
+        except InvalidValue as exc:
+            _usage(exc.message)
 
 
 # The actions.

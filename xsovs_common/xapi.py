@@ -44,6 +44,10 @@ class XapiError(Error):
         Error.__init__(self, "XAPI failure: %s" % " ".join(details), params=details[1:],
                        code=details[0])
 
+    def error_description(self):
+        """XAPI's own ErrorDescription, passed on unchanged."""
+        return [self.code] + self.params
+
 
 class XapiUnreachable(XapiError):
     """No XAPI answered at the address (not started yet, or gone)."""

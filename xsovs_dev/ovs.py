@@ -32,11 +32,11 @@ def _which(program):
 
 
 class OvsInstance:
-    """ovsdb-server (+ ovs-vswitchd) rooted at ``workdir``."""
+    """ovsdb-server (+ ovs-vswitchd) rooted at ``workdir`` (sockets in ``rundir``)."""
 
-    def __init__(self, workdir, vswitchd=None, netns=None):
+    def __init__(self, workdir, vswitchd=None, netns=None, rundir=None):
         self.workdir = os.path.abspath(workdir)
-        self.rundir = os.path.join(self.workdir, "run")
+        self.rundir = os.path.abspath(rundir) if rundir else os.path.join(self.workdir, "run")
         self.db_path = os.path.join(self.workdir, "conf.db")
         self.socket = os.path.join(self.rundir, "db.sock")
         self.vswitchd_mode = vswitchd

@@ -38,6 +38,16 @@ def snapshot(host):
     return ovsdb_state(host.ovs), host.root.read(paths.NETWORK_DBCACHE)
 
 
+HOST = "not an IPv4 / IPv6 address or host name"
+
+
+def invalid(description, value, why):
+    """INVALID_VSWITCH_CONTROLLER naming the value, the human-readable reason last."""
+    assert description[:2] == ["INVALID_VSWITCH_CONTROLLER", value]
+    assert len(description) == 3 and description[2].endswith(": " + why), description
+    return True
+
+
 def set_legacy(host, value):
     host.sim.store.set("pool", host.sim.store.refs("pool")[0], "vswitch_controller", value)
 
@@ -55,15 +65,15 @@ def test_network_cache_changes_are_part_of_the_check(host):
 def test_a_bad_legacy_controller_changes_nothing(host, value):
     before, cache = snapshot(host)
     set_legacy(host, value)
-    assert host.failure("update") == ["INVALID_VSWITCH_CONTROLLER", value]
+    assert invalid(host.failure("update"), value, HOST)
     unchanged(host, before, cache)
 
 
 def test_set_vswitch_controller_with_a_bad_value_fails_on_the_host(host):
     before, cache = snapshot(host)
     host.x.pool.set_vswitch_controller("192.0.2.99:bad")   # legacy XAPI does not check
-    assert host.last_result() == {"Status": "Failure", "ErrorDescription": [
-        "INVALID_VSWITCH_CONTROLLER", "192.0.2.99:bad"]}
+    assert host.last_result()["Status"] == "Failure"
+    assert invalid(host.last_result()["ErrorDescription"], "192.0.2.99:bad", HOST)
     unchanged(host, before, cache)
 
 
@@ -71,28 +81,33 @@ def test_bad_sdn_controller_records_change_nothing(host):
     before, cache = snapshot(host)
     sdn = host.sim.store.add("SDN_controller", {"protocol": "ssl", "address": "192.0.2.7",
                                                 "port": 70000})
-    assert host.failure("update") == ["INVALID_VSWITCH_CONTROLLER", "70000"]
+    assert invalid(host.failure("update"), "70000", "not a port (1-65535)")
     host.sim.store.set("SDN_controller", sdn, "port", 6632)
     host.sim.store.set("SDN_controller", sdn, "protocol", "udp", check=False)
-    assert host.failure("update") == ["INVALID_VSWITCH_CONTROLLER", "udp"]
+    assert invalid(host.failure("update"), "udp", "protocol is not one of ssl, tcp, pssl")
     host.sim.store.set("SDN_controller", sdn, "protocol", "ssl")
     host.sim.store.set("SDN_controller", sdn, "address", "192.0.2.7; reboot")
-    assert host.failure("update") == ["INVALID_VSWITCH_CONTROLLER", "192.0.2.7; reboot"]
+    assert invalid(host.failure("update"), "192.0.2.7; reboot", HOST)
     unchanged(host, before, cache)
 
 
-@pytest.mark.parametrize("args, value", [
-    ({"controller": "192.0.2.1 --"}, "192.0.2.1 --"),
-    ({"controller": "192.0.2.1", "port": "0"}, "0"),
-    ({"controller": "192.0.2.1", "port": "65536"}, "65536"),
-    ({"controller": "192.0.2.1", "port": "6632,6633"}, "6632,6633"),
-    ({"controller": "192.0.2.1", "protocol": "udp"}, "udp"),
-    ({"controller": "192.0.2.1", "protocol": "SSL"}, "SSL"),
-    ({"controller": "ctl\nexample"}, "ctl\nexample"),
+PORT = "not a port (1-65535)"
+PROTOCOL = "protocol is not one of ssl, tcp, pssl"
+
+
+@pytest.mark.parametrize("args, value, why", [
+    ({"controller": "192.0.2.1 --"}, "192.0.2.1 --", HOST),
+    ({"controller": "192.0.2.1", "port": "0"}, "0", PORT),
+    ({"controller": "192.0.2.1", "port": "65536"}, "65536", PORT),
+    ({"controller": "192.0.2.1", "port": "99999"}, "99999", PORT),
+    ({"controller": "192.0.2.1", "port": "6632,6633"}, "6632,6633", PORT),
+    ({"controller": "192.0.2.1", "protocol": "udp"}, "udp", PROTOCOL),
+    ({"controller": "192.0.2.1", "protocol": "SSL"}, "SSL", PROTOCOL),
+    ({"controller": "ctl\nexample"}, "ctl\nexample", HOST),
 ])
-def test_bad_set_manager_arguments_change_nothing(host, args, value):
+def test_bad_set_manager_arguments_change_nothing(host, args, value, why):
     before, cache = snapshot(host)
-    assert host.failure("set-manager", args) == ["INVALID_VSWITCH_CONTROLLER", value]
+    assert invalid(host.failure("set-manager", args), value, why)
     unchanged(host, before, cache)
 
 
@@ -100,7 +115,7 @@ def test_status_names_a_bad_controller_and_changes_nothing(host):
     before, cache = snapshot(host)
     set_legacy(host, "192.0.2.1 evil")
     status = host.status()
-    assert status["update"]["error"] == ["INVALID_VSWITCH_CONTROLLER", "192.0.2.1 evil"]
+    assert invalid(status["update"]["error"], "192.0.2.1 evil", HOST)
     assert status["in_step"] is False
     unchanged(host, before, cache)
 
@@ -135,7 +150,7 @@ def test_no_pool_or_more_than_one(host):
     assert host.failure("update")[0] == "MORE_THAN_ONE_POOL_FOR_HOST"
     host.sim.store.remove("pool", pool)
     host.sim.store.remove("pool", host.sim.store.refs("pool")[0])
-    assert host.failure("update") == ["NO_POOL_FOR_HOST"]
+    assert host.failure("update") == ["NO_POOL_FOR_HOST", "XAPI has no pool for this host"]
     unchanged(host, before, cache)
 
 
@@ -202,3 +217,12 @@ def test_two_runs_serialize_on_the_host_lock(host):
     done = sorted(results[1:])
     assert done[0] == "No change to configuration"
     assert done[1].startswith("Successfully set controller to ssl:192.0.2.7:6632")
+
+
+def test_a_missing_inventory_names_the_file_and_why(host):
+    before, cache = snapshot(host)
+    inventory = host.root.file(paths.INVENTORY)
+    os.unlink(inventory)
+    assert host.failure("update") == [
+        "XSOVS_CONFIG_ERROR", inventory, "cannot read %s: No such file or directory" % inventory]
+    unchanged(host, before, cache)

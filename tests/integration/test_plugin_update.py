@@ -267,7 +267,9 @@ def test_rewrite_and_unknown_functions(host):
     assert host.root.exists(paths.NETWORK_DBCACHE)
     assert host.get("Bridge", "xenbr0", "fail_mode") == "[]"       # rewrite alone
     assert host.call("rewrite") == "No change to configuration"
-    assert host.failure("nonsense") == ["UNKNOWN_XENAPI_PLUGIN_FUNCTION", "nonsense"]
+    assert host.failure("nonsense") == [
+        "UNKNOWN_XENAPI_PLUGIN_FUNCTION", "nonsense",
+        "the functions are: emergency_reset, rewrite, set-manager, status, update"]
 
 
 def test_set_manager(host):

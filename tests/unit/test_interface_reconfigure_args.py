@@ -66,3 +66,15 @@ def test_accepted(argv, expected):
 def test_refused(argv, message):
     with pytest.raises(UsageError, match=message):
         parse(argv)
+
+
+@pytest.mark.parametrize("bad", ["--mac=zz", "--mode=foo", "--device=eth0 x", "--mac="])
+def test_a_bad_value_is_a_usage_error_like_a_bad_mode(bad):
+    """--mac=zz and --mode=foo are the same kind of mistake: both exit 2."""
+    argv = ["--force", "xenbr0", "rewrite", "--device=eth0", "--mac=52:54:00:12:34:56",
+            "--mode=dhcp"]
+    name = bad.split("=", 1)[0]
+    argv = [a for a in argv if not a.startswith(name + "=")] + [bad]
+    with pytest.raises(UsageError) as info:
+        parse(argv)
+    assert name in info.value.message

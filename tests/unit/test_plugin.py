@@ -2,6 +2,8 @@
 
 import xmlrpc.client
 
+import pytest
+
 from xsovs_common import plugin
 from xsovs_common.errors import Error
 
@@ -35,7 +37,14 @@ def test_success():
 
 def test_typed_failure():
     answer = _answer(plugin.respond(functions(), _call("fails")))
-    assert answer == {"Status": "Failure", "ErrorDescription": ["NO_POOL_FOR_HOST", "p1"]}
+    assert answer == {"Status": "Failure",
+                      "ErrorDescription": ["NO_POOL_FOR_HOST", "p1", "no pool"]}
+
+
+def test_the_reason_comes_last_and_only_once():
+    assert Error("why").error_description() == ["XSOVS_FAILURE", "why"]
+    assert Error("why", params=[]).error_description() == ["XSOVS_FAILURE", "why"]
+    assert Error("why", params=["x", "why"]).error_description() == ["XSOVS_FAILURE", "x", "why"]
 
 
 def test_unexpected_exception():
@@ -45,7 +54,30 @@ def test_unexpected_exception():
 
 def test_unknown_function():
     answer = _answer(plugin.respond(functions(), _call("nope")))
-    assert answer["ErrorDescription"] == ["UNKNOWN_XENAPI_PLUGIN_FUNCTION", "nope"]
+    assert answer["ErrorDescription"] == ["UNKNOWN_XENAPI_PLUGIN_FUNCTION", "nope",
+                                          "the functions are: crashes, fails, hello"]
+
+
+def _args_failure(function, args):
+    answer = _answer(plugin.respond({"f": function}, _call("f", args)))
+    assert answer["Status"] == "Failure"
+    return answer["ErrorDescription"]
+
+
+def test_one_rule_for_arguments():
+    """Keys a function does not take are refused; no arguments are always fine."""
+    ran = []
+    takes_none = plugin.takes((), lambda session, args: ran.append(args) or "ok")
+    takes_port = plugin.takes(("port",), lambda session, args: ran.append(args) or "ok")
+    assert _answer(plugin.respond({"f": takes_none}, _call("f", {})))["Value"] == "ok"
+    assert _answer(plugin.respond({"f": takes_port}, _call("f", {"port": "1"})))["Value"] == "ok"
+    assert _args_failure(takes_none, {"foo": "bar"}) == [
+        "INVALID_VALUE", "args", "foo", "unknown argument foo (takes no arguments)"]
+    assert _args_failure(takes_port, {"port": "1", "prot": "x"}) == [
+        "INVALID_VALUE", "args", "prot", "unknown argument prot (takes port)"]
+    assert _args_failure(takes_port, {"port": 1}) == [
+        "INVALID_VALUE", "args", "port", "argument port is not a string"]
+    assert ran == [{}, {"port": "1"}]
 
 
 def test_bad_invocation():
@@ -74,6 +106,7 @@ def test_host_xenapiplugin_is_used(monkeypatch):
             self.code, self.params = code, params
 
     def dispatch(table):
+        seen["dispatched"] = True
         session = types.SimpleNamespace(_session="OpaqueRef:host")
         seen["hello"] = table["hello"](session, {"name": "h"})
         try:
@@ -83,4 +116,18 @@ def test_host_xenapiplugin_is_used(monkeypatch):
     module.Failure, module.dispatch = Failure, dispatch
     monkeypatch.setitem(sys.modules, "XenAPIPlugin", module)
     plugin.dispatch(functions(), [])
-    assert seen == {"hello": "hello h from OpaqueRef:host", "fails": ["NO_POOL_FOR_HOST", "p1"]}
+    assert seen == {"dispatched": True, "hello": "hello h from OpaqueRef:host",
+                    "fails": ["NO_POOL_FOR_HOST", "p1", "no pool"]}
+
+
+def test_host_unknown_function_names_the_functions(monkeypatch, capsys):
+    """XenAPIPlugin would name only the function asked for: the plugin answers itself."""
+    import sys
+    import types
+    module = types.ModuleType("XenAPIPlugin")
+    module.Failure = Exception
+    module.dispatch = lambda table: pytest.fail("XenAPIPlugin.dispatch called")
+    monkeypatch.setitem(sys.modules, "XenAPIPlugin", module)
+    plugin.dispatch(functions(), _call("nope"))
+    assert _answer(capsys.readouterr().out)["ErrorDescription"] == [
+        "UNKNOWN_XENAPI_PLUGIN_FUNCTION", "nope", "the functions are: crashes, fails, hello"]

@@ -1,0 +1,63 @@
+"""CLI: a simulated pool to drive by hand.
+
+    python -m xsovs_dev.play up [FIXTURE] [--dir DIR] [--python PATH]
+    python -m xsovs_dev.play env [--dir DIR]
+    python -m xsovs_dev.play down [--dir DIR]
+
+``up`` brings the pool up (FIXTURE: three-host by default, or one-host, or a
+JSON path) and prints the environment to export, so ``eval "$(... up)"``
+points this shell at it; ``env`` prints it again; ``down`` stops every
+process and removes DIR (default: $TMPDIR/xsovs-play).  Exit status 0 done,
+1 failed (with the reason), 2 usage error.
+"""
+
+import argparse
+import subprocess
+import sys
+
+from . import pool
+
+PROG = "python -m xsovs_dev.play"
+
+
+def parser():
+    p = argparse.ArgumentParser(prog=PROG, description="A simulated pool to drive by hand.")
+    p.add_argument("command", choices=("up", "env", "down"))
+    p.add_argument("fixture", nargs="?", default="three-host",
+                   help="up: bundled fixture name or JSON path (default three-host)")
+    p.add_argument("--dir", default=pool.default_dir(),
+                   help="where the pool lives (default %(default)s)")
+    p.add_argument("--python", help="the hosts' Python (default .venv36's, as on dom0)")
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "up":
+            sys.stderr.write("Bringing a simulated pool up in %s ...\n" % args.dir)
+            state = pool.up(args.dir, args.fixture, args.python)
+            sys.stdout.write(pool.environment(state))
+            sys.stderr.write("Up. Export the lines above (eval \"$(%s env)\"); "
+                             "'%s down' removes it all.\n" % (PROG, PROG))
+        elif args.command == "env":
+            state = pool.read_state(args.dir)
+            if state is None or "url" not in state:
+                raise pool.PlayError("no pool is up in %s (run up)" % args.dir)
+            sys.stdout.write(pool.environment(state))
+        else:
+            left = pool.down(args.dir)
+            if left:
+                raise pool.PlayError("could not remove: " + "; ".join(left))
+            sys.stderr.write("Down: nothing left of %s.\n" % args.dir)
+    except (pool.PlayError, RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        sys.stderr.write("%s %s: %s\n" % (PROG, args.command, exc))
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("%s %s: interrupted\n" % (PROG, args.command))
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
