@@ -29,10 +29,15 @@ _BOND_KEYS = ("bond-mode", "bond-hashing-algorithm", "bond-miimon", "bond-updela
 
 def fail_mode(host_network, network_ref):
     """The network's fail mode if valid, else the pool's if valid, else standalone."""
-    network_value = host_network.network(network_ref).get("other_config", {}).get(FAIL_MODE_KEY)
+    return fail_mode_of(host_network.network(network_ref), host_network.pool())
+
+
+def fail_mode_of(network_record, pool_record):
+    """:func:`fail_mode` from the two records themselves."""
+    network_value = network_record.get("other_config", {}).get(FAIL_MODE_KEY)
     if network_value in FAIL_MODES:
         return network_value
-    pool_value = host_network.pool().get("other_config", {}).get(FAIL_MODE_KEY)
+    pool_value = pool_record.get("other_config", {}).get(FAIL_MODE_KEY)
     if pool_value in FAIL_MODES:
         return pool_value
     return DEFAULT_FAIL_MODE

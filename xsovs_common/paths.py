@@ -18,6 +18,8 @@ NETWORK_DBCACHE = "/var/xapi/network.dbcache"
 XAPI_SSL_PEM = "/etc/xensource/xapi-ssl.pem"
 VSWITCHD_CACERT = "/etc/openvswitch/vswitchd.cacert"
 OVS_RUNDIR = "/var/run/openvswitch"
+VSWITCH_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
+XAPI_INIT_COOKIE = "/var/run/xapi_init_complete.cookie"   # XAPI has finished starting
 # Where ovs-ctl keeps the database, logs and core files under a root prefix
 # other than / (at / the Open vSwitch package's own defaults apply).
 OVS_DBDIR = "/etc/openvswitch"

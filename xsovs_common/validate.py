@@ -169,6 +169,20 @@ def boolean(value, what="boolean"):
     _fail(what, value, "expected true or false")
 
 
+def text(value, max_bytes=255, what="value"):
+    """Printable text of at most ``max_bytes`` bytes of UTF-8 (no control characters)."""
+    _text(what, value)
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeError:
+        _fail(what, value, "not valid UTF-8")
+    if size > max_bytes:
+        _fail(what, value[:40] + "...", "longer than %d bytes" % max_bytes)
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        _fail(what, value, "control characters")
+    return value
+
+
 def choice(value, choices, what="value"):
     _text(what, value)
     if value not in choices:

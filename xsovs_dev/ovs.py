@@ -10,6 +10,7 @@ userspace datapath, optionally inside a network namespace, for packets.
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 
@@ -57,17 +58,38 @@ class OvsInstance:
         if os.path.exists(self.db_path):
             os.unlink(self.db_path)
         subprocess.run([_which("ovsdb-tool"), "create", self.db_path, SCHEMA], check=True)
+        self._start_server()
+        self.vsctl("--no-wait", "init")
+        if self.vswitchd_mode:
+            self.start_vswitchd()
+        return self
+
+    def restart_server(self):
+        """Stop ovsdb-server and start it again on the same database."""
+        self.stop_server()
+        self._start_server()
+
+    def _start_server(self):
+        if os.path.exists(self.socket):
+            os.unlink(self.socket)
         self._server = subprocess.Popen(
             [_which("ovsdb-server"), self.db_path, "--remote=punix:" + self.socket,
              "--unixctl=" + os.path.join(self.rundir, "ovsdb-server.ctl"),
              "--log-file=" + os.path.join(self.workdir, "ovsdb-server.log"), "-vconsole:off"],
             env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)
-        self._wait_for(lambda: os.path.exists(self.socket), "ovsdb-server socket")
-        self.vsctl("--no-wait", "init")
-        if self.vswitchd_mode:
-            self.start_vswitchd()
-        return self
+        # The socket file exists from bind(); clients are refused until listen().
+        self._wait_for(self._accepts, "ovsdb-server socket")
+
+    def _accepts(self):
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(self.socket)
+            return True
+        except OSError:
+            return False
+        finally:
+            probe.close()
 
     def start_vswitchd(self):
         argv = [_which("ovs-vswitchd"), "unix:" + self.socket,

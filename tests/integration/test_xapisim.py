@@ -86,7 +86,7 @@ def test_session_invalid(session, sim):
 # -- generic errors -------------------------------------------------------------
 def test_method_unknown(x):
     assert failure(x.PIF.get_nonsense, HOST1) == ["MESSAGE_METHOD_UNKNOWN", "PIF.get_nonsense"]
-    assert failure(x.VM.get_all) == ["MESSAGE_METHOD_UNKNOWN", "VM.get_all"]
+    assert failure(x.SR.get_all) == ["MESSAGE_METHOD_UNKNOWN", "SR.get_all"]
     # Read-only fields have no setter, as in XAPI.
     assert failure(x.PIF.set_IP, NULL, "1.2.3.4")[0] == "MESSAGE_METHOD_UNKNOWN"
 
@@ -222,7 +222,7 @@ def test_loader_derives_and_rejects():
     with pytest.raises(ValueError, match="no field"):
         Simulator({"host": {"OpaqueRef:h": {"colour": "red"}}})
     with pytest.raises(ValueError, match="unknown class"):
-        Simulator({"VM": {}})
+        Simulator({"SR": {}})
     with pytest.raises(ValueError, match="unknown network"):
         Simulator({"PIF": {"OpaqueRef:p": {"network": "OpaqueRef:n"}}})
     with pytest.raises(ValueError, match="expected an int"):

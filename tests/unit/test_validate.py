@@ -124,3 +124,11 @@ def test_boolean_and_choice():
     with pytest.raises(InvalidValue) as info:
         validate.choice("udp", ("ssl", "tcp"), what="protocol")
     assert info.value.params == ["protocol", "udp"]
+
+
+def test_text_bounded_printable_utf8():
+    assert validate.text("custom iface ID") == "custom iface ID"
+    assert validate.text("é" * 127) == "é" * 127          # 254 bytes
+    for bad in ("é" * 128, "x" * 256, "a\nb", "a\x00b", "\udcff", 7):
+        with pytest.raises(InvalidValue):
+            validate.text(bad)

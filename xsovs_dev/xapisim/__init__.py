@@ -1,8 +1,8 @@
 """A XAPI simulator: XAPI's XML-RPC wire protocol for tests and the demo.
 
 XAPI cannot run here, so this serves the slice of its API xsovs uses (pool,
-host, PIF, network, Bond, VLAN, tunnel, SDN_controller, sessions,
-host.call_plugin) so that the real XenAPI client library is exercised end to
+host, PIF, network, VM, VIF, Bond, VLAN, tunnel, SDN_controller, sessions,
+host.call_plugin, event.from) so that the real XenAPI client library is exercised end to
 end. Development only; never installed on a host.
 
 Python API::
@@ -18,7 +18,8 @@ Fixture format (JSON or a dict): one top-level key per class, each mapping
 refs ("OpaqueRef:<anything>") to records::
 
     {"pool": {REF: {...}}, "host": {REF: {...}}, "PIF": {...}, "network": {...},
-     "Bond": {...}, "VLAN": {...}, "tunnel": {...}, "SDN_controller": {...}}
+     "VM": {...}, "VIF": {...}, "Bond": {...}, "VLAN": {...}, "tunnel": {...},
+     "SDN_controller": {...}}
 
 - Fields left out take XAPI's defaults (schema.CLASSES); a missing uuid is
   generated; unknown classes or fields, and forward refs to missing objects,
@@ -26,7 +27,8 @@ refs ("OpaqueRef:<anything>") to records::
 - Back-references are derived, never read: host.PIFs, network.PIFs,
   PIF.VLAN (the tag, -1 when not a VLAN), PIF.VLAN_master_of/VLAN_slave_of,
   PIF.bond_master_of/bond_slave_of, PIF.tunnel_access_PIF_of/
-  tunnel_transport_PIF_of come from PIF.host, PIF.network, Bond.master/
+  tunnel_transport_PIF_of, network.VIFs and VM.VIFs come from PIF.host,
+  PIF.network, VIF.VM, VIF.network, Bond.master/
   slaves, VLAN.tagged_PIF/untagged_PIF, tunnel.access_PIF/transport_PIF.
   PIF.physical defaults to "not a VLAN, bond or tunnel PIF"; pool.master
   defaults to the first host.

@@ -12,12 +12,15 @@ Messages with behaviour: host.call_plugin; pool.set_vswitch_controller
 when the address changes; SDN_controller.introduce/forget with XAPI's checks,
 updating every host via openvswitch-config-update; Bond.set_mode;
 PIF.set_primary_address_type; session.login_with_password,
-slave_local_login_with_password, logout, local_logout, get_this_host.
+slave_local_login_with_password, logout, local_logout, get_this_host;
+event.from (see events.py), which waits without holding the store lock.
+``calls`` counts every call by method name.
 """
 
+import collections
 import ipaddress
 
-from . import query
+from . import events, query
 from .errors import XapiError
 from .schema import BY_NAME_LABEL, CLASSES
 from .store import coerce, string_form, to_wire
@@ -58,6 +61,7 @@ class Api:
             "host.call_plugin", "pool.set_vswitch_controller",
             "SDN_controller.introduce", "SDN_controller.forget",
         }
+        self.calls = collections.Counter()
 
     @property
     def store(self):
@@ -66,6 +70,7 @@ class Api:
     # -- entry point ------------------------------------------------------
     def call(self, method, params):
         """Run one call; returns XAPI's response struct (never raises)."""
+        self.calls[method] += 1
         try:
             return {"Status": "Success", "Value": self._call(method, list(params))}
         except XapiError as exc:
@@ -77,6 +82,12 @@ class Api:
     def _call(self, method, params):
         if method.startswith("session."):
             return self._session_call(method, params)
+        if method == "event.from":
+            if len(params) != 4:
+                raise XapiError("MESSAGE_PARAMETER_COUNT_MISMATCH", method, 4, len(params))
+            self.sim.check_session(params[0])
+            return events.event_from(self.store, *params[1:], wire_record=_wire_record,
+                                     check_session=lambda: self.sim.check_session(params[0]))
         counts, fn = self.resolve(method)
         if len(params) not in counts:
             raise XapiError(

@@ -125,6 +125,7 @@ class Simulator:
         """Serve on 127.0.0.1 (and unix_path when given); returns the URL or the path."""
         if self._servers:
             raise RuntimeError("simulator already started")
+        self.store.wake(stopping=False)
         tcp = _TCPServer(("127.0.0.1", port), self.api)
         self._serve(tcp)
         self.url = "http://127.0.0.1:%d/" % tcp.server_address[1]
@@ -147,6 +148,7 @@ class Simulator:
     def stop(self):
         """Stop serving, kill running plugins, join every thread; idempotent."""
         servers, self._servers = self._servers, []
+        self.store.wake(stopping=True)
         for server, _ in servers:
             server.shutdown()
         for proc in list(self._procs):
@@ -184,6 +186,12 @@ class Simulator:
     def logout(self, ref):
         with self._lock:
             self._sessions.pop(ref, None)
+
+    def forget_sessions(self):
+        """End every session, as a XAPI restart that lost them would (SESSION_INVALID)."""
+        with self._lock:
+            self._sessions.clear()
+        self.store.wake()
 
     def check_session(self, ref):
         """The session's info, or SESSION_INVALID."""

@@ -104,6 +104,13 @@ class Store:
         self.absent = set()
         self._physical_explicit = set()
         self._uuids = {cls: {} for cls in CLASSES}
+        # For event.from: a generation per write, and when each record was made and last
+        # written ({(cls, ref): [created, modified]}); deletions as (cls, ref, created, deleted).
+        self.generation = 0
+        self.stats = {}
+        self.deleted = []
+        self.changed = threading.Condition(self.lock)
+        self.stopping = False   # set while the server stops: waiting calls return
         if fixture is not None:
             self.load(fixture)
         else:
@@ -137,6 +144,12 @@ class Store:
                 self.tables["pool"][new_ref()] = self._make("pool", None, {})
             self._check_refs()
             self._derive()
+            gone = [key for key in self.stats if key[1] not in self.tables[key[0]]]
+            for cls, ref in gone:
+                self._touch(cls, ref, deleted=True)
+            for cls, table in self.tables.items():
+                for ref in table:
+                    self._touch(cls, ref, created=True)
 
     def _make(self, cls, ref, rec):
         fields = CLASSES[cls]
@@ -200,6 +213,11 @@ class Store:
                 pifs[tun["access_PIF"]]["tunnel_access_PIF_of"].append(ref)
             if tun["transport_PIF"] in pifs:
                 pifs[tun["transport_PIF"]]["tunnel_transport_PIF_of"].append(ref)
+        for ref, vif in t["VIF"].items():
+            if vif["VM"] in t["VM"]:
+                t["VM"][vif["VM"]]["VIFs"].append(ref)
+            if vif["network"] in t["network"]:
+                t["network"][vif["network"]]["VIFs"].append(ref)
         for ref, pif in pifs.items():
             if ref not in self._physical_explicit:
                 pif["physical"] = not (
@@ -214,6 +232,25 @@ class Store:
         self._uuids = {
             cls: {rec["uuid"]: ref for ref, rec in table.items()} for cls, table in t.items()
         }
+
+    def _touch(self, cls, ref, created=False, deleted=False):
+        """Record a write for event.from and wake its waiters (caller holds the lock)."""
+        self.generation += 1
+        if deleted:
+            stat = self.stats.pop((cls, ref), [0, 0])
+            self.deleted.append((cls, ref, stat[0], self.generation))
+        elif created:
+            self.stats[(cls, ref)] = [self.generation, self.generation]
+        else:
+            self.stats.setdefault((cls, ref), [0, 0])[1] = self.generation
+        self.changed.notify_all()
+
+    def wake(self, stopping=None):
+        """Wake every waiting event.from (the server stops, or sessions went)."""
+        with self.changed:
+            if stopping is not None:
+                self.stopping = stopping
+            self.changed.notify_all()
 
     # -- reading ----------------------------------------------------------
     def present(self, cls):
@@ -285,6 +322,7 @@ class Store:
                     raise
             if kind in ("ref", "refs") or name in ("uuid", "tag", "physical"):
                 self._derive()
+            self._touch(cls, ref)
 
     def add(self, cls, record, ref=None):
         """Create a record (defaults filled in); returns its ref."""
@@ -299,6 +337,7 @@ class Store:
                 del self.tables[cls][ref]
                 raise
             self._derive()
+            self._touch(cls, ref, created=True)
             return ref
 
     def remove(self, cls, ref):
@@ -316,3 +355,4 @@ class Store:
                         elif field.kind == "refs" and ref in rec[name]:
                             rec[name] = [r for r in rec[name] if r != ref]
             self._derive()
+            self._touch(cls, ref, deleted=True)

@@ -1,0 +1,37 @@
+"""The systemd unit of ovs-xapi-sync, and the daemon's command line it uses."""
+
+import configparser
+import os
+import shlex
+
+from xsovs_common import xapi_sync
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+UNIT = os.path.join(REPO, "packaging", "xsovs-xapi-sync.service")
+
+
+def unit():
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str
+    parser.read(UNIT)
+    return parser
+
+
+def test_unit_restarts_on_failure_after_boot_and_xapi():
+    u = unit()
+    assert u["Service"]["Restart"] == "on-failure"
+    assert set(u["Unit"]["After"].split()) == {"openvswitch-boot.service", "xapi.service"}
+    assert u["Service"]["Environment"] == "PYTHONPATH=/usr/share/openvswitch/python"
+    assert "openvswitch-xapi-sync.service" in u["Unit"]["Conflicts"].split()
+
+
+def test_exec_start_is_the_packaged_daemon_with_a_valid_command_line():
+    argv = shlex.split(unit()["Service"]["ExecStart"])
+    assert argv[0] == "/opt/xensource/libexec/ovs-xapi-sync"
+    assert os.access(os.path.join(REPO, "libexec", "ovs-xapi-sync"), os.X_OK)
+    ovs = xapi_sync._ovs()
+    root, args = xapi_sync.parse_args(ovs, argv[1:])
+    assert args.database == "unix:/var/run/openvswitch/db.sock"
+    assert args.pidfile == "/var/run/openvswitch/ovs-xapi-sync.pid"
+    assert args.log_file == "/var/log/openvswitch/ovs-xapi-sync.log"
+    assert not args.detach

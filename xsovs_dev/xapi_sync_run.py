@@ -1,0 +1,146 @@
+"""Running ovs-xapi-sync against the simulator and a real ovsdb-server.
+
+Shared by the tests and the benchmark: the records of the historical
+daemon's own test, the daemon as a child process (any interpreter, e.g.
+dom0's Python 3.6), and ports added the way XAPI's vif script adds them.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from xsovs_common.paths import XAPI_INIT_COOKIE as COOKIE
+from xsovs_dev.xapisim import REPO_ROOT
+
+PROGRAM = str(REPO_ROOT / "libexec" / "ovs-xapi-sync")
+PY36 = str(REPO_ROOT / ".venv36" / "bin" / "python")
+
+NET0_UUID = "9b66c68b-a74e-4d34-89a5-20a8ab352d1e"
+NET1_UUID = "e1c9019d-375b-45ac-a441-0255dd2247de"
+VIF_UUID = "6ab1b260-398e-49ba-827b-c7696108964c"
+VM_UUID = "fcb8a3f6-dc04-41d2-8b8a-55afd2b755b8"
+MAC = "00:11:22:33:44:55"
+NET0, NET1, VM, VIF = ("OpaqueRef:net0", "OpaqueRef:net1", "OpaqueRef:vm1",
+                       "OpaqueRef:vif1")
+
+
+def historical_fixture():
+    """The XAPI records the historical daemon's test ran against."""
+    return {
+        "pool": {"OpaqueRef:pool": {
+            "uuid": "7a793edf-e5f4-4994-a0f9-cee784c0cda3",
+            "other_config": {"vswitch-controller-fail-mode": "secure"}}},
+        "network": {
+            NET0: {"uuid": NET0_UUID, "bridge": "xenbr0",
+                   "other_config": {"vswitch-controller-fail-mode": "secure",
+                                    "nicira-bridge-id": "custom bridge ID"}},
+            NET1: {"uuid": NET1_UUID, "bridge": "xenbr1",
+                   "other_config": {"vswitch-disable-in-band": "true"}}},
+        "VM": {VM: {"uuid": VM_UUID, "other_config": {"nicira-vm-id": "custom vm ID"}}},
+        "VIF": {VIF: {"uuid": VIF_UUID, "VM": VM, "network": NET0, "device": "0",
+                      "MAC": MAC, "other_config": {"nicira-iface-id": "custom iface ID"}}},
+    }
+
+
+def vif_script_ids(network_uuid=NET0_UUID, vif_uuid=VIF_UUID, vm_uuid=VM_UUID, mac=MAC):
+    return {"attached-mac": mac, "xs-network-uuid": network_uuid,
+            "xs-vif-uuid": vif_uuid, "xs-vm-uuid": vm_uuid}
+
+
+def vif_script_add(bridge, dev, ids=None):
+    """ovs-vsctl arguments that plug ``dev`` as XAPI's vif script does (one transaction)."""
+    argv = ["--", "--if-exists", "del-port", dev, "--", "add-port", bridge, dev]
+    if ids:
+        argv += ["--", "set", "interface", dev] + [
+            'external-ids:"%s"="%s"' % (k, v) for k, v in sorted(ids.items())]
+    return argv
+
+
+def make_root(path, cookie=True):
+    """A host root for the daemon: var/run (with XAPI's start-up cookie)."""
+    os.makedirs(os.path.join(path, "var", "run"), exist_ok=True)
+    if cookie:
+        open(os.path.join(path, COOKIE.lstrip("/")), "w").close()
+    return path
+
+
+def wait_for(check, timeout=10.0, interval=0.02):
+    """Poll ``check()`` until it returns a true value; that value, or None on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(interval)
+
+
+class SyncDaemon:
+    """ovs-xapi-sync as a child process with its pidfile and log in ``workdir``."""
+
+    def __init__(self, workdir, root, ovs, xapi_url, python=None, extra=()):
+        self.workdir = workdir
+        self.root = root
+        self.ovs = ovs
+        self.xapi_url = xapi_url
+        self.python = python or sys.executable
+        self.extra = list(extra)
+        # --pidfile without a name: the default, in OVS's run directory, where
+        # ``ovs-appctl -t ovs-xapi-sync`` looks.
+        self.pidfile = os.path.join(ovs.rundir, "ovs-xapi-sync.pid")
+        self.log_file = os.path.join(workdir, "ovs-xapi-sync.log")
+        self.proc = None
+
+    @property
+    def env(self):
+        env = dict(self.ovs.env)
+        env["PYTHONPATH"] = str(REPO_ROOT)
+        env["XSOVS_XAPI_URL"] = self.xapi_url
+        return env
+
+    def argv(self):
+        return [self.python, PROGRAM, "--root-prefix=" + self.root,
+                "--pidfile", "--log-file=" + self.log_file,
+                "-vconsole:off"] + self.extra + ["unix:" + self.ovs.socket]
+
+    def start(self):
+        self.proc = subprocess.Popen(self.argv(), env=self.env, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        return self
+
+    def appctl(self, *args):
+        return subprocess.run(["ovs-appctl", "-t", "ovs-xapi-sync", "--timeout=10"] + list(args),
+                              env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True, check=False)
+
+    def stop(self):
+        """SIGTERM; returns the exit status (None if it had to be killed)."""
+        if self.proc is None:
+            return None
+        proc, self.proc = self.proc, None
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            status = proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            status = None
+        proc.stderr.close()
+        return status
+
+    def log(self):
+        try:
+            with open(self.log_file) as handle:
+                return handle.read()
+        except OSError:
+            return ""
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
