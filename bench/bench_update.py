@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 
+from bench.hosts import Counter
 from xsovs_common import cfg_update, ovsdb, paths, xapi
 from xsovs_dev import ovs as ovsmod
 from xsovs_dev.fakeroot import FakeRoot
@@ -53,30 +54,6 @@ def _fill_ovsdb(instance, bridges):
     for n in range(bridges):
         args += ["--", "add-br", "xenbr%d" % n, "--", "add-port", "xenbr%d" % n, "eth%d" % n]
     instance.vsctl("--timeout=120", *args[1:])
-
-
-class _Counter:
-    """Counts and times calls of a method while installed (benchmark bookkeeping only)."""
-
-    def __init__(self, owner, name):
-        self.owner, self.name, self.count, self.seconds = owner, name, 0, 0.0
-        self.original = getattr(owner, name)
-
-    def __enter__(self):
-        original = self.original
-
-        def counted(this, *args, **kwargs):
-            self.count += 1
-            start = time.perf_counter()
-            try:
-                return original(this, *args, **kwargs)
-            finally:
-                self.seconds += time.perf_counter() - start
-        setattr(self.owner, self.name, counted)
-        return self
-
-    def __exit__(self, *exc):
-        setattr(self.owner, self.name, self.original)
 
 
 class Host:
@@ -112,7 +89,7 @@ class Host:
     def counted_update(self):
         """update(), with its OVSDB round trips and XAPI calls counted and timed."""
         with xapi.connect() as api:      # login and logout are not update's
-            with _Counter(ovsdb.Connection, "call") as rpc, _Counter(xapi.Api, "call") as calls:
+            with Counter(ovsdb.Connection, "call") as rpc, Counter(xapi.Api, "call") as calls:
                 start = time.perf_counter()
                 result = cfg_update.update(self.fake.root, api)
                 total = time.perf_counter() - start

@@ -9,6 +9,7 @@ Reference counting still frees everything; only the cycle search waits.
 """
 
 import contextlib
+import functools
 import gc
 
 
@@ -21,3 +22,12 @@ def no_cycle_collection():
     finally:
         if enabled:
             gc.enable()
+
+
+def without_cycle_collection(function):
+    """``function`` run whole under :func:`no_cycle_collection` (a decorator)."""
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        with no_cycle_collection():
+            return function(*args, **kwargs)
+    return run

@@ -324,6 +324,7 @@ def _summary(changed, failures, invalid):
 
 # -- actions --------------------------------------------------------------------
 
+@bulk.without_cycle_collection   # thousands of VLANs: linear, not quadratic (see bulk)
 def update(root, api):
     """The plugin's ``update``: every step above; returns the *report* line."""
     with lock.host_lock(root):

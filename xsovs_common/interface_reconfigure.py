@@ -30,10 +30,9 @@ import getopt
 import sys
 import uuid as uuidmod
 
-import netaddr
 
-from . import (cli, datapath, dbcache, hostconfig, ipconfig, lock, paths, reconfigure,
-               rewrite, validate, xapi, xapi_network)
+from . import (bulk, cli, datapath, dbcache, hostconfig, ipconfig, lock, paths, reconfigure,
+               rewrite, validate, xapi_network)
 from .dbcache import CacheError
 from .errors import ConfigError, InvalidValue, UsageError
 from .log import log
@@ -189,15 +188,18 @@ def as_management(host_network, pif_ref):
 
 def _act(root, host_network, pif_ref, action, management, from_cache):
     working = as_management(host_network, pif_ref) if management else host_network
+    # From XAPI the model holds the PIF's own objects only (xapi_network.load_pif).
+    partial = not from_cache
     if action == "up":
-        reconfigure.up(root, working, pif_ref)
+        reconfigure.up(root, working, pif_ref, partial=partial)
     else:
-        reconfigure.down(root, working, pif_ref, from_cache=from_cache)
+        reconfigure.down(root, working, pif_ref, from_cache=from_cache, partial=partial)
     log.info("%s %s: done", host_network.describe(pif_ref), action)
 
 
 def _not_here(api, host_uuid, record):
     """The error for a PIF XAPI knows on another host."""
+    from . import xapi
     host = record.get("host", NULL_REF)
     try:
         host = api.host.get_uuid(host)
@@ -208,28 +210,41 @@ def _not_here(api, host_uuid, record):
         params=[record.get("uuid", ""), host])
 
 
+@bulk.without_cycle_collection
 def pif_action(root, action, session_ref=None, pif_ref=None, pif_uuid=None, management=False):
-    """``--session REF --pif REF`` / ``--pif-uuid UUID``: XAPI, then the cache."""
+    """``--session REF --pif REF`` / ``--pif-uuid UUID``: XAPI, then the cache.
+
+    Only the PIF's own objects are read (:func:`xapi_network.load_pif`), so
+    one call costs the same however many other PIFs the host has; the cache
+    then gets fresh records of what was read, and keeps the rest.
+    """
     if session_ref is not None:
         validate.ref(session_ref, what="session reference", null_ok=False)
         validate.ref(pif_ref, what="PIF reference", null_ok=False)
     else:
         pif_uuid = validate.uuid(pif_uuid, what="PIF uuid")
+    from . import xapi   # XenAPI and http.client: the --force forms (boot) never need them
+    cache_path = root.path(paths.NETWORK_DBCACHE)
     with lock.host_lock(root):
         host_uuid = hostconfig.host_uuid(root)
         with xapi.connect(session_ref, root) as api:
-            host_network = xapi_network.load(api, host_uuid)
             if pif_uuid is not None:
-                if pif_uuid not in {r.get("uuid") for r in host_network.pifs.values()}:
-                    ref = api.PIF.get_by_uuid(pif_uuid)
-                    raise _not_here(api, host_uuid, api.PIF.get_record(ref))
-                pif_ref = host_network.pif_by_uuid(pif_uuid)
-            elif pif_ref not in host_network.pifs:
-                raise _not_here(api, host_uuid, api.PIF.get_record(pif_ref))
+                pif_ref = api.PIF.get_by_uuid(pif_uuid)
+            record = api.PIF.get_record(pif_ref)
+            host_network = xapi_network.load_pif(api, host_uuid, pif_ref, record, action)
+            if pif_ref not in host_network.pifs:
+                raise _not_here(api, host_uuid, record)
+            try:
+                cache = dbcache.merged(cache_path, host_network)
+            except CacheError as exc:
+                log.info("network cache unusable (%s): reading all of this host's network",
+                         exc.message)
+                cache = dbcache.render(xapi_network.load(api, host_uuid))
         _act(root, host_network, pif_ref, action, management, from_cache=False)
-        dbcache.write(root.path(paths.NETWORK_DBCACHE), host_network)
+        dbcache.write_text(cache_path, cache)
 
 
+@bulk.without_cycle_collection
 def force_action(root, bridge, action, management=False):
     """``--force BRIDGE up|down``: from the cache, XAPI not running."""
     bridge = validate.interface_name(bridge, what="bridge")
@@ -270,6 +285,7 @@ def force_rewrite(root, bridge, device, mac, mode, ip=None, netmask=None, gatewa
     if mode == "Static":
         fields["IP"] = validate.ip_address(ip, version=4, what="--ip")
         prefix = validate.netmask(netmask, what="--netmask")
+        import netaddr   # this form only
         fields["netmask"] = str(netaddr.IPNetwork("0.0.0.0/%d" % prefix).netmask)
         if gateway:
             fields["gateway"] = validate.ip_address(gateway, version=4, what="--gateway")
@@ -291,6 +307,7 @@ def force_rewrite(root, bridge, device, mac, mode, ip=None, netmask=None, gatewa
 
 def rewrite_action(root):
     """``rewrite``: the cache and xs-network-uuids from XAPI (local login)."""
+    from . import xapi
     with xapi.connect(None, root) as api:
         result = rewrite.rewrite(root, api)
     log.info("rewrite: %s", result.summary() or "nothing to change")

@@ -36,7 +36,6 @@ Steps (tuples, first item the kind):
 
 import os
 
-import netaddr
 
 from . import (dhclient, files, hostconfig, ifcfg, iproute, lock, nicconfig, paths, process,
                validate)
@@ -146,6 +145,7 @@ def _static_routes(value, what):
                                params=[what, item])
         address, prefix, version = validate.ip_interface(parts[0] + "/" + parts[1], what=what)
         gateway = validate.ip_address(parts[2], version=version, what=what)
+        import netaddr   # only static routes and static addresses need it
         network = netaddr.IPNetwork("%s/%d" % (address, prefix))
         if str(network.network) != address:
             raise InvalidValue("invalid %s %r: %s has host bits set (network %s)"
@@ -177,6 +177,7 @@ class _Settings:
             self.address = validate.ip_address(record.get("IP"), version=4,
                                                what="IP of " + name)
             self.prefix = validate.netmask(record.get("netmask"), what="netmask of " + name)
+            import netaddr
             self.netmask = str(netaddr.IPNetwork("0.0.0.0/%d" % self.prefix).netmask)
             if record.get("gateway"):
                 self.gateway = validate.ip_address(record["gateway"], version=4,

@@ -105,6 +105,17 @@ class HostNetwork:
         for ref, rec in networks.items():
             self._networks_by_bridge.setdefault(rec.get("bridge"), []).append(ref)
 
+    def updated(self, fresh):
+        """A copy with ``fresh``'s records in place of these (and added); its pool.
+
+        What keeps the cache right after an action that read only some objects.
+        """
+        merged = {}
+        for attr in ("pifs", "networks", "bonds", "vlans", "tunnels"):
+            merged[attr] = dict(getattr(self, attr))
+            merged[attr].update(getattr(fresh, attr))
+        return HostNetwork(pools=dict(fresh.pools) or dict(self.pools), **merged)
+
     # Records, with errors that name what is missing.
 
     def pif(self, ref):
@@ -231,21 +242,17 @@ class HostNetwork:
         return [v["untagged_PIF"] for v in self.vlans.values()
                 if v.get("tagged_PIF") == pif_ref and v.get("untagged_PIF") in self.pifs]
 
-    def network_uuids_on_device(self, device):
-        """Uuids of every network on ``device``: the untagged one first, then by VLAN tag."""
-        untagged, tagged = [], []
-        for ref in self.pifs_on_device(device):
-            rec = self.pifs[ref]
-            network = self.networks.get(rec.get("network"))
-            if network is None:
-                continue
-            uuid = validate.uuid(network.get("uuid", ""),
-                                 what="uuid of the network of " + self.describe(ref))
-            if self.is_vlan(ref):
-                tagged.append((self.vlan_tag(ref), uuid))
-            else:
-                untagged.append(uuid)
-        return untagged + [uuid for _, uuid in sorted(tagged)]
+    def network_uuids(self, pif_ref):
+        """The uuids a PIF's bridge carries as ``xs-network-uuids``, checked.
+
+        As current XAPI writes them: a bridge its own network's uuid; a
+        VLAN's fake bridge its own network's, then its slave's.  Each bridge
+        names at most two networks, so the total stays linear in the VLANs.
+        """
+        refs = [pif_ref] + ([self.vlan_slave(pif_ref)] if self.is_vlan(pif_ref) else [])
+        return [validate.uuid(self.network(self.pif(ref)["network"]).get("uuid", ""),
+                              what="uuid of the network of " + self.describe(ref))
+                for ref in refs]
 
     def other_config(self, pif_ref):
         """Settings merged pool -> network -> PIF, the later winning."""

@@ -207,35 +207,33 @@ def restore_changes(host_network, snapshot):
 NETWORK_UUIDS_KEY = "xs-network-uuids"
 
 
-def _bridge_device(host_network, bridge):
-    """The device whose networks ``bridge`` carries, or None if not this host's."""
-    pifs = host_network.pifs_on_bridge(bridge)
-    return host_network.pif(pifs[0]).get("device") if pifs else None
-
-
 def network_uuids(host_network, bridge):
     """The ``xs-network-uuids`` a bridge of this host should carry, or None.
 
-    Every network on the bridge's device, the untagged one first; a fake
-    (VLAN) bridge carries the same list as its parent.
+    As XAPI's own network daemon writes it: a real bridge carries its
+    network's uuid, a fake (VLAN) bridge ``VLAN-network;parent-network``.
+    A controller that looks a network up by an exact match on the Bridge
+    table (``external_ids includes {xs-network-uuids: UUID}``, as Xen
+    Orchestra does) finds it; the historical form, every network of a NIC on
+    each of its bridges, matched nothing on a NIC with VLANs and grew the
+    database as N x N for N VLANs.
     """
-    device = _bridge_device(host_network, bridge)
-    if device is None:
+    pifs = host_network.pifs_on_bridge(bridge)
+    if not pifs:
         return None
-    return ";".join(host_network.network_uuids_on_device(device))
+    return ";".join(host_network.network_uuids(pifs[0]))
 
 
 def network_uuid_changes(host_network, snapshot):
-    """Set ``xs-network-uuids`` on every bridge in ``snapshot`` that is this host's."""
+    """Set ``xs-network-uuids`` on every bridge in ``snapshot`` that is this host's.
+
+    A stored value that differs in any way -- the historical full list, a
+    malformed or huge one -- is replaced, never parsed or trusted.
+    """
     changes = ChangeSet()
-    by_device = {}
     for name in sorted(snapshot.bridges):
-        device = _bridge_device(host_network, name)
-        if device is None:
-            continue
-        if device not in by_device:
-            by_device[device] = network_uuids(host_network, name)
-        wanted = by_device[device]
-        if snapshot.bridges[name].external_ids.get(NETWORK_UUIDS_KEY) != wanted:
+        wanted = network_uuids(host_network, name)
+        if wanted is not None and \
+                snapshot.bridges[name].external_ids.get(NETWORK_UUIDS_KEY) != wanted:
             changes.br_set_external_id(name, NETWORK_UUIDS_KEY, wanted)
     return changes

@@ -7,20 +7,22 @@ historical per-bridge ``ovs-vsctl`` loop): the IDL costs several times a
 ``transact``, and hosts carry Open vSwitch libraries of various ages (or none
 for dom0's Python 3).  ``ovs-vsctl`` is closer in speed but takes each value
 as one command-line argument, and one argument holds at most 128 KiB on
-Linux: the ``xs-network-uuids`` of a NIC with 4094 VLANs (about 150 KiB)
-cannot be written that way.  A ``transact`` carries every value as JSON
-data (nothing to escape, nothing a value can inject), any size, and every
-change of an action in one atomic transaction -- the same guarantee
-``ovs-vsctl`` gives for ``--``-separated commands.  The socket is the one ``ovs-vsctl`` uses.
+Linux: the historical ``xs-network-uuids`` of a NIC with 4094 VLANs (about
+150 KiB), still found on hosts to convert, cannot even be replaced that way.
+A ``transact`` carries every value as JSON data (nothing to escape, nothing
+a value can inject), any size, and every change of an action in one atomic
+transaction -- the same guarantee ``ovs-vsctl`` gives for ``--``-separated
+commands.  The socket is the one ``ovs-vsctl`` uses.
 
 This module knows the protocol only; :mod:`xsovs_common.vswitch` knows the
 Open_vSwitch schema.
 """
 
-import codecs
+import collections
 import errno
 import json
 import os
+import re
 import socket
 import time
 
@@ -95,11 +97,8 @@ class Connection:
         self.socket_path = socket_path
         self.timeout = timeout
         self._sock = None
-        self._buffer = ""
-        # A multi-byte character may straddle two reads: decode incrementally.
-        self._utf8 = codecs.getincrementaldecoder("utf-8")()
+        self._splitter = MessageSplitter()
         self._next_id = 0
-        self._decoder = json.JSONDecoder()
 
     def __enter__(self):
         return self
@@ -131,8 +130,7 @@ class Connection:
             if directory_fd is not None:
                 os.close(directory_fd)
         self._sock = sock
-        self._buffer = ""
-        self._utf8.reset()
+        self._splitter = MessageSplitter()
 
     def call(self, method, params):
         """Send one request and return its ``result``; raise on ``error``."""
@@ -180,9 +178,9 @@ class Connection:
     def _receive(self, deadline):
         """The next complete JSON message from the socket."""
         while True:
-            message = self._pop_message()
+            message = self._splitter.pop()
             if message is not None:
-                return message
+                return self._decode(message)
             remaining = deadline - time.time()
             if remaining <= 0:
                 self.close()
@@ -201,21 +199,81 @@ class Connection:
                 self.close()
                 raise OvsdbError("ovsdb-server at %s closed the connection" % self.socket_path,
                                  params=[self.socket_path])
-            self._buffer += self._utf8.decode(chunk)
+            self._splitter.feed(chunk)
 
-    def _pop_message(self):
-        text = self._buffer.lstrip()
-        # Messages are JSON objects: only try to decode once one may be complete.
-        if not text or not text.rstrip().endswith("}"):
-            self._buffer = text
-            return None
+    def _decode(self, message):
         try:
-            message, end = self._decoder.raw_decode(text)
-        except ValueError:
-            self._buffer = text
-            return None
-        self._buffer = text[end:]
-        return message
+            value = json.loads(message.decode("utf-8"))
+        except ValueError as exc:   # UnicodeDecodeError is a ValueError too
+            self.close()
+            raise OvsdbError("ovsdb-server at %s sent a malformed message: %s"
+                             % (self.socket_path, exc), params=[self.socket_path])
+        if not isinstance(value, dict):
+            self.close()
+            raise OvsdbError("ovsdb-server at %s sent a non-object message" % self.socket_path,
+                             params=[self.socket_path])
+        return value
+
+
+# Outside strings: anything but braces and quotes, or a whole string.  Inside
+# one: anything up to its closing quote.  Both run in the regex engine, so a
+# reply is looked at once, whatever the number of reads it arrives in.
+_OUTSIDE = re.compile(rb'(?:[^"{}]+|"[^"\\]*(?:\\.[^"\\]*)*")*', re.S)
+_IN_STRING = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*', re.S)
+
+
+class MessageSplitter:
+    """Cuts a byte stream of JSON objects into whole messages, in linear time.
+
+    Each read is scanned once for the braces that close a top-level object
+    (braces and quotes inside strings skipped, a string or escape may end a
+    read).  Bytes are kept as they came and joined once per message, so a
+    multi-byte UTF-8 character split across reads is decoded whole; the
+    bytes scanned for are ASCII, which UTF-8 never uses inside a character.
+    """
+
+    def __init__(self):
+        self._parts = []       # bytes of the message being received
+        self._ready = collections.deque()
+        self._depth = 0
+        self._in_string = False
+        self._escape = False
+
+    def feed(self, data):
+        pos, start, end = 0, 0, len(data)
+        while pos < end:
+            if self._escape:
+                self._escape = False
+                pos += 1
+            elif self._in_string:
+                pos = _IN_STRING.match(data, pos).end()
+                if pos < end:
+                    # The closing quote, or a backslash ending this read.
+                    self._escape = self._in_string = data[pos] == 0x5C
+                    pos += 1
+            else:
+                pos = _OUTSIDE.match(data, pos).end()
+                if pos == end:
+                    break
+                char = data[pos]
+                pos += 1
+                if char == 0x22:          # '"' of a string this read does not finish
+                    self._in_string = True
+                elif char == 0x7B:        # '{'
+                    self._depth += 1
+                elif self._depth > 0:     # '}'
+                    self._depth -= 1
+                    if self._depth == 0:
+                        self._parts.append(data[start:pos])
+                        self._ready.append(b"".join(self._parts))
+                        self._parts = []
+                        start = pos
+        if start < end:
+            self._parts.append(data[start:] if start else data)
+
+    def pop(self):
+        """The next whole message (bytes), or None."""
+        return self._ready.popleft() if self._ready else None
 
 
 def _reason(exc):

@@ -108,17 +108,52 @@ def apply(root, connection, plan, snapshot):
         _nics(root, switch.nics_down, False)
 
 
-def up(root, host_network, pif_ref):
-    """Bring ``pif_ref`` up; returns the applied :class:`ActionPlan`."""
+# A focused read asks for each name in its own select: beyond this many, read it all.
+_MAX_FOCUS = 64
+
+
+def _focus(host_network, partial):
+    """The names whose OVSDB rows an action on ``host_network`` may change, when the
+    model holds only the PIF's own objects (``partial``); else None: read everything."""
+    if not partial:
+        return None
+    names = {rec.get("device") for rec in host_network.pifs.values()}
+    names.update(rec.get("bridge") for rec in host_network.networks.values())
+    names.discard(None)
+    names.discard("")
+    return names if len(names) <= _MAX_FOCUS else None
+
+
+def _removes_a_parent(switch, snapshot):
+    """True if the plan deletes a real bridge (whose fake bridges all go too)."""
+    return any(change[0] == "del-br" and change[1] in snapshot.bridges
+               and not snapshot.bridges[change[1]].is_fake for change in switch.changes)
+
+
+def up(root, host_network, pif_ref, partial=False):
+    """Bring ``pif_ref`` up; returns the applied :class:`ActionPlan`.
+
+    ``partial``: ``host_network`` holds only what this action reads
+    (:func:`xapi_network.load_pif`); OVSDB is then read focused on its names
+    and, of the fake bridges, on its VLAN tag -- and read again with every
+    fake bridge's outline if the plan turns out to delete a parent bridge.
+    """
     with lock.host_lock(root), vswitch.connect(root) as connection:
-        snapshot = vswitch.Snapshot.read(connection)
+        focus = _focus(host_network, partial)
+        tags = None
+        if focus is not None:
+            tags = {host_network.vlan_tag(pif_ref)} if host_network.is_vlan(pif_ref) else set()
+        snapshot = vswitch.Snapshot.read(connection, focus=focus, tags=tags)
         plan = plan_up(root, host_network, pif_ref, snapshot)
+        if not snapshot.complete and _removes_a_parent(plan.switch, snapshot):
+            snapshot = vswitch.Snapshot.read(connection, focus=focus)
+            plan = plan_up(root, host_network, pif_ref, snapshot)
         log.debug("plan:\n%s", plan)
         apply(root, connection, plan, snapshot)
         return plan
 
 
-def down(root, host_network, pif_ref, from_cache=False):
+def down(root, host_network, pif_ref, from_cache=False, partial=False):
     """Take ``pif_ref`` down; returns the applied :class:`ActionPlan`.
 
     Whether other PIFs are in use comes from XAPI's ``currently_attached``,
@@ -126,7 +161,7 @@ def down(root, host_network, pif_ref, from_cache=False):
     (:func:`datapath.attached_from_switch`).
     """
     with lock.host_lock(root), vswitch.connect(root) as connection:
-        snapshot = vswitch.Snapshot.read(connection)
+        snapshot = vswitch.Snapshot.read(connection, focus=_focus(host_network, partial))
         attached = datapath.attached_from_switch(host_network, snapshot) if from_cache \
             else datapath.attached_from_xapi(host_network)
         plan = plan_down(root, host_network, pif_ref, snapshot, attached)

@@ -45,7 +45,7 @@ def rewrite(root, api, host_network=None, connection=None, snapshot=None):
 
 def _set_network_uuids(connection, host_network, snapshot):
     if snapshot is None:
-        snapshot = vswitch.Snapshot.read(connection)
+        snapshot = vswitch.Snapshot.read(connection, interfaces=False)
     changes = netconfig.network_uuid_changes(host_network, snapshot)
     vswitch.apply(connection, changes, snapshot)
     return changes

@@ -15,7 +15,6 @@ parameters (``SESSION_INVALID``, ``HANDLE_INVALID``, ...), or
 import contextlib
 import os
 from xml.parsers.expat import ExpatError
-import socket
 import xmlrpc.client
 
 try:
@@ -25,6 +24,7 @@ except ImportError:   # pragma: no cover - Python 2 never runs this code
 
 import XenAPI
 
+from . import jsonrpc
 from .errors import Error
 from .log import log
 
@@ -56,18 +56,6 @@ class XapiUnreachable(XapiError):
         XapiError.__init__(self, ["XAPI_UNREACHABLE", where, reason])
 
 
-class _UnixConnection(httplib.HTTPConnection):
-    def __init__(self, path, timeout):
-        httplib.HTTPConnection.__init__(self, "localhost", timeout=timeout)
-        self._path = path
-
-    def connect(self):
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        sock.connect(self._path)
-        self.sock = sock
-
-
 class _UnixTransport(xmlrpc.client.Transport):
     """XML-RPC over a unix socket, with a timeout (XenAPI's own has none)."""
 
@@ -77,7 +65,7 @@ class _UnixTransport(xmlrpc.client.Transport):
         self._timeout = timeout
 
     def make_connection(self, host):
-        return _UnixConnection(self._path, self._timeout)
+        return jsonrpc.UnixHTTPConnection(self._path, self._timeout)
 
 
 class _TimeoutTransport(xmlrpc.client.Transport):
@@ -106,15 +94,38 @@ def _session(location, timeout):
 
 
 class Api:
-    """``api.PIF.get_record(ref)`` and friends, with errors translated."""
+    """``api.PIF.get_record(ref)`` and friends, with errors translated.
 
-    def __init__(self, session, location, own_ref=None):
+    Reads (``get_*``) go over JSON-RPC while the host serves it (see
+    :mod:`jsonrpc`); the first answer that is not JSON switches this
+    session to XML-RPC.  Everything else, and the session itself, is the
+    ``XenAPI`` library's.
+    """
+
+    def __init__(self, session, location, own_ref=None, timeout=DEFAULT_TIMEOUT):
         self._session = session
         self.location = location
         self.session_ref = own_ref or session._session
+        self._json = None
+        if not location.startswith("https://"):   # http:// or a unix socket
+            self._json = jsonrpc.Client(location, timeout)
+
+    def _json_call(self, method, args):
+        try:
+            return self._json.call(method, [self.session_ref] + list(args))
+        except jsonrpc.Unsupported as exc:
+            log.info("%s: reading over XML-RPC", exc.message)
+            self._json = None
+            return self.call(method, *args)
+        except jsonrpc.Failure as exc:
+            raise XapiError(exc.details)
+        except _UNREACHABLE as exc:
+            raise XapiUnreachable(self.location, str(exc) or exc.__class__.__name__)
 
     def call(self, method, *args):
         log.debug("XAPI %s%r", method, args)
+        if self._json is not None and method.split(".", 1)[-1].startswith("get_"):
+            return self._json_call(method, args)
         try:
             return getattr(self._session.xenapi, method)(*args)
         except XenAPI.Failure as exc:
@@ -156,9 +167,9 @@ def connect(session_ref=None, root=None, timeout=DEFAULT_TIMEOUT):
     session = _session(location, timeout)
     if session_ref:
         session._session = session_ref
-        yield Api(session, location, own_ref=session_ref)
+        yield Api(session, location, own_ref=session_ref, timeout=timeout)
         return
-    api = Api(session, location)
+    api = Api(session, location, timeout=timeout)
     try:
         session.xenapi.login_with_password("root", "", "1.0", ORIGINATOR)
     except XenAPI.Failure as exc:

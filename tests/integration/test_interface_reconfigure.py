@@ -6,13 +6,14 @@ switch.  XAPI is the simulator, through the real XenAPI client.  Rows are
 read back with the real ovs-vsctl.
 """
 
+import json
 import os
 import subprocess
 import sys
 
 import pytest
 
-from xsovs_common import dbcache, interface_reconfigure, paths, xapi, xapi_network
+from xsovs_common import dbcache, interface_reconfigure, paths, vswitch, xapi, xapi_network
 from xsovs_common.mgmt_flows import COOKIE
 from xsovs_dev.skips import need
 from xsovs_dev.xapisim import PoolBuilder, Simulator
@@ -194,7 +195,7 @@ def test_physical_up_and_down_from_the_cache(host):
     assert host.get("Bridge", "xenbr0", "other_config:hwaddr") == '"%s"' % host.mac("eth0")
     assert host.get("Bridge", "xenbr0", "datapath_type") == "system"
     assert host.ovs.vsctl("br-get-external-id", "xenbr0", "xs-network-uuids").strip() == \
-        ";".join(host.net_uuid(b) for b in ("xenbr0", "xapi2", "xapi5"))
+        host.net_uuid("xenbr0")
     assert host.get("Interface", "eth0", "mtu_request") == "1500"
     assert host.get("Interface", "xenbr0", "mtu_request") == "1500"
     ifcfg = _ifcfg(host, "xenbr0")
@@ -243,9 +244,13 @@ def test_vlan_up_and_down_from_the_cache(host):
     assert vsctl("br-to-vlan", "xapi2").strip() == "100"
     assert vsctl("br-to-vlan", "xapi5").strip() == "101"
     assert host.ports("xenbr0") == ["eth0"]
-    uuids = ";".join(host.net_uuid(b) for b in ("xenbr0", "xapi2", "xapi5"))
-    assert vsctl("br-get-external-id", "xapi2", "xs-network-uuids").strip() == uuids
-    assert vsctl("br-get-external-id", "xenbr0", "xs-network-uuids").strip() == uuids
+    # As XAPI writes them: a fake bridge names its network, then its parent's.
+    assert vsctl("br-get-external-id", "xapi2", "xs-network-uuids").strip() == \
+        host.net_uuid("xapi2") + ";" + host.net_uuid("xenbr0")
+    assert vsctl("br-get-external-id", "xapi5", "xs-network-uuids").strip() == \
+        host.net_uuid("xapi5") + ";" + host.net_uuid("xenbr0")
+    assert vsctl("br-get-external-id", "xenbr0", "xs-network-uuids").strip() == \
+        host.net_uuid("xenbr0")
     # The VLAN's IP device has the datapath's MAC.
     assert host.get("Interface", "xapi2", "mac") == '"%s"' % host.mac("eth0")
     assert host.get("Interface", "xapi2", "type") == "internal"
@@ -428,12 +433,13 @@ def test_management_option_moves_gateway_and_dns(host):
     assert cached.pif(cached.management_pif())["device"] == "eth0"
 
 
-def test_large_xs_network_uuids(host):
-    """Thousands of VLANs on eth0: the id list is ~140 KB, beyond one argv string (128 KiB)."""
+def test_thousands_of_vlans_keep_one_uuid_per_bridge(host):
+    """3794 VLANs on eth0: the historical full list (~140 KB, beyond one argv string)
+    left by an older tool is replaced by the bridge's own network uuid."""
     def many_vlans(hn):
         eth0 = next(r for r, p in hn.pifs.items() if p["device"] == "eth0"
                     and not hn.is_vlan(r))
-        for tag in range(300, 4094):   # 3794 VLANs: 140 KB of uuids
+        for tag in range(300, 4094):
             pif, net, vlan = ("OpaqueRef:p%d" % tag, "OpaqueRef:n%d" % tag,
                               "OpaqueRef:v%d" % tag)
             hn.pifs[pif] = dict(hn.pifs[eth0], uuid="%08d-0000-4000-8000-000000000000" % tag,
@@ -445,11 +451,20 @@ def test_large_xs_network_uuids(host):
                                 "other_config": {}}
             hn.vlans[vlan] = {"uuid": vlan, "tagged_PIF": eth0, "untagged_PIF": pif,
                               "tag": str(tag)}
-    host.write_cache(many_vlans)
+    hn = host.write_cache(many_vlans)
+    old_list = ";".join(n["uuid"] for n in hn.networks.values())
+    assert len(old_list) > 128 * 1024
+    with vswitch.connect(host.root) as connection:
+        changes = vswitch.ChangeSet()
+        changes.add_br("xenbr0")
+        changes.br_set_external_id("xenbr0", "xs-network-uuids", old_list)
+        vswitch.apply(connection, changes, vswitch.Snapshot.read(connection))
     host.ok("--force", "xenbr0", "up")
-    value = host.ovs.vsctl("br-get-external-id", "xenbr0", "xs-network-uuids").strip()
-    assert len(value) > 128 * 1024
-    assert value.count(";") == 3794 + 2   # eth0's own network, VLAN 100, and ours
+    host.ok("--force", "xapi300", "up")
+    assert host.ovs.vsctl("br-get-external-id", "xenbr0", "xs-network-uuids").strip() == \
+        host.net_uuid("xenbr0")
+    assert host.ovs.vsctl("br-get-external-id", "xapi300", "xs-network-uuids").strip() == \
+        "00000300-1111-4000-8000-000000000000;" + host.net_uuid("xenbr0")
 
 
 # --force rewrite, rewrite ---------------------------------------------------------
@@ -504,7 +519,7 @@ def test_rewrite_from_xapi(host):
     result = host.execute("rewrite")
     assert result.returncode == 0, result.stderr
     assert host.ovs.vsctl("br-get-external-id", "xenbr0", "xs-network-uuids").strip() == \
-        ";".join(host.net_uuid(b) for b in ("xenbr0", "xapi2", "xapi5"))
+        host.net_uuid("xenbr0")
     assert host.fake_root.exists(paths.NETWORK_DBCACHE)
     assert host.execute("rewrite-configuration").returncode == 0
     assert host.sim.session_count("login") == 0    # logged out
@@ -684,3 +699,110 @@ def test_linux_bridge_backend_is_refused(host):
     assert host.state() == before
     host.fake_root.write(paths.NETWORK_CONF, "vswitch\n")
     assert host.execute("--force", "xenbr0", "up").returncode == 0
+
+
+# --session/--pif: the PIF's own objects, and the cache kept right ----------------
+
+def _full_cache(host):
+    with xapi.connect() as api:
+        return dbcache.render(xapi_network.load(api, HOST1))
+
+
+@pytest.mark.parametrize("with_old_cache", [True, False])
+def test_pif_actions_leave_the_cache_a_full_rewrite_writes(make_host, with_old_cache):
+    """Each call reads only its PIF's objects; with nothing else changed in XAPI the
+    cache it leaves is what a full rewrite writes (attached PIFs included)."""
+    host = make_host(pool(attached=True))
+    if with_old_cache:
+        host.write_cache()
+    for device, vlan in (("eth0", 100), ("bond0", 200), ("eth3", -1), ("tunnel0", -1),
+                         ("eth0", 101), ("bond0", 200)):
+        host.ok(*host.session_args(device, vlan) + ["up"])
+        assert host.fake_root.read(paths.NETWORK_DBCACHE) == _full_cache(host), (device, vlan)
+    host.ok(*host.session_args("eth0", 101) + ["down"])
+    assert host.fake_root.read(paths.NETWORK_DBCACHE) == _full_cache(host)
+
+
+def test_pif_action_refreshes_what_it_read_and_keeps_the_rest(make_host):
+    builder = pool()
+    builder.physical_pif("eth4", "xenbr4", host="host1")
+    host = make_host(builder)
+    host.write_cache()
+    store = host.sim.store
+    eth3 = store.find("PIF", device="eth3", host=host.host_ref())[0]
+    eth4 = store.find("PIF", device="eth4", host=host.host_ref())[0]
+    store.set("PIF", eth3, "other_config", {"mtu": "9000"})
+    store.set("PIF", eth4, "other_config", {"mtu": "1400"})
+    host.ok(*host.session_args("eth3") + ["up"])
+    cached = dbcache.read(host.fake_root.file(paths.NETWORK_DBCACHE))
+    assert cached.pif(eth3)["other_config"] == {"mtu": "9000"}    # read: fresh
+    assert cached.pif(eth4)["other_config"] == {}                 # not read: as it was
+
+
+def test_one_pif_reads_the_same_however_many_vlans(make_host):
+    """XAPI calls and records read by one VLAN's up do not grow with the VLANs beside it."""
+    seen = []
+    for vlans in (3, 60):
+        builder = pool()
+        for tag in range(1000, 1000 + vlans):
+            builder.vlan("eth3", tag, "xapi%d" % tag, host="host1")
+        host = make_host(builder)
+        host.write_cache()
+        methods, records = [], []
+        original = xapi.Api.call
+
+        def call(self, method, *args, original=original, methods=methods, records=records):
+            value = original(self, method, *args)
+            methods.append(method)
+            if method.endswith("get_all_records_where"):
+                records.extend(value)
+            return value
+        xapi.Api.call = call
+        try:
+            host.ok(*host.session_args("eth3", 1000) + ["up"])
+        finally:
+            xapi.Api.call = original
+        seen.append((methods, len(records)))
+    assert seen[0] == seen[1]
+
+
+def _rows(host):
+    """Every bridge's, port's and interface's settings and place, in no row order."""
+    state = []
+    for table, columns in (("Bridge", "name,fail_mode,other_config,external_ids,datapath_type"),
+                           ("Port", "name,tag,fake_bridge,bond_mode,lacp,other_config,"
+                                    "external_ids,mac"),
+                           ("Interface", "name,type,mac,mtu_request")):
+        listed = json.loads(host.ovs.vsctl("--format=json", "--columns=" + columns, "list",
+                                           table))
+        state += sorted(json.dumps([table] + row) for row in listed["data"])
+    for bridge in host.bridges():
+        state.append((bridge, host.ovs.vsctl("br-to-parent", bridge).strip(),
+                      host.ovs.vsctl("br-to-vlan", bridge).strip(), host.ports(bridge),
+                      sorted(host.ovs.vsctl("list-ifaces", bridge).split())))
+    return state
+
+
+def test_reading_only_the_pifs_objects_plans_what_reading_everything_plans(make_host):
+    """Through XAPI (the PIF's objects, a focused OVSDB read) and from the whole cache,
+    the same steps leave the same switch and run the same commands -- also when a
+    bond takes NICs whose bridges carry fake bridges."""
+    builder = pool()
+    builder.vlan("eth1", 300, "xapi9", host="host1")
+    host = make_host(builder)
+    steps = (("eth1", -1, "xenbr1"), ("eth1", 300, "xapi9"), ("eth2", -1, "xenbr2"),
+             ("bond0", -1, "xapi1"), ("bond0", 200, "xapi3"), ("eth0", 101, "xapi5"),
+             ("eth1", -1, "xenbr1"))
+    outcomes = []
+    for via in ("cache", "xapi"):
+        host.ovs.reset()
+        host.write_cache()
+        host.clear_calls()
+        for device, vlan, bridge in steps:
+            if via == "cache":
+                host.ok("--force", bridge, "up")
+            else:
+                host.ok(*host.session_args(device, vlan) + ["up"])
+        outcomes.append((_rows(host), host.calls("ip")))
+    assert outcomes[0] == outcomes[1]
+    assert "xapi9" not in host.bridges()    # went with xenbr1 when bond0 took eth1

@@ -2,7 +2,7 @@
 
 import pytest
 
-from xsovs_common import dbcache, paths, rewrite, xapi
+from xsovs_common import dbcache, paths, rewrite, vswitch, xapi
 from xsovs_dev.xapisim import Simulator
 
 HOST2 = "00000002-0000-4000-8000-000000000002"
@@ -28,11 +28,13 @@ def test_rewrite_sets_ids_and_writes_the_cache(ovs, host2):
               "--", "br-set-external-id", "foreign", "xs-network-uuids", "keep-me")
     with xapi.connect() as api:
         result = rewrite.rewrite(fake_root.root, api)
-    eth0_list = ";".join([_net_uuid(sim, "xenbr0"), _net_uuid(sim, "xapi2")])
-    assert ovs.vsctl("br-get-external-id", "xenbr0", "xs-network-uuids").strip() == eth0_list
-    assert ovs.vsctl("br-get-external-id", "xapi2", "xs-network-uuids").strip() == eth0_list
+    # As XAPI writes them: each bridge its network; a fake bridge its own, then its parent's.
+    assert ovs.vsctl("br-get-external-id", "xenbr0", "xs-network-uuids").strip() == \
+        _net_uuid(sim, "xenbr0")
+    assert ovs.vsctl("br-get-external-id", "xapi2", "xs-network-uuids").strip() == \
+        _net_uuid(sim, "xapi2") + ";" + _net_uuid(sim, "xenbr0")
     assert ovs.vsctl("br-get-external-id", "xapi1", "xs-network-uuids").strip() == \
-        ";".join([_net_uuid(sim, "xapi1"), _net_uuid(sim, "xapi3")])
+        _net_uuid(sim, "xapi1")
     assert ovs.vsctl("br-get-external-id", "foreign", "xs-network-uuids").strip() == "keep-me"
     assert result.cache_changed
     assert sorted(result.bridges_changed) == ["xapi1", "xapi2", "xenbr0"]
@@ -55,3 +57,29 @@ def test_a_xapi_failure_changes_nothing(ovs, host2):
     assert info.value.code == "UUID_INVALID"
     assert not fake_root.exists(paths.NETWORK_DBCACHE)
     assert ovs.vsctl("br-get-external-id", "xenbr0").strip() == ""
+
+
+@pytest.mark.parametrize("stored", [
+    "full-list",                              # what the historical scripts wrote
+    "not;a;uuid\x01list",                     # malformed
+    "x" * 300000,                             # huge (beyond one argv string)
+])
+def test_rewrite_replaces_what_an_older_tool_stored(ovs, host2, stored):
+    """A host still carrying another form is converted; the stored value is never trusted."""
+    sim, fake_root = host2
+    eth0 = [_net_uuid(sim, "xenbr0"), _net_uuid(sim, "xapi2")]
+    if stored == "full-list":
+        stored = ";".join(eth0)
+    with vswitch.connect(fake_root.root) as connection:
+        changes = vswitch.ChangeSet()
+        changes.add_br("xenbr0")
+        changes.add_br("xapi2", "xenbr0", 100)
+        changes.br_set_external_id("xenbr0", "xs-network-uuids", stored)
+        changes.br_set_external_id("xapi2", "xs-network-uuids", stored)
+        vswitch.apply(connection, changes, vswitch.Snapshot.read(connection), wait=False)
+    with xapi.connect() as api:
+        result = rewrite.rewrite(fake_root.root, api)
+    assert sorted(result.bridges_changed) == ["xapi2", "xenbr0"]
+    assert ovs.vsctl("br-get-external-id", "xenbr0", "xs-network-uuids").strip() == eth0[0]
+    assert ovs.vsctl("br-get-external-id", "xapi2", "xs-network-uuids").strip() == \
+        eth0[1] + ";" + eth0[0]

@@ -258,3 +258,35 @@ def test_non_ascii_values_across_read_boundaries(ovs, conn):
                             c.set("Bridge", "xenbr0", {"external_ids:note": value})))
     with vswitch.connect(paths.Root("/")) as fresh:
         assert vswitch.Snapshot.read(fresh).bridges["xenbr0"].external_ids["note"] == value
+
+
+def test_focused_snapshot_keeps_the_structure(ovs, conn):
+    """A read focused on a few names has their whole rows, and every other row's
+    place (fake bridges, which port holds which interface)."""
+    ovs.vsctl("add-br", "xenbr0", "--", "add-port", "xenbr0", "eth0",
+              "--", "set", "Bridge", "xenbr0", "fail_mode=secure",
+              "--", "add-br", "xapi2", "xenbr0", "100", "--", "add-br", "xapi3", "xenbr0", "101",
+              "--", "add-bond", "xenbr0", "bond0", "eth1", "eth2",
+              "--", "br-set-external-id", "xapi3", "xs-network-uuids", "a;b")
+    whole = vswitch.Snapshot.read(conn)
+    focused = vswitch.Snapshot.read(conn, focus={"xenbr0", "xapi3"})
+    assert focused.fake_bridges("xenbr0") == whole.fake_bridges("xenbr0") == ["xapi2", "xapi3"]
+    assert sorted(focused.ports) == sorted(whole.ports)
+    assert focused.port_of_interface("eth2").name == "bond0"
+    assert focused.bridges["xenbr0"].fail_mode == "secure"           # in focus: whole
+    assert focused.bridges["xapi3"].external_ids == {"xs-network-uuids": "a;b"}
+    assert focused.bridges["xapi2"].external_ids == {}                # an outline only
+
+
+def test_waiting_for_a_vswitchd_that_is_not_there_fails_in_time(tmp_path):
+    from xsovs_dev.ovs import OvsInstance
+    with OvsInstance(str(tmp_path / "ovs")) as alone:      # ovsdb-server, no ovs-vswitchd
+        with ovsdb.Connection(alone.socket, timeout=2) as connection:
+            changes = vswitch.ChangeSet()
+            changes.add_br("xenbr0")
+            start = time.time()
+            with pytest.raises(vswitch.VswitchError) as info:
+                vswitch.apply(connection, changes, vswitch.Snapshot.read(connection),
+                              timeout=1.5)
+            assert 1.4 < time.time() - start < 4
+    assert "is it running" in info.value.message

@@ -3,6 +3,7 @@
 import pytest
 
 from xsovs_common import dbcache, mgmt_flows, openflow, paths, vswitch, xapi, xapi_network
+from xsovs_common.errors import InvalidValue
 from xsovs_dev.xapisim import PoolBuilder, Simulator
 
 HOST2 = "00000002-0000-4000-8000-000000000002"
@@ -57,7 +58,75 @@ def test_constant_number_of_calls(monkeypatch):
                 hn = xapi_network.load(api, builder.host_uuid("h1"))
         assert len(hn.pifs) == vlans + 1
         counts.append(len(calls))
-    assert counts[0] == counts[1] == 7
+    # host, PIFs, networks, VLANs, pool (no bonds or tunnels to ask for)
+    assert counts[0] == counts[1] == 5
+
+
+def _pool_of(hosts, vlans):
+    builder = PoolBuilder()
+    for n in range(1, hosts + 1):
+        builder.host("h%d" % n).physical_pif("eth0", "xenbr0", management=True)
+        builder.physical_pif("eth1", "xenbr1").physical_pif("eth2", "xenbr2")
+        builder.bond("bond0", ["eth1", "eth2"], "xapi0")
+        builder.tunnel("eth0", "xapi1")
+        for tag in range(1, vlans + 1):
+            builder.vlan("eth0", tag, "xapi%d" % (tag + 1))
+    return builder
+
+
+def test_reads_follow_this_host_not_the_pool(monkeypatch):
+    """Alone or in a pool of 8: the same calls, and no other host's VLAN, Bond, tunnel
+    or network record comes back."""
+    seen = []
+    for hosts in (1, 8):
+        builder = _pool_of(hosts, 20)
+        with Simulator(builder.build()) as sim:
+            monkeypatch.setenv("XSOVS_XAPI_URL", sim.url)
+            with xapi.connect() as api:
+                answers = []
+                original = api.call
+
+                def call(method, *args, original=original, answers=answers):
+                    value = original(method, *args)
+                    answers.append((method, value))
+                    return value
+                api.call = call
+                hn = xapi_network.load(api, builder.host_uuid("h1"))
+            mine = set(hn.pifs)
+            for method, value in answers:
+                if method.endswith("get_all_records_where"):
+                    for rec in value.values():
+                        named = {rec.get(f) for f in ("host", "master", "untagged_PIF",
+                                                      "access_PIF")} | set(rec.get("PIFs", ()))
+                        assert named & (mine | {builder.host_ref("h1")}), (method, rec)
+            seen.append(([m for m, _ in answers], len(hn.pifs), len(hn.vlans), len(hn.bonds),
+                         len(hn.tunnels), len(hn.networks)))
+    assert seen[0] == seen[1]
+    assert seen[0][1:] == (5 + 20, 20, 1, 1, 5 + 20)
+
+
+def test_a_malformed_ref_never_reaches_a_query(monkeypatch):
+    builder = _pool_of(1, 2)
+    with Simulator(builder.build()) as sim:
+        monkeypatch.setenv("XSOVS_XAPI_URL", sim.url)
+        with xapi.connect() as api:
+            original = api.call
+            queries = []
+
+            def call(method, *args):
+                value = original(method, *args)
+                if method == "PIF.get_all_records_where":
+                    ref = next(iter(value))
+                    value = dict(value)
+                    value['OpaqueRef:x" or true or "'] = dict(value.pop(ref))
+                elif method.endswith("get_all_records_where"):
+                    queries.append(args)
+                return value
+            api.call = call
+            with pytest.raises(InvalidValue) as info:
+                xapi_network.load(api, builder.host_uuid("h1"))
+    assert "malformed PIF reference" in info.value.message
+    assert queries == []
 
 
 def test_cache_round_trip_keeps_everything(three_host, tmp_path):

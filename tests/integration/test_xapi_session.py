@@ -129,3 +129,50 @@ def test_a_server_that_is_not_xapi_is_unreachable(tmp_path, monkeypatch):
         server.shutdown()
         thread.join()
         server.server_close()
+
+
+# -- JSON-RPC -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("where", ["tcp", "unix"])
+def test_reads_go_over_json_rpc_and_match_xml_rpc(tmp_path, monkeypatch, where):
+    """A host serving /jsonrpc answers the reads there, with XML-RPC's answers."""
+    from xsovs_common import xapi_network
+    from xsovs_dev.xapisim import fixture_path
+    answers = []
+    for jsonrpc in (True, False):
+        sim = Simulator(str(fixture_path("three-host")))
+        sim.jsonrpc = jsonrpc
+        path = str(tmp_path / ("sock%d" % jsonrpc))
+        sim.start(unix_path=path if where == "unix" else None)
+        try:
+            monkeypatch.setenv("XSOVS_XAPI_URL", path if where == "unix" else sim.url)
+            with xapi.connect() as api:
+                hn = xapi_network.load(api, "00000002-0000-4000-8000-000000000002")
+                with pytest.raises(xapi.XapiError) as info:
+                    api.PIF.get_record("OpaqueRef:nope")
+            assert info.value.error_description() == ["HANDLE_INVALID", "PIF",
+                                                      "OpaqueRef:nope"]
+            # All 8 reads served over JSON-RPC; without it, XML-RPC after one attempt.
+            assert sim.jsonrpc_calls == (8 if jsonrpc else 0)
+            assert sim.session_count("login") == 0
+        finally:
+            sim.stop()
+        answers.append([getattr(hn, a) for a in ("pifs", "networks", "bonds", "vlans",
+                                                 "tunnels", "pools")])
+    assert answers[0] == answers[1]
+
+
+def test_without_json_rpc_the_host_answers_xml(sim):
+    """What a XAPI without JSON-RPC does at /jsonrpc: XML-RPC, text/xml."""
+    import http.client
+    import json
+    sim.jsonrpc = False
+    host, port = sim.url[len("http://"):].rstrip("/").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    connection.request("POST", "/jsonrpc", json.dumps({"method": "host.get_all", "params": [],
+                                                       "id": 1}),
+                       {"Content-Type": "application/json"})
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    assert response.getheader("Content-Type").startswith("text/xml")

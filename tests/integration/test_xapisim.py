@@ -264,6 +264,26 @@ def test_where_precedence_is_left_to_right(x):
     assert len(_devices(x, "%s and %s or %s" % (c, a, b))) == 1 + 3
 
 
+def test_where_not_reaches_to_the_end(x):
+    # XAPI declares `not` below `and`/`or`: not A and B == not (A and B).
+    a, h = 'field "device"="eth1"', 'field "host"="%s"' % HOST1
+    assert len(_devices(x, "not %s and %s" % (a, h))) == 21 - 1
+    assert len(_devices(x, "(not %s) and %s" % (a, h))) == 7 - 1
+    assert _devices(x, "%s and not %s or %s" % (h, a, 'field "device"="eth2"')) == [
+        "bond0/-1", "bond0/200", "eth0/-1", "eth0/100", "tunnel0/-1"]
+
+
+def test_where_on_thousands_of_refs(x):
+    """A query keyed on many refs (``or`` of ``_ref``/ref fields), as clients build them."""
+    mine = x.PIF.get_all_records_where('field "host"="%s"' % HOST1)
+    decoys = ["OpaqueRef:%08x-0000-4000-8000-000000000000" % n for n in range(5000)]
+    terms = ['field "_ref"="%s"' % ref for ref in decoys + sorted(mine)]
+    assert x.PIF.get_all_records_where(" or ".join(terms)) == mine
+    vlans = x.VLAN.get_all_records_where(" or ".join(
+        'field "untagged_PIF"="%s"' % ref for ref in decoys + sorted(mine)))
+    assert sorted(v["tag"] for v in vlans.values()) == ["100", "200"]
+
+
 @pytest.mark.parametrize("expr", [
     'field "host"=', 'field "host"', '"unclosed', "field host=\"x\"", "(true", "true)",
     "true false", "and true", "", 'field = "x"', "banana",

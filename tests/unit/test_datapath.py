@@ -12,7 +12,8 @@ from xsovs_common.vswitch import ChangeSet
 STANDALONE = {"fail_mode": "standalone", "other_config:disable-in-band": None}
 
 
-ETH0_NETWORKS = net_uuid("xenbr0") + ";" + net_uuid("xapi2")
+ETH0_NETWORKS = net_uuid("xenbr0")
+VLAN100_NETWORKS = net_uuid("xapi2") + ";" + net_uuid("xenbr0")
 
 def mtu1500(host_network, pif_ref):
     return 1500
@@ -127,7 +128,8 @@ def test_vlan_builds_parent_then_fake_bridge():
         ("add-br", "xenbr0", None, None, "system"),
         ("add-port", "xenbr0", "eth0", ("eth0",), {}, {"eth0": {"mtu_request": 1500}}),
         ("add-br", "xapi2", "xenbr0", 100, None)]
-    assert ("br-set-external-id", "xapi2", "xs-network-uuids", ETH0_NETWORKS) in changes
+    assert ("br-set-external-id", "xapi2", "xs-network-uuids", VLAN100_NETWORKS) in changes
+    assert ("br-set-external-id", "xenbr0", "xs-network-uuids", ETH0_NETWORKS) in changes
     assert ("set", "Interface", "xapi2", {"mac": "02:00:00:00:00:01", "mtu_request": 1500}) \
         in changes
     assert plan.ip_device == "xapi2"

@@ -160,3 +160,64 @@ def test_round_trip(tmp_path):
         assert getattr(again, attr) == getattr(original, attr)
     assert dbcache.render(again) == dbcache.render(dbcache.read(path))
     assert os.listdir(str(tmp_path)) == ["c"]
+
+
+def _part(hn, pifs, networks=(), vlans=(), pools=True):
+    from xsovs_common.model import HostNetwork
+    return HostNetwork({r: hn.pifs[r] for r in pifs}, {r: hn.networks[r] for r in networks},
+                       {}, {r: hn.vlans[r] for r in vlans}, {},
+                       dict(hn.pools) if pools else {})
+
+
+def test_merged_splices_fresh_records_into_our_own_file(tmp_path):
+    """Records read afresh replace theirs, new ones go in order, the rest stay as
+    stored (currently_attached included): the text a full render of the merge gives."""
+    old = sample()
+    for record in old.pifs.values():
+        record["currently_attached"] = True
+    path = str(tmp_path / "c")
+    dbcache.write(path, old)
+    fresh = sample(pool_other_config={"vswitch-controller-fail-mode": "secure"})
+    fresh.pifs["v100"]["other_config"] = {"mtu": "9000", "domain": "a&b"}
+    fresh.pifs["v100"]["currently_attached"] = False
+    fresh.pifs["OpaqueRef:new"] = dict(fresh.pifs["eth2"], uuid="new", device="eth9")
+    part = _part(fresh, ["v100", "OpaqueRef:new"], ["n-xapi2"], ["vlan100"])
+    text = dbcache.merged(path, part)
+    assert text == dbcache.render(old.updated(part))
+    spliced = dbcache.read(_write(tmp_path, text), as_stored=True)
+    assert spliced.pif("v100")["other_config"] == {"mtu": "9000", "domain": "a&b"}
+    assert spliced.pif("v100")["currently_attached"] is False
+    assert spliced.pif("eth1")["currently_attached"] is True     # not read: as it was
+    assert spliced.pif("OpaqueRef:new")["device"] == "eth9"
+    assert spliced.pool()["other_config"] == {"vswitch-controller-fail-mode": "secure"}
+
+
+def test_merged_reads_another_tools_file_whole(tmp_path):
+    path = _write(tmp_path, OLD_PRETTY)
+    hn = dbcache.read(path)
+    fresh = _part(hn, ["OpaqueRef:p1"], pools=False)
+    fresh.pifs["OpaqueRef:p1"] = dict(fresh.pifs["OpaqueRef:p1"], MAC="02:00:00:00:00:09")
+    text = dbcache.merged(path, fresh)
+    assert text == dbcache.render(dbcache.read(path, as_stored=True).updated(fresh))
+    assert "<MAC>02:00:00:00:00:09</MAC>" in text
+
+
+@pytest.mark.parametrize("text", ["", DESIGN_EXAMPLE[: len(DESIGN_EXAMPLE) // 2]])
+def test_merged_refuses_a_damaged_file(tmp_path, text):
+    with pytest.raises(dbcache.CacheError):
+        dbcache.merged(_write(tmp_path, text), sample())
+    with pytest.raises(dbcache.CacheError):
+        dbcache.merged(str(tmp_path / "nope"), sample())
+
+
+@pytest.mark.parametrize("with_pool", [True, False])
+def test_merged_replaces_records_in_place(tmp_path, with_pool):
+    """Every fresh record already cached: each is rendered where it stands."""
+    old = sample()
+    path = str(tmp_path / "c")
+    dbcache.write(path, old)
+    fresh = sample(pool_other_config={"vswitch-controller-fail-mode": "secure"})
+    fresh.pifs["bond0"]["other_config"] = {"bond-mode": "lacp"}
+    fresh.networks["n-xapi2"]["MTU"] = "9000"
+    part = _part(fresh, ["bond0", "v100"], ["n-xapi2"], ["vlan100"], pools=with_pool)
+    assert dbcache.merged(path, part) == dbcache.render(old.updated(part))

@@ -29,9 +29,13 @@ def test_vlans_bonds_tunnels():
     assert hn.vlan_pifs_on("eth0") == ["v100"]
 
 
-def test_network_uuids_untagged_first():
-    assert sample().network_uuids_on_device("eth0") == [net_uuid("xenbr0"), net_uuid("xapi2")]
-    assert sample().network_uuids_on_device("bond0") == [net_uuid("xapi1"), net_uuid("xapi3")]
+def test_network_uuids_as_xapi_writes_them():
+    hn = sample()
+    assert hn.network_uuids("eth0") == [net_uuid("xenbr0")]
+    assert hn.network_uuids("bond0") == [net_uuid("xapi1")]
+    # A VLAN: its own network, then its slave's.
+    assert hn.network_uuids("v100") == [net_uuid("xapi2"), net_uuid("xenbr0")]
+    assert hn.network_uuids("v200") == [net_uuid("xapi3"), net_uuid("xapi1")]
 
 
 def test_other_config_merges_pool_network_pif():
@@ -76,5 +80,5 @@ def test_a_malformed_network_uuid_cannot_corrupt_the_id_list():
     hn = sample()
     hn.networks["n-xapi2"]["uuid"] = "a;b"
     with pytest.raises(InvalidValue) as info:
-        hn.network_uuids_on_device("eth0")
-    assert "a;b" in info.value.message and "eth0" in info.value.message
+        hn.network_uuids("v100")
+    assert "a;b" in info.value.message and "v100" in info.value.message

@@ -168,21 +168,35 @@ class Api:
             return {ref: _wire_record(cls, rec) for ref, rec in self.store.tables[cls].items()}
 
     def get_all_records_where(self, cls, expr):
-        expr = query.parse(_string("expr", expr))
-        out = {}
+        expr = query.compile_expr(query.parse(_string("expr", expr)))
+        keyed = query.single_field(expr)
         with self.store.lock:
-            for ref, rec in self.store.tables[cls].items():
+            table = self.store.tables[cls]
+            if keyed is not None and keyed[0] == "_ref":
+                refs = [ref for ref in sorted(keyed[1]) if ref in table]
+            elif keyed is not None and keyed[0] in CLASSES[cls]:
+                # One field against literals: XAPI's scan, without a closure per row.
+                name, values = keyed
+                if CLASSES[cls][name].kind in ("ref", "string", "enum"):
+                    # Stored as their string form already.
+                    refs = [ref for ref, rec in table.items() if rec[name] in values]
+                else:
+                    refs = [ref for ref, rec in table.items()
+                            if string_form(cls, name, rec[name]) in values]
+            else:
+                refs = [ref for ref, rec in table.items()
+                        if query.evaluate(expr, self._lookup(cls, ref, rec))]
+            return {ref: _wire_record(cls, table[ref]) for ref in refs}
 
-                def lookup(name, ref=ref, rec=rec):
-                    if name == "_ref":
-                        return ref
-                    if name not in rec:
-                        raise XapiError("INTERNAL_ERROR", "missing field %s in %s" % (name, cls))
-                    return string_form(cls, name, rec[name])
-
-                if query.evaluate(expr, lookup):
-                    out[ref] = _wire_record(cls, rec)
-        return out
+    @staticmethod
+    def _lookup(cls, ref, rec):
+        def lookup(name):
+            if name == "_ref":
+                return ref
+            if name not in rec:
+                raise XapiError("INTERNAL_ERROR", "missing field %s in %s" % (name, cls))
+            return string_form(cls, name, rec[name])
+        return lookup
 
     def get_by_uuid(self, cls, uuid):
         try:

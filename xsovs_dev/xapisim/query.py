@@ -3,9 +3,15 @@
 Grammar (XAPI's db_filter): a value is a quoted literal "x" or field "name";
 an expression is value=value, true, false, not E, E and E, E or E, (E).
 `and` and `or` share one precedence level and associate to the left, so
-`a or b and c` means `(a or b) and c`; `not` binds tightest. Values compare
-as strings, so callers match XAPI's string forms ("true", "1500", refs).
+`a or b and c` means `(a or b) and c`; `not` has the lowest precedence of
+all (XAPI declares it before them), so `not a and b` means `not (a and b)`
+and a `not` reaches to the closing parenthesis or the end. Values compare as
+strings, so callers match XAPI's string forms ("true", "1500", refs).
 Syntax errors answer INVALID_VALUE [expression, reason] as XAPI does.
+
+Evaluation gives XAPI's answers; for speed, chains of one operator are
+evaluated as one n-ary node, and `field "f"="x" or field "f"="y" or ...`
+as one set look-up (clients key a query on thousands of refs).
 """
 
 from .errors import XapiError
@@ -78,7 +84,7 @@ class _Parser:
         tok = self.peek()
         if tok == "not":
             self.take()
-            return ("not", self.unary())
+            return ("not", self.expr())
         if tok in ("true", "false"):
             self.take()
             return (tok,)
@@ -107,8 +113,54 @@ def parse(text):
     return _Parser(text).parse()
 
 
+def _chain(expr, op):
+    """The operands of a chain of ``op`` (left-deep as the parser builds it)."""
+    right = []
+    while expr[0] == op:
+        right.append(expr[2])
+        expr = expr[1]
+    return [expr] + right[::-1]
+
+
+def _field_literal(expr):
+    """(field, literal) of ``field "f"="x"`` (either way round), else None."""
+    if expr[0] != "eq":
+        return None
+    kinds = (expr[1][0], expr[2][0])
+    if kinds == ("field", "literal"):
+        return expr[1][1], expr[2][1]
+    if kinds == ("literal", "field"):
+        return expr[2][1], expr[1][1]
+    return None
+
+
+def compile_expr(expr):
+    """An equivalent tree for :func:`evaluate`: n-ary chains, set look-ups."""
+    op = expr[0]
+    if op == "not":
+        return ("not", compile_expr(expr[1]))
+    if op not in ("and", "or"):
+        return expr
+    terms = [compile_expr(e) for e in _chain(expr, op)]
+    if op == "or":
+        keyed = [_field_literal(t) for t in terms]
+        fields = {k[0] for k in keyed if k is not None}
+        if None not in keyed and len(fields) == 1:
+            return ("in", fields.pop(), frozenset(k[1] for k in keyed))
+    return ("all" if op == "and" else "any", terms)
+
+
+def single_field(expr):
+    """(field, values) when a compiled expression only asks that a field be one of
+    some literals, else None."""
+    if expr[0] == "in":
+        return expr[1], expr[2]
+    keyed = _field_literal(expr)
+    return (keyed[0], frozenset((keyed[1],))) if keyed else None
+
+
 def evaluate(expr, lookup):
-    """Evaluate a parsed expression; lookup(name) gives a field's string form."""
+    """Evaluate a compiled expression; lookup(name) gives a field's string form."""
     op = expr[0]
     if op == "true":
         return True
@@ -116,10 +168,12 @@ def evaluate(expr, lookup):
         return False
     if op == "not":
         return not evaluate(expr[1], lookup)
-    if op == "and":
-        return evaluate(expr[1], lookup) and evaluate(expr[2], lookup)
-    if op == "or":
-        return evaluate(expr[1], lookup) or evaluate(expr[2], lookup)
+    if op == "all":
+        return all(evaluate(e, lookup) for e in expr[1])
+    if op == "any":
+        return any(evaluate(e, lookup) for e in expr[1])
+    if op == "in":
+        return lookup(expr[1]) in expr[2]
 
     def val(v):
         return lookup(v[1]) if v[0] == "field" else v[1]

@@ -1,4 +1,4 @@
-"""The simulator: XAPI's XML-RPC wire protocol over loopback TCP or a unix socket.
+"""The simulator: XAPI's wire protocols (XML-RPC, JSON-RPC at /jsonrpc) over TCP or a unix socket.
 
 Threaded because a plugin run calls back into the server while the outer
 host.call_plugin is still pending, and pools update every host at once.
@@ -6,6 +6,7 @@ Stopping joins every request thread and kills running plugins, so tests
 leave nothing behind.
 """
 
+import json
 import logging
 import os
 import socketserver
@@ -30,7 +31,43 @@ def fixture_path(name):
 
 
 class _Handler(SimpleXMLRPCRequestHandler):
-    rpc_paths = ()  # XAPI answers XML-RPC on any path
+    rpc_paths = ()  # XAPI answers XML-RPC on any path ...
+
+    def do_POST(self):
+        """... and JSON-RPC at /jsonrpc, unless the simulated XAPI predates it (it
+        then answers XML-RPC there too, with text/xml, as such a host does)."""
+        api = self.server.xapi
+        if self.path.split("?")[0].rstrip("/") == "/jsonrpc" and api.sim.jsonrpc:
+            self._json_rpc(api)
+        else:
+            SimpleXMLRPCRequestHandler.do_POST(self)
+
+    def _json_rpc(self, api):
+        length = int(self.headers.get("content-length") or 0)
+        try:
+            request = json.loads(self.rfile.read(length).decode("utf-8"))
+            method, params = request["method"], request.get("params") or []
+            if not isinstance(method, str) or not isinstance(params, list):
+                raise ValueError("method must be a string, params a list")
+        except (ValueError, KeyError, TypeError) as exc:
+            reply = {"jsonrpc": "2.0", "id": None,
+                     "error": {"code": -32600, "message": "Invalid Request", "data": [str(exc)]}}
+        else:
+            with api.sim._lock:
+                api.sim.jsonrpc_calls += 1
+            answer = api.call(method, params)
+            reply = {"jsonrpc": "2.0", "id": request.get("id")}
+            if answer["Status"] == "Success":
+                reply["result"] = answer["Value"]
+            else:
+                details = answer["ErrorDescription"]
+                reply["error"] = {"code": 1, "message": details[0], "data": details[1:]}
+        body = json.dumps(reply).encode("utf-8")
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def log_message(self, *args):  # keep tests quiet
         pass
@@ -59,6 +96,7 @@ class _RPCServer(socketserver.ThreadingMixIn, SimpleXMLRPCDispatcher):
     request_queue_size = 256
 
     def _init_rpc(self, api):
+        self.xapi = api
         SimpleXMLRPCDispatcher.__init__(
             self, allow_none=False, encoding=None, use_builtin_types=False
         )
@@ -94,6 +132,8 @@ class Simulator:
       plugin_delay      {host_uuid: seconds} sleep before each run on that host
       plugin_timeout    seconds before a plugin is killed (60)
       plugin_xapi_url   XSOVS_XAPI_URL for plugins (default: the unix path, else the URL)
+      jsonrpc           serve JSON-RPC at /jsonrpc (True); False models a XAPI without it
+      jsonrpc_calls     how many JSON-RPC calls were served
       url, unix_path    where the simulator listens once started
     """
 
@@ -112,6 +152,8 @@ class Simulator:
         self.plugin_delay = {}
         self.plugin_timeout = 60
         self.plugin_xapi_url = None
+        self.jsonrpc = True          # False: a XAPI without /jsonrpc
+        self.jsonrpc_calls = 0
         self.url = None
         self.unix_path = None
         self.logins = 0
