@@ -50,6 +50,7 @@ test-py36:
 
 lint:
 	$(VENV)/bin/ruff check .
+	$(PY) tools/check_self_contained.py
 
 check-py36:
 	$(VENV36)/bin/python tools/check_py36.py $(HOST_CODE)

@@ -7,7 +7,7 @@ as a subprocess, as an administrator runs it.  Reported against two
 baselines measured in the same run: the slowest host alone, and the same
 command with one worker (the hosts one after the other).
 
-Target (issue 3): 64 hosts take little longer than the slowest one.
+Target: 64 hosts take little longer than the slowest one.
 """
 
 import os

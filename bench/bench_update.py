@@ -12,11 +12,12 @@ in one run:
   bridges (they must be the same: nothing per bridge);
 - the historical per-bridge approach: ``ovs-vsctl list-br``, then for each
   bridge ``br-to-parent``, ``get Bridge B other_config:disable-in-band`` and
-  ``get Bridge B fail_mode`` as separate runs.  3000 runs take about two
-  minutes, so by default a sample of bridges is run and the per-bridge cost
-  extrapolated to all of them; ``XSOVS_BENCH_FULL=1`` runs every bridge.
+  ``get Bridge B fail_mode`` as separate runs.  3000 runs take minutes, so
+  by default a sample of bridges is run and the per-bridge cost
+  extrapolated to all of them (the sample's time is printed);
+  ``XSOVS_BENCH_FULL=1`` runs every bridge.
 
-Targets (issue 3): no-change ``update`` <= 0.5 s; >= 20x the per-bridge approach.
+Targets: no-change ``update`` <= 0.5 s; >= 20x the per-bridge approach.
 """
 
 import json

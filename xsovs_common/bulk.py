@@ -3,9 +3,9 @@
 A host with thousands of VLANs means 10^4-10^5 small dicts and strings per
 run (XAPI's answers, OVSDB's, the cache).  None of them form cycles, yet
 CPython's cyclic garbage collector walks all live objects again and again
-as they are made, which made reading 4000 PIFs 7 times slower than 1000
-and was a fifth of a no-change ``update``.  Reference counting still frees
-everything; only the cycle search waits.
+as they are made, so reading grew faster than the number of PIFs
+(``make bench BENCH=interface_reconfigure`` checks it stays linear).
+Reference counting still frees everything; only the cycle search waits.
 """
 
 import contextlib

@@ -8,15 +8,35 @@ plan and reports one line.  A failed read or a bad value therefore never
 leads to an ``emer-reset`` or any other change, and ``status`` is the same
 plan, printed instead of applied.
 
-``update`` (run by XAPI at its start and after every controller change):
-rewrite the cache and network ids; compare the manager XAPI wants with
-OVSDB's and, when they differ, ``emer-reset`` and set it (SSL as
-:func:`controller.ssl_files` says for that kind of manager), putting back in
-the same transaction every setting the reset wiped that XAPI's data defines;
-bring each bridge's fail mode and in-band setting in line with XAPI; keep the
-host reachable on a secure management bridge; open the firewall for a
-listening manager (6640) and for the OpenFlow channel a controller uses
-(6653), and close what is no longer needed.
+``update`` -- run by XAPI at its start and whenever the pool's controller
+changes -- takes these steps, named so the code below can refer to them:
+
+1. *read*: XAPI (this host's network, its one pool, the manager XAPI wants),
+   then OVSDB (one snapshot).  A failed read or a bad value changes nothing.
+2. *rewrite*: the network cache and every bridge's ``xs-network-uuids``,
+   from what was read; a failure is logged and named in the result, and the
+   other steps still run.
+3. *manager*: when OVSDB's manager, or its SSL set-up, is not what XAPI
+   wants: ``emer-reset``, and set the manager with SSL as
+   :func:`controller.ssl_files` says for that kind (an active ``ssl``
+   manager bootstraps its CA, a listening ``pssl`` one trusts the pool's SDN
+   controller CA), or remove manager and SSL.  The firewall opens what the
+   manager needs (6640 for ``pssl``, 6653 for the OpenFlow channel) and
+   closes the rest.
+4. *restore*: after that reset, put back every setting it wiped that XAPI's
+   data defines (fail modes, disable-in-band, bond settings), in the same
+   transaction.
+5. *bridge settings*: without a reset, bring each bridge's fail mode and
+   disable-in-band, and each bond's settings, in line with XAPI's data.
+6. *management flows*: a controller newly set and a secure management
+   bridge: flows that keep the host reachable, in place before the change.
+7. *apply*: firewall, flows and CA file first, then ONE OVSDB transaction;
+   the manager's old firewall rules are closed last.
+8. *report*: one line of what changed, or exactly :data:`NO_CHANGE`.
+
+``set-manager`` takes the same steps but *rewrite* and *bridge settings*;
+``status`` takes *read*, then prints the plan of *manager* to *management
+flows* instead of applying it.
 """
 
 import json
@@ -34,9 +54,10 @@ OF_METHOD_CHANNEL = "channel"
 RESET_DONE = "Successfully reset configuration"
 FIREWALL_OWNER = "xsovs-manager"
 
-# Per request to ovsdb-server.  A full read of 1000 bridges takes ~70 ms; a
-# dead or silent server fails the one read an action makes within 5 s, well
-# inside the 10 s it may take to report VSWITCH_CONFIG_MOD_FAILURE.
+# Per request to ovsdb-server, far above what a full read of 1000 bridges takes
+# (make bench BENCH=ovsdb_read); a dead or silent server fails the one read an
+# action makes within 5 s, well inside the 10 s it may take to report
+# VSWITCH_CONFIG_MOD_FAILURE.
 OVSDB_TIMEOUT = 5.0
 # How long ovs-vswitchd may take to take in a committed transaction.
 VSWITCHD_TIMEOUT = 30.0
@@ -152,7 +173,8 @@ def plan_firewall(plan, target, pool):
 
 
 def plan_manager(plan, root, host_network, snapshot, wanted):
-    """Steps 3-5: reset and set the manager when OVSDB's differs; True if it does.
+    """The *manager* and *restore* steps: reset and set the manager when OVSDB's differs;
+    True if it does.
 
     "Differs" also covers SSL not set up as the manager needs it (someone
     else's key or CA file, bootstrap on or off): setting it afresh is what
@@ -201,7 +223,7 @@ def differences(changes, snapshot):
 
 
 def plan_bridges(plan, host_network, snapshot):
-    """Step 6 (and 5 for bonds): bridge and bond settings that differ from XAPI's data.
+    """The *bridge settings* step: bridge and bond settings that differ from XAPI's data.
 
     Only bridges carrying a network of this host: one XAPI does not know is
     left alone; a fake bridge has no Bridge row and follows its parent.
@@ -262,7 +284,7 @@ def _fail_mode_after(plan, snapshot, bridge, reset):
 
 
 def plan_flows(plan, host_network, snapshot, wanted, reset):
-    """Step 7: a controller newly set and a secure management bridge -> its flows."""
+    """The *management flows* step: a controller newly set and a secure management bridge."""
     if not reset or wanted.target is None:
         return
     path = mgmt_flows.management_path(host_network)
@@ -281,7 +303,8 @@ def plan_flows(plan, host_network, snapshot, wanted, reset):
 
 
 def plan_update(root, state, snapshot, bridges=True):
-    """Steps 3-7 against ``snapshot``: the plan of ``update`` (``set-manager``: no step 6)."""
+    """The plan of ``update`` against ``snapshot``; ``bridges=False`` (``set-manager``)
+    leaves out the *bridge settings* step."""
     plan = Plan()
     plan_firewall(plan, state.wanted.target, state.pool)
     reset = plan_manager(plan, root, state.host_network, snapshot, state.wanted)
@@ -356,7 +379,7 @@ def _summary(changed, failures, invalid):
 
 @bulk.without_cycle_collection   # thousands of VLANs: linear, not quadratic (see bulk)
 def update(root, api):
-    """The plugin's ``update``; returns the summary line."""
+    """The plugin's ``update``: every step above; returns the *report* line."""
     with lock.host_lock(root):
         with vswitch.connect(root, timeout=OVSDB_TIMEOUT) as connection:
             with bulk.no_cycle_collection():
@@ -381,7 +404,7 @@ def update(root, api):
 
 
 def set_manager(root, api, args):
-    """The plugin's ``set-manager``: the manager steps alone (3, 4, 5, 7)."""
+    """The plugin's ``set-manager``: ``update`` without *rewrite* and *bridge settings*."""
     wanted = controller.from_args(root, args) if args else None
     with lock.host_lock(root):
         with vswitch.connect(root, timeout=OVSDB_TIMEOUT) as connection:

@@ -1,7 +1,7 @@
 """Which OVSDB manager XAPI asks for, and manager targets as text.
 
-Two data models exist in the field (design.md, "Which manager XAPI asks
-for"): current XAPI has at most one ``SDN_controller`` record per pool
+Two data models exist in the field (docs/design.md, "Which manager XAPI
+asks for"): current XAPI has at most one ``SDN_controller`` record per pool
 (``ssl`` address and port, or ``pssl``: listen on 6640); older XAPI has
 only ``pool.vswitch_controller``, a bare address the historical plugin
 turned into ``ssl:ADDRESS:6632`` (the port is ``CONTROLLER_PORT`` in

@@ -1,9 +1,8 @@
 """XAPI's JSON-RPC (``POST /jsonrpc``), for the calls whose answers are large.
 
 XAPI serves JSON-RPC beside XML-RPC; JSON is decoded in C where XML-RPC is
-parsed in Python, element by element -- most of a read of a big pool's
-network records (measured: 35 ms of XML-RPC parsing for 1.4 MB that JSON
-decodes in a few).  A XAPI without it answers XML-RPC there, with
+parsed in Python, element by element, which is most of the cost of reading
+a big pool's network records.  A XAPI without it answers XML-RPC there, with
 ``text/xml``: :class:`Unsupported` then tells the caller to use XML-RPC, as
 Xen Orchestra's client does.  Sessions stay with the ``XenAPI`` library.
 """

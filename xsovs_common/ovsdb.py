@@ -1,27 +1,18 @@
 """Talking to ovsdb-server: RFC 7047 JSON-RPC over its unix socket.
 
-Why not ``ovs-vsctl`` or the ``ovs`` library's IDL?  Measured on this
-project's test machine against 1000 bridges with one NIC each (dummy
-ovs-vswitchd, Open vSwitch 3.1):
-
-============================================  ========
-one read of bridges, ports, interfaces, SSL,
-managers -- a single batched ``ovs-vsctl``    ~100 ms
-the same, with the IDL (``ovs`` 4.0)           ~660 ms
-the same, one ``transact`` of ``select``s       ~70 ms
-per-bridge ``ovs-vsctl`` runs (historical)     ~118 s
-============================================  ========
-
-The IDL alone would take the whole 0.5 s budget of a no-change ``update``,
-and hosts carry Open vSwitch libraries of various ages (or none for dom0's
-Python 3).  ``ovs-vsctl`` is close in speed but takes each value as one
-command-line argument, and one argument holds at most 128 KiB on Linux: the
-historical ``xs-network-uuids`` of a NIC with 4094 VLANs (about 150 KiB),
-still found on hosts to convert, cannot even be replaced that way.  A
-``transact`` carries every value as JSON data (nothing to escape, nothing
-a value can inject), any size, and every change of an
-action in one atomic transaction -- the same guarantee ``ovs-vsctl`` gives
-for ``--``-separated commands.  The socket is the one ``ovs-vsctl`` uses.
+Why not ``ovs-vsctl`` or the ``ovs`` library's IDL?  ``make bench
+BENCH=ovsdb_read`` times one read of bridges, ports, interfaces, managers and
+SSL at 1000 bridges all three ways in one run (``bench_update`` times the
+historical per-bridge ``ovs-vsctl`` loop): the IDL costs several times a
+``transact``, and hosts carry Open vSwitch libraries of various ages (or none
+for dom0's Python 3).  ``ovs-vsctl`` is closer in speed but takes each value
+as one command-line argument, and one argument holds at most 128 KiB on
+Linux: the historical ``xs-network-uuids`` of a NIC with 4094 VLANs (about
+150 KiB), still found on hosts to convert, cannot even be replaced that way.
+A ``transact`` carries every value as JSON data (nothing to escape, nothing
+a value can inject), any size, and every change of an action in one atomic
+transaction -- the same guarantee ``ovs-vsctl`` gives for ``--``-separated
+commands.  The socket is the one ``ovs-vsctl`` uses.
 
 This module knows the protocol only; :mod:`xsovs_common.vswitch` knows the
 Open_vSwitch schema.
