@@ -163,7 +163,7 @@ def start(root, restart=False, environ=None):
     with lock.host_lock(root):
         the_plan = plan(root, environ, restart)
         for text in the_plan.tls_refused:
-            log.error("%s in %s", text, paths.SYSCONFIG_OPENVSWITCH)
+            log.error("%s in %s", text, paths.SYSCONFIG_XSOVS)
         if the_plan.load_kmod:
             ovsctl.load_kmod(root)
         else:
