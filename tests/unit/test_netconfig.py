@@ -86,8 +86,8 @@ def test_restore_changes_after_reset():
     hn = sample(net_other_config={"vswitch-disable-in-band": "true",
                                   "vswitch-controller-fail-mode": "secure"},
                 bond_other_config={"bond-miimon": "70"})
-    changes, invalid = netconfig.restore_changes(hn, _Snap(["xenbr0", "xapi1", "foreign"],
-                                                           ["bond0"]))
+    changes, invalid = netconfig.settings_changes(hn, _Snap(["xenbr0", "xapi1", "foreign"],
+                                                            ["bond0"]), after_reset=True)
     assert invalid == {}
     assert ("set", "Bridge", "xenbr0", {"fail_mode": "secure",
                                         "other_config:disable-in-band": "true"}) in changes.changes

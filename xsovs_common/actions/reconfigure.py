@@ -98,13 +98,10 @@ def apply(root, connection, plan, snapshot):
             ipconfig.apply(root, released)
         if plan.action == "up":
             _nics(root, [device for device, _ in plan.nic_steps], True, dict(plan.nic_steps))
-        flows = switch.management_flows
-        if flows is not None and switch.flows_before:
-            mgmt_flows.install(root, flows)
-        vswitch.apply(connection, switch.changes, snapshot,
-                      comment="interface-reconfigure %s %s" % (plan.action, switch.ip_device))
-        if flows is not None and switch.flows_after:
-            mgmt_flows.install(root, flows)
+        with mgmt_flows.around_transaction(root, switch.management_flows,
+                                           switch.flows_before, switch.flows_after):
+            vswitch.apply(connection, switch.changes, snapshot,
+                          comment="interface-reconfigure %s %s" % (plan.action, switch.ip_device))
         if plan.action == "up":
             ipconfig.apply(root, plan.ip)
         _nics(root, switch.nics_down, False)

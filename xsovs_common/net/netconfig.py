@@ -185,21 +185,42 @@ def bond_settings(host_network, snapshot):
     return settings
 
 
-def restore_changes(host_network, snapshot):
-    """Put back what ``emer-reset`` wiped and XAPI's data defines.
+def _differing(row, values):
+    """``values`` without the columns (``column`` or ``column:key``) ``row`` holds already."""
+    kept = {}
+    for column, value in values.items():
+        name, _, key = column.partition(":")
+        current = getattr(row, name).get(key) if key else getattr(row, name)
+        if current != value:
+            kept[column] = value
+    return kept
+
+
+def settings_changes(host_network, snapshot, after_reset):
+    """The bridge and bond settings XAPI's data defines, as changes to ``snapshot``.
 
     For every real bridge in ``snapshot`` carrying one of this host's
-    networks: fail mode and disable-in-band.  For every bond of this host
-    whose port exists: the bond's other_config settings.  Returns
-    ``(changes, invalid)`` where ``invalid`` maps bridge -> unusable value.
+    networks: fail mode and disable-in-band; for every bond of this host
+    whose port exists: the bond's other_config settings.  A bridge XAPI does
+    not know is left alone; a fake bridge has no Bridge row and follows its
+    parent.  ``after_reset``: ``emer-reset`` wipes them in the same
+    transaction, so every value is put back (a removal has nothing left to
+    remove); otherwise only what differs from ``snapshot`` changes.
+    Returns ``(changes, invalid)`` where ``invalid`` maps bridge -> unusable value.
     """
     changes = ChangeSet()
     invalid = {}
     for name, values, bad in bridge_settings(host_network, snapshot):
-        changes.set("Bridge", name, {k: v for k, v in values.items() if v is not None})
+        if after_reset:
+            values = {k: v for k, v in values.items() if v is not None}
+        else:
+            values = _differing(snapshot.bridges[name], values)
+        changes.set("Bridge", name, values)
         if bad is not None:
             invalid[name] = bad
     for port, columns in bond_settings(host_network, snapshot):
+        if not after_reset:
+            columns = _differing(snapshot.ports[port], columns)
         changes.set("Port", port, columns)
     return changes, invalid
 
