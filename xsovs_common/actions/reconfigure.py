@@ -24,7 +24,7 @@ link.  Then, for ``up``:
 OVSDB transaction, then the NICs no bridge holds.
 """
 
-from ..net import datapath, ipconfig, nicconfig
+from ..net import datapath, ipconfig, ipconfig_apply, nicconfig
 from ..ovs import mgmt_flows, vswitch
 from ..system import hostconfig, iproute, lock
 from ..log import log
@@ -93,9 +93,9 @@ def apply(root, connection, plan, snapshot):
     switch = plan.switch
     with lock.host_lock(root):
         if plan.action == "down":
-            ipconfig.apply(root, plan.ip)
+            ipconfig_apply.apply(root, plan.ip)
         for released in plan.released:
-            ipconfig.apply(root, released)
+            ipconfig_apply.apply(root, released)
         if plan.action == "up":
             _nics(root, [device for device, _ in plan.nic_steps], True, dict(plan.nic_steps))
         with mgmt_flows.around_transaction(root, switch.management_flows,
@@ -103,7 +103,7 @@ def apply(root, connection, plan, snapshot):
             vswitch.apply(connection, switch.changes, snapshot,
                           comment="interface-reconfigure %s %s" % (plan.action, switch.ip_device))
         if plan.action == "up":
-            ipconfig.apply(root, plan.ip)
+            ipconfig_apply.apply(root, plan.ip)
         _nics(root, switch.nics_down, False)
 
 
