@@ -35,7 +35,7 @@ class ActionPlan:
 
     def __init__(self, action, switch, ip, released, nic_steps):
         self.action = action
-        self.switch = switch          # datapath.Plan
+        self.switch = switch          # datapath.SwitchPlan
         self.ip = ip                  # ipconfig.IpPlan of the PIF's IP device
         self.released = released      # [IpPlan] of devices whose bridges go
         self.nic_steps = nic_steps    # [(device, [ethtool steps])] of NICs coming up

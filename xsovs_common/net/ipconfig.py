@@ -108,14 +108,14 @@ def _chosen_pif(host_network, key):
             if validate.boolean(value, what=key):
                 chosen.append((record.get("device") or "", ref))
         except InvalidValue as exc:
-            log.warning("%s: ignoring %s", host_network.describe(ref), exc.message)
+            log.warning("%s: ignoring %s", host_network.describe_pif(ref), exc.message)
     if not chosen:
         return host_network.management_pif()
     chosen.sort()
     if len(chosen) > 1:
         log.warning("several PIFs have other_config %s=true: using %s, ignoring %s", key,
-                    host_network.describe(chosen[0][1]),
-                    ", ".join(host_network.describe(ref) for _, ref in chosen[1:]))
+                    host_network.describe_pif(chosen[0][1]),
+                    ", ".join(host_network.describe_pif(ref) for _, ref in chosen[1:]))
     return chosen[0][1]
 
 
@@ -161,7 +161,7 @@ class _Settings:
 
     def __init__(self, host_network, pif_ref):
         record = host_network.pif(pif_ref)
-        name = host_network.describe(pif_ref)
+        name = host_network.describe_pif(pif_ref)
         other_config = host_network.other_config(pif_ref)
         self.mode = _mode(record.get("ip_configuration_mode"), IPV4_MODES,
                           "ip_configuration_mode of " + name)

@@ -105,13 +105,13 @@ def bond_port_columns(host_network, bond_pif):
     Invalid values are logged and the default kept.
     """
     record = host_network.pif(bond_pif)
-    oc = record.get("other_config", {})
-    mode = _choice(oc, "bond-mode", BOND_MODES) or BOND_DEFAULTS["mode"]
-    miimon = _int(oc, "bond-miimon")
-    updelay = _int(oc, "bond-updelay")
-    downdelay = _int(oc, "bond-downdelay")
-    use_carrier = _choice(oc, "bond-use_carrier", ("0", "1", "true", "false"))
-    rebalance = _int(oc, "bond-rebalance-interval")
+    other_config = record.get("other_config", {})
+    mode = _choice(other_config, "bond-mode", BOND_MODES) or BOND_DEFAULTS["mode"]
+    miimon = _int(other_config, "bond-miimon")
+    updelay = _int(other_config, "bond-updelay")
+    downdelay = _int(other_config, "bond-downdelay")
+    use_carrier = _choice(other_config, "bond-use_carrier", ("0", "1", "true", "false"))
+    rebalance = _int(other_config, "bond-rebalance-interval")
     columns = {
         "bond_updelay": BOND_DEFAULTS["updelay"] if updelay is None else updelay,
         "bond_downdelay": BOND_DEFAULTS["downdelay"] if downdelay is None else downdelay,
@@ -121,13 +121,13 @@ def bond_port_columns(host_network, bond_pif):
                                          else "carrier",
     }
     if mode == "lacp":
-        hashing = _choice(oc, "bond-hashing-algorithm", tuple(LACP_HASHING)) or "src_mac"
+        hashing = _choice(other_config, "bond-hashing-algorithm", tuple(LACP_HASHING)) or "src_mac"
         columns["bond_mode"] = LACP_HASHING[hashing]
         columns["lacp"] = "active"
-        lacp_time = _choice(oc, "bond-lacp-time", ("fast", "slow"))
+        lacp_time = _choice(other_config, "bond-lacp-time", ("fast", "slow"))
         if lacp_time:
             columns["other_config:lacp-time"] = lacp_time
-        fallback = _choice(oc, "bond-lacp-fallback-ab", ("true", "false"))
+        fallback = _choice(other_config, "bond-lacp-fallback-ab", ("true", "false"))
         if fallback:
             columns["other_config:lacp-fallback-ab"] = fallback
     else:
@@ -135,7 +135,7 @@ def bond_port_columns(host_network, bond_pif):
         columns["lacp"] = None
         columns["other_config:bond-rebalance-interval"] = str(
             BOND_DEFAULTS["rebalance-interval"] if rebalance is None else rebalance)
-    for key, value in sorted(oc.items()):
+    for key, value in sorted(other_config.items()):
         target = "other_config:" + key
         if key.startswith("bond-") and key not in _BOND_KEYS:
             if target in columns:
