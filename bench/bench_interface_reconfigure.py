@@ -28,8 +28,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "unit"))
 
 from switch_state import snapshot  # noqa: E402
 
-from xsovs_common import dbcache, interface_reconfigure, netconfig, paths  # noqa: E402
-from xsovs_common.model import DEFAULTS, HostNetwork  # noqa: E402
+from xsovs_common import paths  # noqa: E402
+from xsovs_common.actions import interface_reconfigure  # noqa: E402
+from xsovs_common.net import dbcache, netconfig  # noqa: E402
+from xsovs_common.net.model import DEFAULTS, HostNetwork  # noqa: E402
 from xsovs_dev import ovs  # noqa: E402
 from xsovs_dev.fakeroot import FakeRoot  # noqa: E402
 

@@ -11,7 +11,7 @@ ports, interfaces, managers, SSL) is timed three ways in the same run:
 - the ``ovs`` library's IDL: connect, fetch a replica of the same tables.
 
 The historical per-bridge ``ovs-vsctl`` loop is timed by ``bench_update``.
-Besides speed, the figures show what ``xsovs_common.ovsdb``'s docstring
+Besides speed, the figures show what ``xsovs_common.ovs.ovsdb``'s docstring
 argues: ``ovs-vsctl`` is close in speed, but it is the 128 KiB argv limit
 on a written value that rules it out; the IDL costs a multiple of the read.
 """
@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 import time
 
-from xsovs_common import ovsdb, vswitch
+from xsovs_common.ovs import ovsdb, vswitch
 from xsovs_dev import ovs as ovsmod
 
 from .bench_update import _fill_ovsdb

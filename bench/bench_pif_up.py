@@ -28,7 +28,10 @@ import tempfile
 import time
 
 from bench.hosts import Simulated, Switch, available, counted, fake_root, vlan_pool
-from xsovs_common import dbcache, interface_reconfigure, paths, xapi, xapi_network
+from xsovs_common import paths
+from xsovs_common.actions import interface_reconfigure
+from xsovs_common.net import dbcache
+from xsovs_common.xapi import session as xapi, network as xapi_network
 from xsovs_dev.xapisim import REPO_ROOT, client
 
 EXECUTABLE = str(REPO_ROOT / "libexec" / "interface-reconfigure")
@@ -36,8 +39,8 @@ SIZES = (10, 1000)
 RUNS = 7
 BRING_UP = 1000
 STEP = 100
-MODULES = ("xsovs_common.interface_reconfigure", "xsovs_common.cfg_update",
-           "xsovs_common.boot", "xsovs_common.pool_update")
+MODULES = ("xsovs_common.actions.interface_reconfigure", "xsovs_common.actions.cfg_update",
+           "xsovs_common.actions.boot", "xsovs_common.actions.pool_update")
 
 
 class Host:

@@ -29,7 +29,10 @@ import tempfile
 import time
 
 from bench.hosts import Counter
-from xsovs_common import cfg_update, ovsdb, paths, xapi
+from xsovs_common import paths
+from xsovs_common.actions import cfg_update
+from xsovs_common.ovs import ovsdb
+from xsovs_common.xapi import session as xapi
 from xsovs_dev import ovs as ovsmod
 from xsovs_dev.fakeroot import FakeRoot
 from xsovs_dev.xapisim import REPO_ROOT, PoolBuilder, client

@@ -24,7 +24,10 @@ import tempfile
 import time
 
 from bench.hosts import Simulated, Switch, available, counted, fake_root, vlan_pool
-from xsovs_common import cfg_update, netconfig, vswitch, xapi, xapi_network
+from xsovs_common.actions import cfg_update
+from xsovs_common.net import netconfig
+from xsovs_common.ovs import vswitch
+from xsovs_common.xapi import session as xapi, network as xapi_network
 from xsovs_dev.xapisim import client
 
 SIZES = (1000, 4000)

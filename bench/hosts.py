@@ -9,7 +9,9 @@ import subprocess
 import sys
 import time
 
-from xsovs_common import ovsdb, paths, xapi
+from xsovs_common import paths
+from xsovs_common.ovs import ovsdb
+from xsovs_common.xapi import session as xapi
 from xsovs_dev import ovs as ovsmod
 from xsovs_dev.fakeroot import FakeRoot
 from xsovs_dev.xapisim import REPO_ROOT, PoolBuilder

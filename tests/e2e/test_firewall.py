@@ -2,7 +2,7 @@
 
 import pytest
 
-from xsovs_common import firewall
+from xsovs_common.system import firewall
 from xsovs_dev import netns
 
 

@@ -17,8 +17,10 @@ import time
 
 import pytest
 
-from xsovs_common import dbcache, interface_reconfigure, paths
-from xsovs_common.model import HostNetwork
+from xsovs_common import paths
+from xsovs_common.actions import interface_reconfigure
+from xsovs_common.net import dbcache
+from xsovs_common.net.model import HostNetwork
 from xsovs_dev import dnsmasq, netns, ovs
 from xsovs_dev.fakeroot import FakeRoot
 from xsovs_dev.skips import need

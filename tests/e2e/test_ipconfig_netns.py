@@ -11,7 +11,9 @@ import time
 import pytest
 
 from tests.unit.sample_network import sample
-from xsovs_common import dhclient, ipconfig, nicconfig, paths
+from xsovs_common import paths
+from xsovs_common.net import ipconfig, nicconfig
+from xsovs_common.system import dhclient
 from xsovs_dev import dnsmasq, netns
 from xsovs_dev.skips import need
 

@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from xsovs_common import paths, tls
+from xsovs_common import paths
+from xsovs_common.ovs import tls
 from xsovs_dev import ovs as ovsmod
 from xsovs_dev import pki, sdn
 from xsovs_dev.simhost import SimHost

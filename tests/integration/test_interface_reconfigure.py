@@ -13,8 +13,12 @@ import sys
 
 import pytest
 
-from xsovs_common import dbcache, interface_reconfigure, paths, vswitch, xapi, xapi_network
-from xsovs_common.mgmt_flows import COOKIE
+from xsovs_common import paths
+from xsovs_common.actions import interface_reconfigure
+from xsovs_common.net import dbcache
+from xsovs_common.ovs import vswitch
+from xsovs_common.xapi import session as xapi, network as xapi_network
+from xsovs_common.ovs.mgmt_flows import COOKIE
 from xsovs_dev.skips import need
 from xsovs_dev.xapisim import PoolBuilder, Simulator
 

@@ -9,8 +9,10 @@ import time
 import pytest
 
 from tests.unit.sample_network import sample
-from xsovs_common import dhclient, ipconfig, nicconfig, paths
-from xsovs_common.process import CommandError
+from xsovs_common import paths
+from xsovs_common.net import ipconfig, nicconfig
+from xsovs_common.system import dhclient
+from xsovs_common.system.process import CommandError
 
 IFCFG = "/etc/sysconfig/network-scripts/ifcfg-xenbr0"
 LINK_LOCAL = "2: xenbr0    inet6 fe80::1/64 scope link \\       valid_lft forever\n"

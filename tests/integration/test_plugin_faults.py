@@ -8,7 +8,8 @@ import time
 import pytest
 from plugin_host import PLUGIN, Host, build_bridges, one_host, ovsdb_state
 
-from xsovs_common import lock, paths
+from xsovs_common import paths
+from xsovs_common.system import lock
 from xsovs_dev.xapisim import REPO_ROOT, Simulator, XapiError, plugins
 
 PLUGIN_PATH = str(REPO_ROOT / "xapi.d" / "plugins" / PLUGIN)

@@ -7,7 +7,9 @@ import pytest
 from plugin_host import (BOND_OTHER_CONFIG, NEW_PLUGIN, PLUGIN, Host, build_bridges, one_host,
                          ovsdb_state)
 
-from xsovs_common import dbcache, mgmt_flows, paths
+from xsovs_common import paths
+from xsovs_common.net import dbcache
+from xsovs_common.ovs import mgmt_flows
 from xsovs_dev.xapisim import REPO_ROOT, Simulator
 
 

@@ -2,7 +2,11 @@
 
 import pytest
 
-from xsovs_common import dbcache, paths, rewrite, vswitch, xapi
+from xsovs_common import paths
+from xsovs_common.actions import rewrite
+from xsovs_common.net import dbcache
+from xsovs_common.ovs import vswitch
+from xsovs_common.xapi import session as xapi
 from xsovs_dev.xapisim import Simulator
 
 HOST2 = "00000002-0000-4000-8000-000000000002"

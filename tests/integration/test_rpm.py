@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from xsovs_common import hostconfig
+from xsovs_common.system import hostconfig
 from xsovs_dev.skips import need
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -73,6 +73,8 @@ def test_file_list_and_modes(rpm_path):
                 PLUGINS: 0o40755, "/var/lib/xsovs": 0o40755,
                 "/var/lib/xsovs/vendor-files": 0o40755}
     for name in _tracked("xsovs_common/"):
+        if name.count("/") > 1:   # its sub-package's directory
+            expected[SITELIB + "/" + os.path.dirname(name)] = 0o40755
         expected[SITELIB + "/" + name] = 0o100644
     for name in _tracked("libexec/"):
         expected[LIBEXEC + "/" + os.path.basename(name)] = 0o100755
@@ -195,7 +197,8 @@ def test_installed_tree_runs_on_python36(installed, tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             universal_newlines=True, cwd=str(tmp_path))
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
-    modules = subprocess.run([PY36, "-c", "import xsovs_common.boot as b; print(b.__file__)"],
+    probe = "import xsovs_common.actions.boot as b; print(b.__file__)"
+    modules = subprocess.run([PY36, "-c", probe],
                              env=env, stdout=subprocess.PIPE, universal_newlines=True,
                              cwd=str(tmp_path), check=True).stdout.strip()
-    assert modules == str(root) + SITELIB + "/xsovs_common/boot.py"
+    assert modules == str(root) + SITELIB + "/xsovs_common/actions/boot.py"

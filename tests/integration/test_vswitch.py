@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from xsovs_common import ovsdb, paths, vswitch
+from xsovs_common import paths
+from xsovs_common.ovs import ovsdb, vswitch
 
 
 @pytest.fixture

@@ -2,7 +2,10 @@
 
 import pytest
 
-from xsovs_common import dbcache, mgmt_flows, openflow, paths, vswitch, xapi, xapi_network
+from xsovs_common import paths
+from xsovs_common.net import dbcache
+from xsovs_common.ovs import mgmt_flows, openflow, vswitch
+from xsovs_common.xapi import session as xapi, network as xapi_network
 from xsovs_common.errors import InvalidValue
 from xsovs_dev.xapisim import PoolBuilder, Simulator
 

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from xsovs_common import xapi
+from xsovs_common.xapi import session as xapi
 from xsovs_dev.xapisim import Simulator
 
 HOST = "OpaqueRef:00000002-aaaa-4aaa-aaaa-000000000001"
@@ -136,7 +136,7 @@ def test_a_server_that_is_not_xapi_is_unreachable(tmp_path, monkeypatch):
 @pytest.mark.parametrize("where", ["tcp", "unix"])
 def test_reads_go_over_json_rpc_and_match_xml_rpc(tmp_path, monkeypatch, where):
     """A host serving /jsonrpc answers the reads there, with XML-RPC's answers."""
-    from xsovs_common import xapi_network
+    from xsovs_common.xapi import network as xapi_network
     from xsovs_dev.xapisim import fixture_path
     answers = []
     for jsonrpc in (True, False):

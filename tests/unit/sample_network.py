@@ -1,6 +1,6 @@
 """A hand-built HostNetwork (no simulator: these tests also run on Python 3.6)."""
 
-from xsovs_common.model import DEFAULTS, HostNetwork
+from xsovs_common.net.model import DEFAULTS, HostNetwork
 
 NULL = "OpaqueRef:NULL"
 

@@ -10,7 +10,7 @@ bond), and fake bridges (a tagged internal port with ``fake_bridge``).
 
 import itertools
 
-from xsovs_common.vswitch import Snapshot
+from xsovs_common.ovs.vswitch import Snapshot
 
 _ids = itertools.count(1)
 

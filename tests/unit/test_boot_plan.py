@@ -6,7 +6,10 @@ import subprocess
 
 import pytest
 
-from xsovs_common import boot, firewall, ovsctl, paths, tls
+from xsovs_common import paths
+from xsovs_common.actions import boot
+from xsovs_common.ovs import ovsctl, tls
+from xsovs_common.system import firewall
 from xsovs_common.errors import ConfigError, InvalidValue
 from xsovs_dev.fakeroot import FakeRoot
 

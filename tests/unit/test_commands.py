@@ -4,7 +4,9 @@ import argparse
 
 import pytest
 
-from xsovs_common import cli, commands, pool_update, xapi
+from xsovs_common import cli
+from xsovs_common.actions import commands, pool_update
+from xsovs_common.xapi import session as xapi
 from xsovs_common.errors import UsageError
 
 BAD_SECONDS = ["-1", "0", "nan", "inf", "-inf", "1e9", "x", ""]

@@ -4,10 +4,10 @@ import pytest
 from sample_network import net_uuid, sample
 from switch_state import snapshot
 
-from xsovs_common import datapath
+from xsovs_common.net import datapath
 from xsovs_common.errors import InvalidValue
-from xsovs_common.model import ModelError
-from xsovs_common.vswitch import ChangeSet
+from xsovs_common.net.model import ModelError
+from xsovs_common.ovs.vswitch import ChangeSet
 
 STANDALONE = {"fail_mode": "standalone", "other_config:disable-in-band": None}
 

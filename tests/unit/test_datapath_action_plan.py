@@ -4,7 +4,8 @@ import pytest
 from sample_network import sample
 from switch_state import snapshot
 
-from xsovs_common import paths, reconfigure
+from xsovs_common import paths
+from xsovs_common.actions import reconfigure
 from xsovs_common.errors import InvalidValue
 
 

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from sample_network import sample
-from xsovs_common import dbcache
+from xsovs_common.net import dbcache
 
 DESIGN_EXAMPLE = """<?xml version="1.0" ?>
 <xenserver-network-configuration>
@@ -163,7 +163,7 @@ def test_round_trip(tmp_path):
 
 
 def _part(hn, pifs, networks=(), vlans=(), pools=True):
-    from xsovs_common.model import HostNetwork
+    from xsovs_common.net.model import HostNetwork
     return HostNetwork({r: hn.pifs[r] for r in pifs}, {r: hn.networks[r] for r in networks},
                        {}, {r: hn.vlans[r] for r in vlans}, {},
                        dict(hn.pools) if pools else {})

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from xsovs_common import files
+from xsovs_common.system import files
 
 
 def test_atomic_write_creates_directories_and_mode(tmp_path):

@@ -2,7 +2,8 @@
 
 import pytest
 
-from xsovs_common import hostconfig, paths
+from xsovs_common import paths
+from xsovs_common.system import hostconfig
 from xsovs_common.errors import ConfigError
 
 

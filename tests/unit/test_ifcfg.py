@@ -2,7 +2,7 @@
 
 import pytest
 
-from xsovs_common import ifcfg
+from xsovs_common.system import ifcfg
 from xsovs_common.errors import InvalidValue
 
 

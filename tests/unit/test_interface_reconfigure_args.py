@@ -3,7 +3,7 @@
 import pytest
 
 from xsovs_common.errors import UsageError
-from xsovs_common.interface_reconfigure import parse
+from xsovs_common.actions.interface_reconfigure import parse
 
 REF = "OpaqueRef:0003-aaaa"
 

@@ -3,9 +3,10 @@
 import pytest
 
 from sample_network import sample
-from xsovs_common import ipconfig, paths
+from xsovs_common import paths
+from xsovs_common.net import ipconfig
 from xsovs_common.errors import InvalidValue
-from xsovs_common.model import ModelError
+from xsovs_common.net.model import ModelError
 
 IFCFG = "/etc/sysconfig/network-scripts/ifcfg-%s"
 ROUTE = "/etc/sysconfig/network-scripts/route-%s"

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from xsovs_common import lock, paths
+from xsovs_common import paths
+from xsovs_common.system import lock
 
 
 def test_reentrant(tmp_path):
@@ -39,7 +40,8 @@ def test_other_process_times_out(tmp_path):
     holder = subprocess.Popen(
         [sys.executable, "-c",
          "import sys, time; sys.path.insert(0, %r)\n"
-         "from xsovs_common import lock, paths\n"
+         "from xsovs_common import paths\n"
+         "from xsovs_common.system import lock\n"
          "with lock.host_lock(paths.Root(%r)):\n"
          "    print('held', flush=True); time.sleep(30)" % (sys.path[0], str(tmp_path))],
         stdout=subprocess.PIPE, universal_newlines=True)

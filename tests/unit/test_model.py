@@ -3,7 +3,7 @@
 import pytest
 
 from sample_network import net_uuid, sample
-from xsovs_common.model import ModelError
+from xsovs_common.net.model import ModelError
 
 
 def test_lookups():
@@ -69,7 +69,7 @@ def test_two_pifs_on_one_bridge():
     hn = sample()
     hn.pifs["eth1"]["network"] = "n-xenbr0"
     hn.networks["n-xenbr0"]["PIFs"].append("eth1")
-    from xsovs_common.model import HostNetwork
+    from xsovs_common.net.model import HostNetwork
     hn = HostNetwork(hn.pifs, hn.networks, hn.bonds, hn.vlans, hn.tunnels, hn.pools)
     with pytest.raises(ModelError):
         hn.pif_by_bridge("xenbr0")

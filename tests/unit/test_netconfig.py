@@ -1,7 +1,7 @@
 """The shared rules for bridge and bond settings."""
 
 from sample_network import sample
-from xsovs_common import netconfig
+from xsovs_common.net import netconfig
 
 
 def test_fail_mode_network_then_pool_then_standalone():

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from xsovs_common.ovsdb import MessageSplitter
+from xsovs_common.ovs.ovsdb import MessageSplitter
 
 MESSAGES = [
     {"id": 1, "result": [{"rows": [{"name": "xenbr0", "external_ids": ["map", [

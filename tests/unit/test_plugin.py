@@ -4,7 +4,7 @@ import xmlrpc.client
 
 import pytest
 
-from xsovs_common import plugin
+from xsovs_common.xapi import plugin
 from xsovs_common.errors import Error
 
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from xsovs_common import cfg_update, controller
+from xsovs_common.actions import cfg_update
+from xsovs_common.xapi import controller
 from xsovs_common.errors import InvalidValue
 from xsovs_common.paths import Root
 

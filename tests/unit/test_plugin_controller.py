@@ -2,9 +2,10 @@
 
 import pytest
 
-from xsovs_common import controller, paths
+from xsovs_common import paths
+from xsovs_common.xapi import controller
 from xsovs_common.errors import InvalidValue
-from xsovs_common.xapi import XapiError
+from xsovs_common.xapi.session import XapiError
 
 
 @pytest.fixture

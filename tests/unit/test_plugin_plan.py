@@ -3,7 +3,11 @@
 import itertools
 
 from sample_network import sample
-from xsovs_common import cfg_update, controller, firewall, paths, vswitch
+from xsovs_common import paths
+from xsovs_common.actions import cfg_update
+from xsovs_common.ovs import vswitch
+from xsovs_common.system import firewall
+from xsovs_common.xapi import controller
 
 ROOT = paths.Root("/")
 PEM = paths.XAPI_SSL_PEM

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from xsovs_common import process
+from xsovs_common.system import process
 
 
 def test_output_is_text():

@@ -1,7 +1,7 @@
 """ovs-xapi-sync's rules and XAPI record cache, without any daemon."""
 
-from xsovs_common import xapi_sync_rules as rules
-from xsovs_common.xapi_cache import XapiCache, trim
+from xsovs_common.sync import rules
+from xsovs_common.sync.cache import XapiCache, trim
 
 NET = "9b66c68b-a74e-4d34-89a5-20a8ab352d1e"
 VIF = "6ab1b260-398e-49ba-827b-c7696108964c"

@@ -4,7 +4,7 @@ import configparser
 import os
 import shlex
 
-from xsovs_common import xapi_sync
+from xsovs_common.sync import daemon as xapi_sync
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 UNIT = os.path.join(REPO, "packaging", "xsovs-xapi-sync.service")

@@ -13,7 +13,9 @@ import sys
 import tempfile
 import time
 
-from xsovs_common import dbcache, paths, xapi_network
+from xsovs_common import paths
+from xsovs_common.net import dbcache
+from xsovs_common.xapi import network as xapi_network
 from xsovs_dev import netns, ovs, pki, sdn
 from xsovs_dev.fakeroot import FakeRoot
 from xsovs_dev.xapisim import REPO_ROOT, PoolBuilder, Simulator, client

@@ -9,7 +9,7 @@ import os
 import re
 import subprocess
 
-from xsovs_common import mgmt_flows, ovsdb
+from xsovs_common.ovs import mgmt_flows, ovsdb
 
 from . import host as simhost
 

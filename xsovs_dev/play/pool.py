@@ -21,7 +21,8 @@ import sys
 import tempfile
 import time
 
-from xsovs_common import paths, xapi_network
+from xsovs_common import paths
+from xsovs_common.xapi import network as xapi_network
 from xsovs_dev import ovs
 from xsovs_dev.demo.host import host_python
 from xsovs_dev.fakeroot import FakeRoot

@@ -11,7 +11,7 @@ to the XAPI at ``XSOVS_XAPI_URL`` (``python -m xsovs_dev.play up`` prints it).
 import os
 import sys
 
-from xsovs_common import xapi
+from xsovs_common.xapi import session as xapi
 
 PROG = "xe"
 USAGE = """usage: xe host-list

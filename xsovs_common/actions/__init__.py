@@ -1,0 +1,1 @@
+"""What each program does: plugin functions, PIF up/down, rewrite, boot, pool runs."""

@@ -1,0 +1,93 @@
+"""The command lines of the libexec programs: options, their checks, what each runs.
+
+Each executable is a thin shell around one ``main(argv)`` here, so every
+argument parser can be imported and tested.  Every numeric option is a
+checked :func:`xsovs_common.cli.number` (finite, positive, bounded): a bad
+value is a usage error, exit status 2, with a message.  interface-reconfigure
+keeps its historical command line in :mod:`xsovs_common.actions.interface_reconfigure`.
+"""
+
+import sys
+
+from .. import cli
+from . import boot, pool_update
+from ..xapi import session as xapi
+from ..log import log
+
+BOOT = "openvswitch-boot"
+XAPI_UPDATE = "openvswitch-xapi-update"
+POOL_UPDATE = "openvswitch-pool-update"
+
+# Bounds of the numeric options.  An hour is longer than any wait worth making
+# at boot or for one XAPI call; below these minimums a run only fails or spins.
+MAX_SECONDS = 3600.0
+MIN_TIMEOUT = 1.0
+MIN_INTERVAL = 0.1
+MAX_INTERVAL = 60.0
+MAX_WORKERS = 256
+
+
+def boot_main(argv):
+    """openvswitch-boot start|stop|restart|status: Open vSwitch at host boot."""
+    parser = cli.ArgumentParser(prog=BOOT, description="Open vSwitch at host boot.")
+    parser.add_argument("command", choices=boot.COMMANDS)
+    options = parser.parse_args(argv)
+    root = cli.setup(BOOT, options)
+    return boot.run(root, options.command, sys.stdout)
+
+
+def xapi_update_parser():
+    parser = cli.ArgumentParser(
+        prog=XAPI_UPDATE,
+        description="XAPI start-up hook: run the openvswitch-cfg-update plugin's update "
+                    "on this host.")
+    parser.add_argument("--wait", type=cli.seconds(MIN_TIMEOUT, MAX_SECONDS),
+                        default=pool_update.DEFAULT_WAIT, metavar="SECONDS",
+                        help="how long to wait for XAPI to start, %g-%g (default %%(default)s)"
+                             % (MIN_TIMEOUT, MAX_SECONDS))
+    parser.add_argument("--interval", type=cli.seconds(MIN_INTERVAL, MAX_INTERVAL),
+                        default=pool_update.DEFAULT_INTERVAL, metavar="SECONDS",
+                        help="between tries, %g-%g (default %%(default)s)"
+                             % (MIN_INTERVAL, MAX_INTERVAL))
+    return parser
+
+
+def xapi_update_main(argv):
+    """openvswitch-xapi-update [--wait SECONDS] [--interval SECONDS]."""
+    options = xapi_update_parser().parse_args(argv)
+    root = cli.setup(XAPI_UPDATE, options)
+    result = pool_update.update_this_host(root, wait=options.wait, interval=options.interval)
+    if result is not None:
+        log.info("update: %s", result)
+        print(result)
+    return cli.EXIT_OK
+
+
+def pool_update_parser():
+    parser = cli.ArgumentParser(
+        prog=POOL_UPDATE,
+        description="Run the openvswitch-cfg-update plugin on every host of the pool.")
+    parser.add_argument("fn", nargs="?", default="update", choices=pool_update.FUNCTIONS,
+                        help="plugin function to run on every host (default: update)")
+    parser.add_argument("--workers", type=cli.number(1, MAX_WORKERS, integer=True),
+                        default=pool_update.DEFAULT_WORKERS,
+                        help="hosts called at once, 1-%d (default %%(default)s)" % MAX_WORKERS)
+    parser.add_argument("--timeout", type=cli.seconds(MIN_TIMEOUT, MAX_SECONDS),
+                        default=xapi.DEFAULT_TIMEOUT, metavar="SECONDS",
+                        help="per XAPI call, %g-%g (default %%(default)s)"
+                             % (MIN_TIMEOUT, MAX_SECONDS))
+    return parser
+
+
+def pool_update_main(argv):
+    """openvswitch-pool-update [update|status] [--workers N] [--timeout SECONDS]."""
+    options = pool_update_parser().parse_args(argv)
+    root = cli.setup(POOL_UPDATE, options)
+    progress = pool_update.Progress(sys.stderr)
+    try:
+        results = pool_update.call_all(root, options.fn, options.workers, options.timeout,
+                                       progress)
+    finally:
+        progress.finish()
+    sys.stdout.write(pool_update.table(results, options.fn))
+    return cli.EXIT_OK if all(r.ok for r in results) else cli.EXIT_FAILURE

@@ -1,0 +1,1 @@
+"""The network model and what it means: for OVS (datapath, fail modes) and for IP."""

@@ -1,0 +1,434 @@
+"""The Open vSwitch side of bringing one PIF up or down, as a plan.
+
+From this host's network (the model) and one read of the switch (a
+:class:`~xsovs_common.ovs.vswitch.Snapshot`), :func:`plan_up` and
+:func:`plan_down` say what OVSDB must become -- one ``ChangeSet``, applied
+by the caller as ONE transaction -- and what else goes with it: the NICs
+to bring up or take down, the other PIFs whose bridges disappear (their IP
+devices go down first), and the management flows a secure bridge needs.
+Nothing here talks to OVS or runs a program; every value that reaches the
+plan is validated first, so bad input fails before anything is applied.
+
+XenServer's rules (the vswitch backend of the historical tool):
+
+- a PIF's traffic rides on its *datapath* PIF: itself, or a VLAN's slave;
+- the datapath PIF's bridge holds its NIC, a bond port over the bond's
+  slave NICs, or nothing (a tunnel: the controller adds tunnel ports);
+- bringing a datapath up first removes the bridges and bonds that held the
+  same NICs;
+- a VLAN PIF is a fake bridge (``add-br BRIDGE PARENT TAG``) on its
+  datapath's bridge;
+- taking a VLAN down removes its fake bridge, and the parent's bridge too
+  unless the parent or another VLAN on it is attached; taking a PIF down
+  leaves its bridge while VLANs on it are attached.
+"""
+
+from .. import validate
+from . import netconfig
+from ..ovs import mgmt_flows
+from ..system import hostconfig
+from ..errors import InvalidValue
+from ..log import log
+from .model import ModelError
+from ..ovs.vswitch import ChangeSet
+
+DEFAULT_DATAPATH_TYPE = hostconfig.DATAPATH_SYSTEM
+# Bond Port other_config keys this tool owns (stale ones are removed).
+_BOND_PORT_KEYS = ("bond-", "lacp-")
+
+
+class Plan:
+    """What one PIF action does to the switch, as plain data."""
+
+    def __init__(self, pif_ref, ip_device):
+        self.pif_ref = pif_ref
+        self.ip_device = ip_device     # the bridge, or the NIC of a network without one
+        self.changes = ChangeSet()     # ONE transaction
+        self.nics_up = []              # [(PIF ref, device)] the datapath's NICs
+        self.nics_down = []            # devices no bridge holds any more
+        self.released = []             # [(PIF ref, IP device)] PIFs whose bridge goes
+        self.management_flows = None   # mgmt_flows.ManagementPath to install
+        self.flows_before = False      # install them before the transaction ...
+        self.flows_after = False       # ... and/or after it (mgmt_flows.install_times)
+
+    def __eq__(self, other):
+        return isinstance(other, Plan) and vars(self) == vars(other)
+
+    __hash__ = None
+
+    def __str__(self):
+        lines = [str(self.changes)] if self.changes else []
+        lines += ["ip link set dev %s up" % dev for _, dev in self.nics_up]
+        lines += ["ip link set dev %s down" % dev for dev in self.nics_down]
+        lines += ["IP device %s of %s goes down" % (dev, ref) for ref, dev in self.released]
+        if self.management_flows is not None:
+            when = [w for w, yes in (("before", self.flows_before), ("after", self.flows_after))
+                    if yes]
+            lines.append("management flows on %s (%s the transaction)" % (
+                self.management_flows.bridge, " and ".join(when)))
+        return "\n".join(lines)
+
+    def __repr__(self):
+        return "Plan(%r)" % vars(self)
+
+
+# Validation: every value of XAPI's (or the cache's) that reaches the plan.
+
+def _device(host_network, pif_ref):
+    return validate.interface_name(host_network.pif(pif_ref).get("device", ""),
+                                   what="device of " + host_network.describe(pif_ref))
+
+
+def _mac(host_network, pif_ref):
+    """The PIF's MAC in canonical form, or None when XAPI has none."""
+    mac = host_network.pif(pif_ref).get("MAC", "")
+    if not mac:
+        return None
+    return validate.mac(mac, what="MAC of " + host_network.describe(pif_ref))
+
+
+def _bridge(host_network, pif_ref, required=True):
+    name = host_network.bridge(pif_ref)
+    if not name:
+        if required:
+            raise ModelError("%s: its network has no bridge" % host_network.describe(pif_ref),
+                             params=[pif_ref])
+        return ""
+    return validate.interface_name(name, what="bridge of " + host_network.describe(pif_ref))
+
+
+def _alone_on_network(host_network, pif_ref):
+    network = host_network.pif(pif_ref).get("network")
+    host_network.network(network)
+    pifs = host_network.pifs_on_network(network)
+    if len(pifs) > 1:
+        raise ModelError("network %s (bridge %s) has several PIFs on this host: %s" % (
+            network, host_network.bridge(pif_ref) or "none",
+            ", ".join(sorted(host_network.describe(p) for p in pifs))), params=[network])
+
+
+class Datapath:
+    """A PIF's datapath, validated: bridges, NICs, MACs, tag."""
+
+    def __init__(self, host_network, pif_ref):
+        hn = host_network
+        self.pif = pif_ref
+        _alone_on_network(hn, pif_ref)
+        self.device = _device(hn, pif_ref)
+        self.mac = _mac(hn, pif_ref)
+        self.vlan = None
+        if hn.is_vlan(pif_ref):
+            self.vlan = hn.vlan_tag(pif_ref)
+            self.dp = hn.vlan_slave(pif_ref)
+            if hn.is_vlan(self.dp):
+                raise ModelError("VLAN %s rides on %s, itself a VLAN" % (
+                    hn.describe(pif_ref), hn.describe(self.dp)), params=[pif_ref])
+            _alone_on_network(hn, self.dp)
+            _device(hn, self.dp)
+            self.dp_mac = _mac(hn, self.dp)
+            self.bridge = _bridge(hn, pif_ref)
+            self.dp_bridge = _bridge(hn, self.dp)
+            if self.bridge == self.dp_bridge:
+                raise ModelError("VLAN %s has the bridge %s of its slave" % (
+                    hn.describe(pif_ref), self.bridge), params=[pif_ref])
+        else:
+            self.dp = pif_ref
+            self.dp_mac = self.mac
+            self.bridge = self.dp_bridge = _bridge(
+                hn, pif_ref, required=hn.is_bond_master(pif_ref) or hn.is_tunnel_access(pif_ref))
+        self.bonded = hn.is_bond_master(self.dp)
+        if self.bonded:
+            self.nic_pifs = hn.bond_slaves(self.dp)
+            self.port = _device(hn, self.dp)
+        elif hn.is_tunnel_access(self.dp):
+            self.nic_pifs = []
+            self.port = None
+        else:
+            self.nic_pifs = [self.dp]
+            self.port = _device(hn, self.dp)
+        self.nics = [_device(hn, nic) for nic in self.nic_pifs]
+        for nic in self.nic_pifs:
+            if hn.is_vlan(nic) or hn.is_bond_master(nic):
+                raise ModelError("bond %s has the slave %s, not a NIC" % (
+                    hn.describe(self.dp), hn.describe(nic)), params=[self.dp])
+
+    @property
+    def ip_device(self):
+        return self.bridge or self.device
+
+
+def _real_bridge_of(port):
+    bridge = port.bridge
+    if bridge is None:
+        return None
+    return bridge.parent.name if bridge.is_fake else bridge.name
+
+
+class _Builder:
+    """Collects a plan's changes in the order OVSDB needs them: removals first."""
+
+    def __init__(self, host_network, snapshot, plan):
+        self.hn = host_network
+        self.snapshot = snapshot
+        self.plan = plan
+        self.removals = ChangeSet()
+        self.additions = ChangeSet()
+        self.settings = ChangeSet()
+        self.doomed = set()          # bridges this plan deletes (fake children included)
+        self.dropped_ports = set()
+
+    def remove_bridge(self, name):
+        """Delete bridge ``name`` if it exists; its PIFs' IP devices go down."""
+        bridge = self.snapshot.bridges.get(name)
+        if bridge is None or name in self.doomed:
+            return
+        self.removals.del_br(name)
+        gone = [name] if bridge.is_fake else [name] + self.snapshot.fake_bridges(name)
+        for each in gone:
+            self.doomed.add(each)
+            self._release(each)
+
+    def _release(self, bridge):
+        if bridge == self.plan.ip_device:
+            return
+        pifs = self.hn.pifs_on_bridge(bridge)
+        if len(pifs) == 1 and (pifs[0], bridge) not in self.plan.released:
+            self.plan.released.append((pifs[0], bridge))
+
+    def remove_port(self, port):
+        """Delete ``port`` (a Port) unless its bridge goes anyway."""
+        if port.name in self.dropped_ports or _real_bridge_of(port) in self.doomed:
+            return
+        self.removals.del_port(port.name)
+        self.dropped_ports.add(port.name)
+
+    def port_survives(self, name):
+        port = self.snapshot.ports.get(name)
+        return (port is not None and name not in self.dropped_ports
+                and _real_bridge_of(port) not in self.doomed)
+
+    def changes(self):
+        result = ChangeSet()
+        for part in (self.removals, self.additions, self.settings):
+            result.extend(part)
+        return result
+
+
+def _release_nics(hn, dp, builder):
+    """Remove the bridges and bonds that hold ``dp``'s NICs (XenServer's teardown)."""
+    ours = set(dp.nic_pifs)
+    holders = []
+    for nic in dp.nic_pifs:
+        if nic != dp.dp:
+            holders.append(nic)                      # a slave's own bridge
+        bond_ref = hn.pif(nic).get("bond_slave_of")
+        bond = hn.bonds.get(bond_ref)
+        master = bond.get("master") if bond else None
+        if master in hn.pifs and master != dp.dp:
+            holders.append(master)                   # another bond over this NIC
+            if hn.bridge(master) not in builder.snapshot.bridges:
+                continue                             # not up: its other NICs are not ours
+            for other in bond.get("slaves", ()):
+                if other in hn.pifs and other not in ours and other not in holders \
+                        and not hn.pif(other).get("currently_attached"):
+                    holders.append(other)
+                    dev = hn.pif(other).get("device")
+                    if dev and dev not in builder.plan.nics_down:
+                        builder.plan.nics_down.append(_device(hn, other))
+    for holder in holders:
+        name = hn.bridge(holder)
+        if name and name != dp.dp_bridge:
+            builder.remove_bridge(name)
+
+
+def _nic_port(hn, dp, builder, mtu_value, bridge_kept):
+    """The datapath bridge's NIC port (or bond port), added or brought up to date."""
+    if dp.port is None:
+        return
+    wanted = sorted(dp.nics)
+    existing = builder.snapshot.ports.get(dp.port)
+    keep = (bridge_kept and existing is not None and existing.tag is None
+            and not existing.fake_bridge
+            and _real_bridge_of(existing) == dp.dp_bridge
+            and sorted(existing.interface_names) == wanted)
+    if not keep:
+        if existing is not None:
+            builder.remove_port(existing)
+        for nic in dp.nics:
+            port = builder.snapshot.port_of_interface(nic)
+            if port is not None:
+                builder.remove_port(port)
+    columns = netconfig.bond_port_columns(hn, dp.dp) if dp.bonded else {}
+    iface_columns = {nic: {"mtu_request": mtu_value} for nic in dp.nics} \
+        if mtu_value is not None else {}
+    if keep:
+        values = dict(columns)
+        if dp.bonded:
+            for key in existing.other_config:
+                column = "other_config:" + key
+                if key.startswith(_BOND_PORT_KEYS) and column not in values:
+                    values[column] = None
+        builder.settings.set("Port", dp.port, values)
+        for nic, values in sorted(iface_columns.items()):
+            builder.settings.set("Interface", nic, values)
+    else:
+        builder.additions.add_port(dp.dp_bridge, dp.port, dp.nics,
+                                   {k: v for k, v in columns.items() if v is not None},
+                                   iface_columns)
+
+
+def _management_flows(hn, dp, builder, fail_mode):
+    """The management path to protect when the datapath bridge is secure."""
+    if fail_mode != "secure":
+        return
+    try:
+        path = mgmt_flows.management_path(hn)
+    except (ModelError, InvalidValue) as exc:
+        if hn.management_pif() in (dp.pif, dp.dp):
+            raise
+        log.warning("management PIF unusable, no management flows: %s", exc.message)
+        return
+    if path is None or path.bridge != dp.dp_bridge:
+        return
+    builder.plan.management_flows = path
+    needed = list(path.nics) + ([path.host_port] if path.host_port != "LOCAL" else [])
+    snapshot = builder.snapshot
+    present = dp.dp_bridge in snapshot.bridges and dp.dp_bridge not in builder.doomed
+    for name in needed:
+        port = snapshot.port_of_interface(name)
+        if port is None or not builder.port_survives(port.name) \
+                or _real_bridge_of(port) != dp.dp_bridge:
+            present = False
+    now = snapshot.bridges[dp.dp_bridge].fail_mode if present else None
+    builder.plan.flows_before, builder.plan.flows_after = mgmt_flows.install_times(present, now)
+
+
+def plan_up(host_network, pif_ref, snapshot, datapath_type=DEFAULT_DATAPATH_TYPE, mtu=None):
+    """The :class:`Plan` that brings ``pif_ref`` up.
+
+    ``mtu(host_network, pif_ref)`` gives a PIF's MTU (None: leave it); the
+    NICs get the datapath PIF's, each bridge's own interface its PIF's.
+    """
+    hn = host_network
+    dp = Datapath(hn, pif_ref)
+    plan = Plan(pif_ref, dp.ip_device)
+    builder = _Builder(hn, snapshot, plan)
+    _release_nics(hn, dp, builder)
+    plan.nics_up = list(zip(dp.nic_pifs, dp.nics))
+    plan.nics_down = [d for d in plan.nics_down if d not in dp.nics]
+    mtu_of = (lambda ref: mtu(hn, ref)) if mtu is not None else (lambda ref: None)
+    dp_mtu = mtu_of(dp.dp)
+
+    if not dp.dp_bridge:
+        # A network without a bridge: the NIC itself is the IP device.
+        for nic in dp.nics:
+            port = snapshot.port_of_interface(nic)
+            if port is not None:
+                builder.remove_port(port)
+        plan.changes = builder.changes()
+        return plan
+
+    current = snapshot.bridges.get(dp.dp_bridge)
+    if current is not None and current.is_fake:
+        builder.remove_bridge(dp.dp_bridge)
+    kept = current is not None and dp.dp_bridge not in builder.doomed
+    if not kept:
+        builder.additions.add_br(dp.dp_bridge, datapath_type=datapath_type)
+    _nic_port(hn, dp, builder, dp_mtu, kept)
+
+    network = hn.pif(dp.dp)["network"]
+    values, invalid = netconfig.bridge_columns(hn, network)
+    if invalid is not None:
+        log.warning("bridge %s: ignoring %s=%r (expected true or false)",
+                    dp.dp_bridge, netconfig.DISABLE_IN_BAND_KEY, invalid)
+    if dp.dp_mac:
+        values["other_config:hwaddr"] = dp.dp_mac
+    builder.settings.set("Bridge", dp.dp_bridge, values)
+    builder.settings.br_set_external_id(dp.dp_bridge, netconfig.NETWORK_UUIDS_KEY,
+                                        netconfig.network_uuids(hn, dp.dp_bridge))
+    if dp_mtu is not None:
+        builder.settings.set("Interface", dp.dp_bridge, {"mtu_request": dp_mtu})
+
+    if dp.vlan is not None:
+        _vlan_bridge(hn, dp, builder, kept, mtu_of(pif_ref))
+    _management_flows(hn, dp, builder, values.get("fail_mode"))
+    plan.changes = builder.changes()
+    return plan
+
+
+def _vlan_bridge(hn, dp, builder, parent_kept, vlan_mtu):
+    """The VLAN's fake bridge on its parent, replacing stale ones."""
+    snapshot = builder.snapshot
+    current = snapshot.bridges.get(dp.bridge)
+    kept = (parent_kept and current is not None and current.is_fake
+            and current.parent.name == dp.dp_bridge and current.vlan == dp.vlan
+            and dp.bridge not in builder.doomed)
+    if current is not None and not kept:
+        builder.remove_bridge(dp.bridge)
+    if parent_kept:
+        for other in snapshot.fake_bridges(dp.dp_bridge):
+            if other != dp.bridge and snapshot.bridges[other].vlan == dp.vlan:
+                builder.remove_bridge(other)
+    if not kept:
+        builder.additions.add_br(dp.bridge, dp.dp_bridge, dp.vlan)
+    builder.settings.br_set_external_id(dp.bridge, netconfig.NETWORK_UUIDS_KEY,
+                                        netconfig.network_uuids(hn, dp.bridge))
+    values = {}
+    if dp.dp_mac:
+        values["mac"] = dp.dp_mac      # the VLAN's IP device has the datapath's MAC
+    if vlan_mtu is not None:
+        values["mtu_request"] = vlan_mtu
+    builder.settings.set("Interface", dp.bridge, values)
+
+
+def attached_from_xapi(host_network):
+    """``currently_attached`` as XAPI reports it."""
+    return lambda ref: bool(host_network.pif(ref).get("currently_attached"))
+
+
+def attached_from_switch(host_network, snapshot):
+    """Attachment when the source is the cache (which says nothing is attached).
+
+    A VLAN PIF counts as attached while its fake bridge exists; any other PIF
+    as not attached.  So at boot ``--force BRIDGE down`` of a VLAN keeps the
+    parent bridge only while other VLANs on it are up, and ``down`` of a
+    bridge with VLANs up keeps it (its IP device still goes down).
+    """
+    def attached(ref):
+        if not host_network.is_vlan(ref):
+            return False
+        bridge = snapshot.bridges.get(host_network.bridge(ref))
+        return bridge is not None and bridge.is_fake
+    return attached
+
+
+def plan_down(host_network, pif_ref, snapshot, attached):
+    """The :class:`Plan` that takes ``pif_ref`` down.
+
+    ``attached(pif_ref)`` says whether another PIF is in use (see
+    :func:`attached_from_xapi` / :func:`attached_from_switch`).
+    """
+    hn = host_network
+    dp = Datapath(hn, pif_ref)
+    plan = Plan(pif_ref, dp.ip_device)
+    builder = _Builder(hn, snapshot, plan)
+    remove_datapath = bool(dp.dp_bridge)
+    if dp.vlan is not None:
+        builder.remove_bridge(dp.bridge)
+        users = [v for v in hn.vlan_pifs_on(dp.dp) if v != pif_ref and attached(v)]
+        if attached(dp.dp) or users:
+            log.info("%s: leaving bridge %s up for %s", hn.describe(pif_ref), dp.dp_bridge,
+                     ", ".join(hn.describe(p) for p in ([dp.dp] if attached(dp.dp) else [])
+                               + users))
+            remove_datapath = False
+    else:
+        users = [v for v in hn.vlan_pifs_on(pif_ref) if attached(v)]
+        if users:
+            log.info("%s: leaving bridge %s up for the VLANs %s", hn.describe(pif_ref),
+                     dp.dp_bridge, ", ".join(hn.describe(p) for p in users))
+            remove_datapath = False
+    if remove_datapath:
+        builder.remove_bridge(dp.dp_bridge)
+        plan.nics_down = list(dp.nics)
+    plan.changes = builder.changes()
+    return plan

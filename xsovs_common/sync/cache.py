@@ -1,0 +1,135 @@
+"""The XAPI records ovs-xapi-sync needs, kept from what ``event.from`` delivers.
+
+Only the fields the daemon uses are kept (uuid, a network's bridge, a few
+``other_config`` keys), so the whole pool's VIFs and VMs cost little memory,
+and no record is ever fetched again: an ``add``/``mod`` event replaces a
+record with its snapshot, a ``del`` drops it.  Every kept value is checked
+(bounded, valid UTF-8 text) when it arrives; a bad one is dropped with one
+log line, as if XAPI did not have it.
+"""
+
+from .. import validate
+from ..errors import InvalidValue
+from ..log import log
+from ..net.netconfig import DISABLE_IN_BAND_KEY, FAIL_MODE_KEY, FAIL_MODES
+
+# Event class -> the other_config keys kept for it.
+KEPT = {
+    "network": ("nicira-bridge-id", FAIL_MODE_KEY, DISABLE_IN_BAND_KEY),
+    "vif": ("nicira-iface-id", "neutron-port-uuid"),
+    "vm": ("nicira-vm-id",),
+    "pool": (FAIL_MODE_KEY,),
+}
+# Event classes as event.from subscribes to them.
+CLASSES = ["network", "VIF", "VM", "pool"]
+MAX_VALUE_BYTES = 255
+_CHOICES = {FAIL_MODE_KEY: FAIL_MODES, DISABLE_IN_BAND_KEY: ("true", "false")}
+
+
+def trim(cls, snapshot):
+    """The kept part of a record snapshot, or None when it is unusable."""
+    if not isinstance(snapshot, dict):
+        return None
+    uuid = snapshot.get("uuid", "")
+    try:
+        validate.text(uuid, MAX_VALUE_BYTES, what="%s uuid" % cls)
+    except InvalidValue as exc:
+        log.warning("skipping a %s record: %s", cls, exc.message)
+        return None
+    record = {"uuid": uuid, "other_config": {}}
+    if cls == "network":
+        bridge = snapshot.get("bridge", "")
+        record["bridge"] = bridge if isinstance(bridge, str) else ""
+    other_config = snapshot.get("other_config")
+    if not isinstance(other_config, dict):
+        other_config = {}
+    for key in KEPT[cls]:
+        if key not in other_config:
+            continue
+        value = other_config[key]
+        what = "%s %s other_config:%s" % (cls, uuid, key)
+        try:
+            validate.text(value, MAX_VALUE_BYTES, what=what)
+        except InvalidValue as exc:
+            log.warning("skipping %s", exc.message)
+            continue
+        if key in _CHOICES and value not in _CHOICES[key]:
+            # Kept: the rules then leave the OVSDB setting as it is.
+            log.warning("ignoring %s=%r: expected one of %s", what, value,
+                        ", ".join(_CHOICES[key]))
+        record["other_config"][key] = value
+    return record
+
+
+class XapiCache:
+    """network, VIF, VM and pool records by ref, with the lookups the rules need."""
+
+    def __init__(self):
+        self.ready = False     # True once a full snapshot ("" token) arrived
+        self.tables = {cls: {} for cls in KEPT}
+        self._index = {}       # (cls, key) -> ref; key a uuid, or a bridge name
+        self.generation = 0    # bumped by every batch that changed something
+
+    def apply(self, events, reset=False):
+        """Take one event.from batch; ``reset`` means it holds everything."""
+        if reset:
+            self.tables = {cls: {} for cls in KEPT}
+            self._index = {}
+        changed = reset
+        for event in events:
+            cls = str(event.get("class", "")).lower()
+            ref = event.get("ref")
+            if cls not in self.tables or not isinstance(ref, str):
+                continue
+            old = self.tables[cls].pop(ref, None)
+            if old is not None:
+                self._unindex(cls, ref, old)
+            record = None
+            if event.get("operation") in ("add", "mod"):
+                record = trim(cls, event.get("snapshot"))
+            if record is not None:
+                self.tables[cls][ref] = record
+                self._reindex(cls, ref, record)
+            changed = changed or old != record
+        if reset:
+            self.ready = True
+        if changed:
+            self.generation += 1
+        return changed
+
+    def _keys(self, cls, record):
+        keys = [(cls, record["uuid"])]
+        if cls == "network" and record.get("bridge"):
+            keys.append(("bridge", record["bridge"]))
+        return keys
+
+    def _reindex(self, cls, ref, record):
+        for key in self._keys(cls, record):
+            self._index[key] = ref
+
+    def _unindex(self, cls, ref, record):
+        for key in self._keys(cls, record):
+            if self._index.get(key) == ref:
+                del self._index[key]
+                if key[0] == "bridge":   # another network may carry the same name
+                    for other, rec in self.tables["network"].items():
+                        if rec.get("bridge") == key[1]:
+                            self._index[key] = other
+                            break
+
+    def _get(self, table, key):
+        ref = self._index.get(key)
+        return self.tables[table].get(ref) if ref is not None else None
+
+    def network_of_bridge(self, name):
+        return self._get("network", ("bridge", name))
+
+    def vif(self, uuid):
+        return self._get("vif", ("vif", uuid))
+
+    def vm(self, uuid):
+        return self._get("vm", ("vm", uuid))
+
+    def pool(self):
+        pools = self.tables["pool"]
+        return pools[min(pools)] if pools else {}
