@@ -97,3 +97,25 @@ def test_restore_changes_after_reset():
     assert port[3]["other_config:bond-miimon-interval"] == "70"
     assert all(key.startswith("other_config:") for key in port[3])
     assert not [c for c in changes if c[2] == "foreign"]
+
+
+def test_settings_changes_without_reset_are_only_the_differences():
+    from types import SimpleNamespace as Row
+    hn = sample(net_other_config={"vswitch-controller-fail-mode": "secure"},
+                bond_other_config={"bond-miimon": "70"})
+    wanted_port = netconfig.port_other_config(netconfig.bond_port_columns(hn, "bond0"))
+    port_config = {k.split(":", 1)[1]: v for k, v in wanted_port.items()}
+    snap = _Snap(["xenbr0", "xapi1"], ["bond0"])
+    snap.bridges = {
+        "xenbr0": Row(fail_mode="secure", other_config={"disable-in-band": "true"}),
+        "xapi1": Row(fail_mode="standalone", other_config={}),
+    }
+    snap.ports = {"bond0": Row(other_config=dict(port_config,
+                                                 **{"bond-miimon-interval": "100"}))}
+    changes, invalid = netconfig.settings_changes(hn, snap, after_reset=False)
+    assert invalid == {}
+    # xenbr0: fail mode already right; the in-band key XAPI does not set is removed.
+    assert changes.changes == [
+        ("set", "Bridge", "xenbr0", {"other_config:disable-in-band": None}),
+        ("set", "Port", "bond0", {"other_config:bond-miimon-interval": "70"}),
+    ]

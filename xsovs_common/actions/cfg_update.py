@@ -60,7 +60,6 @@ __all__ = ["PLUGIN_FUNCTIONS", "NO_CHANGE", "RESET_DONE", "OF_METHOD_KEY", "OVSD
 
 NO_CHANGE = "No change to configuration"
 RESET_DONE = "Successfully reset configuration"
-_names = bridge_names
 
 
 # -- report -----------------------------------------------------------------------
