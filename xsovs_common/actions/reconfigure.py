@@ -58,7 +58,7 @@ def _released(root, host_network, switch):
 
 
 def plan_up(root, host_network, pif_ref, snapshot):
-    switch = datapath.plan_up(host_network, pif_ref, snapshot, hostconfig.datapath_type(),
+    switch = datapath.plan_up(host_network, pif_ref, snapshot, hostconfig.datapath_type(root),
                               mtu=nicconfig.mtu)
     bridgeless = switch.ip_device != host_network.bridge(pif_ref)
     ip = ipconfig.plan_up(root, host_network, pif_ref, switch.ip_device, set_mtu=bridgeless)
