@@ -1,22 +1,19 @@
 """The RPM on a host that has the vendor's packages: real rpm transactions in a
-private root with stand-ins of the vendor packages (see tests/rpm_root.py)."""
+private root with stand-ins of the vendor packages (see tests/support/rpm_root.py)."""
 
 import os
 import shutil
 import subprocess
-import sys
 import xmlrpc.client
 
 import pytest
 
-from rpm_root import (CFG_UPDATE, CONFIG_UPDATE, PLUGINS, REAL_XENAPI, REPO,
-                      SAVED, TARGETS, UNITDIR, VENDOR_MARKER, XSOVS_PLUGIN,
-                      PluginWatch, build_standins, make_host, read_only, vendor_text)
+from tests.support.rpm_root import (CFG_UPDATE, CONFIG_UPDATE, PLUGINS, REAL_XENAPI, REPO, SAVED,
+                                    TARGETS, UNITDIR, VENDOR_MARKER, XSOVS_PLUGIN, PluginWatch,
+                                    build_standins, make_host, read_only, vendor_text)
+from tools import build_rpm
 from xsovs_common import paths
 from xsovs_dev.skips import need
-
-sys.path.insert(0, os.path.join(REPO, "tools"))
-import build_rpm  # noqa: E402
 
 SYNC_IN_TREE = os.path.exists(os.path.join(REPO, "packaging", "xsovs-xapi-sync.service"))
 
@@ -79,7 +76,7 @@ def test_install_beside_thevendor_packages(host, packages):
     assert os.stat(host.path(SAVED + "/openvswitch-config-update")).st_mode & 0o777 == 0o755
     # The vendor's configuration is untouched, xsovs's settings in a file of their own.
     assert host.read("/etc/sysconfig/openvswitch").startswith("# the vendor's template")
-    assert "CONTROLLER_PORT=6632" in host.read("/etc/sysconfig/xsovs")
+    assert "#CONTROLLER_PORT=6632" in host.read("/etc/sysconfig/xsovs")
     # xsovs's units are enabled, the vendor's enable links all stay.
     for unit in ("openvswitch-boot.service", "openvswitch-xapi-update.service"):
         assert host.is_enabled(unit) == "enabled"

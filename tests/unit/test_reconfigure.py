@@ -1,17 +1,12 @@
 """A whole PIF action planned: datapath, IP configuration, NICs (nothing applied)."""
 
 import pytest
-from sample_network import sample
-from switch_state import snapshot
 
+from tests.support.sample_network import sample
+from tests.support.switch_state import snapshot
 from xsovs_common import paths
 from xsovs_common.actions import reconfigure
 from xsovs_common.errors import InvalidValue
-
-
-@pytest.fixture
-def root(tmp_path):
-    return paths.Root(str(tmp_path))
 
 
 def test_up_plans_every_part(root):
