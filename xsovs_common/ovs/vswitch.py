@@ -13,7 +13,6 @@ transaction, then waits for ovs-vswitchd to take it in.  Anything the plan
 refers to that does not exist fails before a byte is sent.
 """
 
-
 from . import ovsdb
 from ..errors import Error
 from ..log import log
