@@ -17,7 +17,7 @@ from xsovs_common.ovs import ovsdb, vswitch
 
 @pytest.fixture
 def conn(ovs):
-    with vswitch.connect(paths.Root("/")) as connection:
+    with vswitch.connect(paths.Root("/", ovs_rundir=ovs.rundir)) as connection:
         yield connection
 
 
@@ -257,7 +257,7 @@ def test_non_ascii_values_across_read_boundaries(ovs, conn):
     value = "é€😀" * 200000
     _apply(conn, lambda c: (c.add_br("xenbr0"),
                             c.set("Bridge", "xenbr0", {"external_ids:note": value})))
-    with vswitch.connect(paths.Root("/")) as fresh:
+    with vswitch.connect(paths.Root("/", ovs_rundir=ovs.rundir)) as fresh:
         assert vswitch.Snapshot.read(fresh).bridges["xenbr0"].external_ids["note"] == value
 
 
