@@ -7,6 +7,7 @@ from switch_state import snapshot
 from xsovs_common import paths
 from xsovs_common.actions import reconfigure
 from xsovs_common.errors import InvalidValue
+from xsovs_common.ovs.changes import AddBr
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def test_up_plans_every_part(root):
 def test_datapath_type_comes_from_the_environment(root, monkeypatch):
     monkeypatch.setenv("XSOVS_DATAPATH_TYPE", "netdev")
     plan = reconfigure.plan_up(root, sample(), "eth0", snapshot({}))
-    assert ("add-br", "xenbr0", None, None, "netdev") in plan.switch.changes
+    assert AddBr("xenbr0", None, None, "netdev") in plan.switch.changes
     monkeypatch.setenv("XSOVS_DATAPATH_TYPE", "system; rm")
     with pytest.raises(InvalidValue, match="XSOVS_DATAPATH_TYPE"):
         reconfigure.plan_up(root, sample(), "eth0", snapshot({}))
