@@ -1,5 +1,6 @@
 """The pool to drive by hand: play up, xe host-call-plugin, play down, nothing left."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -52,10 +53,18 @@ def xe(pool, *args):
                           capture_output=True, text=True, timeout=120)
 
 
-def call(pool, host, fn, **args):
+def call(pool, host, fn, plugin=PLUGIN, **args):
     words = ["args:%s=%s" % kv for kv in sorted(args.items())]
     return xe(pool, "host-call-plugin", "host-uuid=" + pool["hosts"][host],
-              "plugin=" + PLUGIN, "fn=" + fn, *words)
+              "plugin=" + plugin, "fn=" + fn, *words)
+
+
+def test_both_names_xapi_calls_the_plugin_by_run_it(pool):
+    """Current XAPI calls openvswitch-config-update, older XAPI openvswitch-cfg-update."""
+    for plugin in ("openvswitch-config-update", "openvswitch-cfg-update"):
+        result = call(pool, "host2", "status", plugin=plugin)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert json.loads(result.stdout)["host"] == pool["hosts"]["host2"]
 
 
 def managers(pool, host):

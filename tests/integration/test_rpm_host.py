@@ -79,7 +79,7 @@ def test_install_beside_thevendor_packages(host, packages):
     assert os.stat(host.path(SAVED + "/openvswitch-config-update")).st_mode & 0o777 == 0o755
     # The vendor's configuration is untouched, xsovs's settings in a file of their own.
     assert host.read("/etc/sysconfig/openvswitch").startswith("# the vendor's template")
-    assert "CONTROLLER_PORT=6632" in host.read("/etc/sysconfig/xsovs")
+    assert "#CONTROLLER_PORT=6632" in host.read("/etc/sysconfig/xsovs")
     # xsovs's units are enabled, the vendor's enable links all stay.
     for unit in ("openvswitch-boot.service", "openvswitch-xapi-update.service"):
         assert host.is_enabled(unit) == "enabled"

@@ -1,10 +1,15 @@
 """Inventory, network.conf and sysconfig parsing."""
 
+import os
+
 import pytest
 
 from xsovs_common import paths
 from xsovs_common.system import hostconfig
 from xsovs_common.errors import ConfigError
+from xsovs_common.xapi import controller
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _write(tmp_path, host_path, text):
@@ -64,6 +69,18 @@ def test_sysconfig_xsovs_file_wins_over_the_vendors(tmp_path):
     _write(tmp_path, paths.SYSCONFIG_XSOVS, "CONTROLLER_PORT=6632\nTUNNEL_PROTOCOLS=vxlan\n")
     assert hostconfig.sysconfig_openvswitch(paths.Root(str(tmp_path))) == {
         "VSWITCHD_PRIORITY": "-5", "CONTROLLER_PORT": "6632", "TUNNEL_PROTOCOLS": "vxlan"}
+
+
+def test_shipped_xsovs_file_keeps_the_administrators_values(tmp_path):
+    """The file the package installs overrides nothing the vendor's file sets."""
+    _write(tmp_path, paths.SYSCONFIG_OPENVSWITCH,
+           "CONTROLLER_PORT=6633\nTUNNEL_PROTOCOLS=vxlan\nSSL_PROTOCOLS=TLSv1.2\n")
+    with open(os.path.join(REPO, "packaging", "sysconfig.xsovs")) as handle:
+        _write(tmp_path, paths.SYSCONFIG_XSOVS, handle.read())
+    values = hostconfig.sysconfig_openvswitch(paths.Root(str(tmp_path)))
+    assert values == {"CONTROLLER_PORT": "6633", "TUNNEL_PROTOCOLS": "vxlan",
+                      "SSL_PROTOCOLS": "TLSv1.2"}
+    assert controller.default_port(paths.Root(str(tmp_path)), "ssl") == 6633
 
 
 def test_sysconfig_vendor_file_alone(tmp_path):

@@ -41,15 +41,17 @@ def xapi_update_parser():
         prog=XAPI_UPDATE,
         description="XAPI start-up hook: run the openvswitch-cfg-update plugin's update "
                     "on this host.")
-    parser.add_argument("--wait", type=cli.seconds(MIN_TIMEOUT, MAX_SECONDS),
-                        default=pool_update.DEFAULT_WAIT, metavar="SECONDS",
-                        help="how long to wait for XAPI to start, %g-%g (default %%(default)s)"
-                             % (MIN_TIMEOUT, MAX_SECONDS))
-    parser.add_argument("--interval", type=cli.seconds(MIN_INTERVAL, MAX_INTERVAL),
-                        default=pool_update.DEFAULT_INTERVAL, metavar="SECONDS",
-                        help="between tries, %g-%g (default %%(default)s)"
-                             % (MIN_INTERVAL, MAX_INTERVAL))
+    _seconds_option(parser, "--wait", MIN_TIMEOUT, MAX_SECONDS, pool_update.DEFAULT_WAIT,
+                    "how long to wait for XAPI to start")
+    _seconds_option(parser, "--interval", MIN_INTERVAL, MAX_INTERVAL,
+                    pool_update.DEFAULT_INTERVAL, "between tries")
     return parser
+
+
+def _seconds_option(parser, flag, low, high, default, what):
+    """A checked duration option: its range and default are in its help."""
+    parser.add_argument(flag, type=cli.seconds(low, high), default=default, metavar="SECONDS",
+                        help="%s, %g-%g (default %%(default)s)" % (what, low, high))
 
 
 def xapi_update_main(argv):
@@ -72,10 +74,8 @@ def pool_update_parser():
     parser.add_argument("--workers", type=cli.number(1, MAX_WORKERS, integer=True),
                         default=pool_update.DEFAULT_WORKERS,
                         help="hosts called at once, 1-%d (default %%(default)s)" % MAX_WORKERS)
-    parser.add_argument("--timeout", type=cli.seconds(MIN_TIMEOUT, MAX_SECONDS),
-                        default=xapi.DEFAULT_TIMEOUT, metavar="SECONDS",
-                        help="per XAPI call, %g-%g (default %%(default)s)"
-                             % (MIN_TIMEOUT, MAX_SECONDS))
+    _seconds_option(parser, "--timeout", MIN_TIMEOUT, MAX_SECONDS, xapi.DEFAULT_TIMEOUT,
+                    "per XAPI call")
     return parser
 
 

@@ -4,9 +4,9 @@ Two data models exist in the field (docs/design.md, "Which manager XAPI
 asks for"): current XAPI has at most one ``SDN_controller`` record per pool
 (``ssl`` address and port, or ``pssl``: listen on 6640); older XAPI has
 only ``pool.vswitch_controller``, a bare address the historical plugin
-turned into ``ssl:ADDRESS:6632`` (the port is ``CONTROLLER_PORT`` in
-``/etc/sysconfig/openvswitch``).  Current XAPI still has that field, but an
-``SDN_controller`` record, when there is one, is the truth.
+turned into ``ssl:ADDRESS:6632`` (the port is ``CONTROLLER_PORT`` of the
+host's settings, see :func:`hostconfig.sysconfig_openvswitch`).  Current
+XAPI still has that field, but an ``SDN_controller`` record, when there is one, is the truth.
 
 Any pool administrator can write these values, so each part is checked
 before it reaches OVSDB: a host that is not an IPv4 / IPv6 address or a

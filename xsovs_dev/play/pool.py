@@ -92,9 +92,25 @@ def _wait_for_url(proc, out_path):
     raise PlayError("the XAPI simulator did not start; see %s.err" % out_path[:-len(".out")])
 
 
+# The names XAPI calls the plugin by: current XAPI's, and the older one.  The
+# RPM makes both run xsovs's plugin on a host; the play pool does the same.
+PLUGIN_NAMES = ("openvswitch-config-update", "openvswitch-cfg-update")
+
+
+def _plugin_dir(directory):
+    """``<dir>/plugins``, holding the plugin under both names, as a host has it."""
+    plugins = os.path.join(directory, "plugins")
+    os.makedirs(plugins, exist_ok=True)
+    source = str(REPO_ROOT / "xapi.d" / "plugins" / "openvswitch-cfg-update")
+    for name in PLUGIN_NAMES:
+        os.symlink(source, os.path.join(plugins, name))
+    return plugins
+
+
 def _start_simulator(directory, fixture, python, hosts):
     out = os.path.join(directory, "xapisim.out")
-    argv = [sys.executable, "-m", "xsovs_dev.xapisim", fixture, "--python", python]
+    argv = [sys.executable, "-m", "xsovs_dev.xapisim", fixture, "--python", python,
+            "--plugin-dir", _plugin_dir(directory)]
     for uuid, _, name in hosts:
         argv += ["--host-root", "%s=%s" % (uuid, os.path.join(directory, name))]
     with open(out, "w") as stdout, open(os.path.join(directory, "xapisim.err"), "w") as stderr:
