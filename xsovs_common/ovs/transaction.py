@@ -34,7 +34,6 @@ def _insert_row(values):
     return row
 
 
-
 class PendingState:
     """The switch as the operations so far leave it, and those operations.
 
