@@ -17,23 +17,17 @@ the historical one.
 
 import os
 import shutil
-import sys
 import tempfile
 import time
 from xml.dom import minidom
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "unit"))
-
-from switch_state import snapshot  # noqa: E402
-
-from xsovs_common import paths  # noqa: E402
-from xsovs_common.actions import interface_reconfigure  # noqa: E402
-from xsovs_common.net import dbcache, netconfig  # noqa: E402
-from xsovs_common.net.model import DEFAULTS, HostNetwork  # noqa: E402
-from xsovs_dev import ovs  # noqa: E402
-from xsovs_dev.fakeroot import FakeRoot  # noqa: E402
+from tests.support.switch_state import snapshot
+from xsovs_common import paths
+from xsovs_common.actions import interface_reconfigure
+from xsovs_common.net import dbcache, netconfig
+from xsovs_common.net.model import DEFAULTS, HostNetwork
+from xsovs_dev import ovs
+from xsovs_dev.fakeroot import FakeRoot
 
 SIZES = (100, 1000, 4000)
 REPEAT = 7

@@ -1,4 +1,4 @@
-"""Shared fixtures: real Open vSwitch daemons, fake host roots, namespaces.
+"""Shared fixtures: real Open vSwitch daemons, host roots, namespaces, the plugin's host.
 
 A test that needs something this machine lacks (root, namespaces, the OVS
 packages) skips with the reason -- unless ``XSOVS_NO_SKIP=1`` (set by CI,
@@ -6,18 +6,14 @@ which runs as root after ``make setup``), where a skip would hide a failure
 and fails instead.
 """
 
-import os
-import sys
+import contextlib
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO not in sys.path:
-    sys.path.insert(0, REPO)
+from xsovs_common import paths
+from xsovs_dev.skips import need
 
 HOST_UUID = "5f1c8ab2-0c47-4a8e-9d0b-0000000000a1"
-
-from xsovs_dev.skips import need  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -40,10 +36,30 @@ def ovs(ovs_server, monkeypatch):
 
 
 @pytest.fixture
+def root(tmp_path):
+    """An empty host root: every file and program resolved under the test's directory."""
+    return paths.Root(str(tmp_path))
+
+
+@pytest.fixture
 def fake_root(tmp_path):
     """A host root with an inventory and network.conf saying openvswitch."""
     from xsovs_dev.fakeroot import FakeRoot
     return FakeRoot(str(tmp_path / "root"), host_uuid=HOST_UUID)
+
+
+@pytest.fixture
+def plugin_host(ovs, fake_root):
+    """``plugin_host(builder=None)``: the plugin's simulated host, stopped after the test.
+
+    The pool is ``builder`` (default: plugin_host.one_host()), served by the
+    XAPI simulator; the switch has the bridges of plugin_host.build_bridges.
+    """
+    from tests.support.plugin_host import simulated_host
+    with contextlib.ExitStack() as running:
+        def start(builder=None):
+            return running.enter_context(simulated_host(ovs, fake_root, builder))
+        yield start
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.unit.sample_network import sample
+from tests.support.sample_network import sample
 from xsovs_common import paths
 from xsovs_common.net import ipconfig, nicconfig
 from xsovs_common.system import dhclient

@@ -1,24 +1,18 @@
 """A listening (pssl) manager's port in a real host firewall (iptables in a namespace)."""
 
 import pytest
-from plugin_host import Host, build_bridges, one_host
 
 from xsovs_common import paths
 from xsovs_dev import netns
-from xsovs_dev.xapisim import Simulator
 
 
 @pytest.fixture
-def host(netns_ok, ovs, fake_root):
-    builder = one_host()
+def host(netns_ok, plugin_host, fake_root):
     namespace = netns.Namespace().create()
     try:
-        with Simulator(builder.build()) as sim:
-            build_bridges(ovs)
-            h = Host(sim, builder.host_uuid("host1"), ovs, fake_root)
-            fake_root.netns_program("iptables", namespace.name)
-            yield h, namespace
-            h.close()
+        h = plugin_host()
+        fake_root.netns_program("iptables", namespace.name)
+        yield h, namespace
     finally:
         namespace.delete()
 

@@ -6,27 +6,23 @@ import threading
 import time
 
 import pytest
-from plugin_host import PLUGIN, Host, build_bridges, one_host, ovsdb_state
 
+from tests.support.plugin_host import PLUGIN, one_host, ovsdb_state
 from xsovs_common import paths
 from xsovs_common.system import lock
-from xsovs_dev.xapisim import REPO_ROOT, Simulator, XapiError, plugins
+from xsovs_dev.xapisim import REPO_ROOT, XapiError, plugins
 
 PLUGIN_PATH = str(REPO_ROOT / "xapi.d" / "plugins" / PLUGIN)
 
 
 @pytest.fixture
-def host(ovs, fake_root):
+def host(plugin_host, ovs, fake_root):
     """A host in step with XAPI, with a controller set (so a wrong reset would show)."""
-    builder = one_host(vswitch_controller="192.0.2.5")
-    with Simulator(builder.build()) as sim:
-        build_bridges(ovs)
-        h = Host(sim, builder.host_uuid("host1"), ovs, fake_root)
-        h.call("update")
-        assert ovs.vsctl("get-manager").strip() == "ssl:192.0.2.5:6632"
-        fake_root.write(paths.VSWITCHD_CACERT, "CA learnt from the controller\n")
-        yield h
-        h.close()
+    h = plugin_host(one_host(vswitch_controller="192.0.2.5"))
+    h.call("update")
+    assert ovs.vsctl("get-manager").strip() == "ssl:192.0.2.5:6632"
+    fake_root.write(paths.VSWITCHD_CACERT, "CA learnt from the controller\n")
+    return h
 
 
 def unchanged(host, before, cache):

@@ -6,8 +6,8 @@ import sys
 import time
 
 import pytest
-from plugin_host import Host, build_bridges, one_host
 
+from tests.support.plugin_host import Host, build_bridges, one_host
 from xsovs_common import paths
 from xsovs_dev.xapisim import REPO_ROOT, Simulator
 

@@ -6,8 +6,8 @@ import subprocess
 import sys
 
 import pytest
-from plugin_host import PLUGIN, Host
 
+from tests.support.plugin_host import PLUGIN, Host
 from xsovs_dev import ovs as ovsmod
 from xsovs_dev.fakeroot import FakeRoot
 from xsovs_dev.skips import need

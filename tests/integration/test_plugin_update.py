@@ -4,9 +4,9 @@ import json
 import os
 
 import pytest
-from plugin_host import (BOND_OTHER_CONFIG, NEW_PLUGIN, PLUGIN, Host, build_bridges, one_host,
-                         ovsdb_state)
 
+from tests.support.plugin_host import (BOND_OTHER_CONFIG, NEW_PLUGIN, PLUGIN, Host, build_bridges,
+                                       one_host, ovsdb_state)
 from xsovs_common import paths
 from xsovs_common.net import dbcache
 from xsovs_common.ovs import mgmt_flows
@@ -14,13 +14,8 @@ from xsovs_dev.xapisim import REPO_ROOT, Simulator
 
 
 @pytest.fixture
-def host(ovs, fake_root):
-    builder = one_host()
-    with Simulator(builder.build()) as sim:
-        build_bridges(ovs)
-        h = Host(sim, builder.host_uuid("host1"), ovs, fake_root)
-        yield h
-        h.close()
+def host(plugin_host):
+    return plugin_host()
 
 
 def set_pool_other_config(sim, values):

@@ -7,16 +7,14 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 
 import pytest
 
+from tools import build_rpm
 from xsovs_common.system import hostconfig
 from xsovs_dev.skips import need
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(REPO, "tools"))
-import build_rpm  # noqa: E402
 
 SITELIB = "/usr/lib/python3.6/site-packages"
 LIBEXEC = "/opt/xensource/libexec"

@@ -1,22 +1,19 @@
 """The RPM on a host that has the vendor's packages: real rpm transactions in a
-private root with stand-ins of the vendor packages (see tests/rpm_root.py)."""
+private root with stand-ins of the vendor packages (see tests/support/rpm_root.py)."""
 
 import os
 import shutil
 import subprocess
-import sys
 import xmlrpc.client
 
 import pytest
 
-from rpm_root import (CFG_UPDATE, CONFIG_UPDATE, PLUGINS, REAL_XENAPI, REPO,
-                      SAVED, TARGETS, UNITDIR, VENDOR_MARKER, XSOVS_PLUGIN,
-                      PluginWatch, build_standins, make_host, read_only, vendor_text)
+from tests.support.rpm_root import (CFG_UPDATE, CONFIG_UPDATE, PLUGINS, REAL_XENAPI, REPO, SAVED,
+                                    TARGETS, UNITDIR, VENDOR_MARKER, XSOVS_PLUGIN, PluginWatch,
+                                    build_standins, make_host, read_only, vendor_text)
+from tools import build_rpm
 from xsovs_common import paths
 from xsovs_dev.skips import need
-
-sys.path.insert(0, os.path.join(REPO, "tools"))
-import build_rpm  # noqa: E402
 
 SYNC_IN_TREE = os.path.exists(os.path.join(REPO, "packaging", "xsovs-xapi-sync.service"))
 

@@ -5,7 +5,7 @@ import argparse
 import pytest
 
 from xsovs_common import cli
-from xsovs_common.actions import commands, pool_update
+from xsovs_common.actions import boot, commands, pool_update
 from xsovs_common.xapi import session as xapi
 from xsovs_common.errors import UsageError
 
@@ -61,3 +61,16 @@ def test_number_bounds_are_inclusive():
     for text in ("0", "11", "2.0"):
         with pytest.raises(argparse.ArgumentTypeError):
             check(text)
+
+
+@pytest.mark.parametrize("command", boot.COMMANDS)
+def test_boot_commands_and_the_common_options(command):
+    options = commands.boot_parser().parse_args([command, "--root-prefix=/srv/h", "--no-syslog"])
+    assert (options.command, options.root_prefix, options.no_syslog) == (command, "/srv/h", True)
+    options = commands.boot_parser().parse_args([command])
+    assert (options.root_prefix, options.no_syslog) == (None, False)
+
+
+@pytest.mark.parametrize("argv", [[], ["start", "stop"]])
+def test_boot_needs_exactly_one_command(argv, capsys):
+    _usage_error(commands.boot_main, argv, capsys)

@@ -1,9 +1,9 @@
 """The datapath plans of PIF up/down, against described switches (no OVS needed)."""
 
 import pytest
-from sample_network import net_uuid, sample
-from switch_state import snapshot
 
+from tests.support.sample_network import net_uuid, sample
+from tests.support.switch_state import snapshot
 from xsovs_common.net import datapath
 from xsovs_common.errors import InvalidValue
 from xsovs_common.net.model import ModelError

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from sample_network import sample
+from tests.support.sample_network import sample
 from xsovs_common.net import dbcache
 
 DESIGN_EXAMPLE = """<?xml version="1.0" ?>

@@ -2,7 +2,7 @@
 
 import pytest
 
-from sample_network import sample
+from tests.support.sample_network import sample
 from xsovs_common import paths
 from xsovs_common.net import ipconfig
 from xsovs_common.errors import InvalidValue
@@ -12,11 +12,6 @@ IFCFG = "/etc/sysconfig/network-scripts/ifcfg-%s"
 ROUTE = "/etc/sysconfig/network-scripts/route-%s"
 DHCONF = "/var/lib/xcp/dhclient-%s.conf"
 DHCONF6 = "/var/lib/xcp/dhclient6-%s.conf"
-
-
-@pytest.fixture
-def root(tmp_path):
-    return paths.Root(str(tmp_path))
 
 
 def _write(root, host_path, text):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from sample_network import sample
+from tests.support.sample_network import sample
 from xsovs_common.ovs import mgmt_flows
 from xsovs_common.errors import InvalidValue
 

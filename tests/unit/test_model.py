@@ -2,7 +2,7 @@
 
 import pytest
 
-from sample_network import net_uuid, sample
+from tests.support.sample_network import net_uuid, sample
 from xsovs_common.net.model import ModelError
 
 

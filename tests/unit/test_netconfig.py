@@ -1,6 +1,6 @@
 """The shared rules for bridge and bond settings."""
 
-from sample_network import sample
+from tests.support.sample_network import sample
 from xsovs_common.net import netconfig
 from xsovs_common.ovs.changes import Set
 

@@ -27,11 +27,15 @@ MAX_INTERVAL = 60.0
 MAX_WORKERS = 256
 
 
-def boot_main(argv):
-    """openvswitch-boot start|stop|restart|status: Open vSwitch at host boot."""
+def boot_parser():
     parser = cli.ArgumentParser(prog=BOOT, description="Open vSwitch at host boot.")
     parser.add_argument("command", choices=boot.COMMANDS)
-    options = parser.parse_args(argv)
+    return parser
+
+
+def boot_main(argv):
+    """openvswitch-boot start|stop|restart|status: Open vSwitch at host boot."""
+    options = boot_parser().parse_args(argv)
     root = cli.setup(BOOT, options)
     return boot.run(root, options.command, sys.stdout)
 

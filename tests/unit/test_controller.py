@@ -8,11 +8,6 @@ from xsovs_common.errors import InvalidValue
 from xsovs_common.xapi.session import XapiError
 
 
-@pytest.fixture
-def root(tmp_path):
-    return paths.Root(str(tmp_path))
-
-
 def _sysconfig(root, text):
     path = root.path(paths.SYSCONFIG_OPENVSWITCH)
     import os

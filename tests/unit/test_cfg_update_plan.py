@@ -2,7 +2,7 @@
 
 import itertools
 
-from sample_network import sample
+from tests.support.sample_network import sample
 from xsovs_common import paths
 from xsovs_common.actions import cfg_update
 from xsovs_common.ovs.snapshot import Snapshot

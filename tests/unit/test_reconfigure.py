@@ -1,19 +1,17 @@
 """A whole PIF action planned: datapath, IP configuration, NICs (nothing applied)."""
 
 import pytest
-from sample_network import sample
-from switch_state import snapshot
 
-from xsovs_common import paths
+from tests.support.sample_network import sample
+from tests.support.switch_state import snapshot
 from xsovs_common.actions import reconfigure
 from xsovs_common.errors import InvalidValue
 from xsovs_common.ovs.changes import AddBr
 
 
-@pytest.fixture
-def root(tmp_path, monkeypatch):
+@pytest.fixture(autouse=True)
+def _datapath_type_unset(monkeypatch):
     monkeypatch.delenv("XSOVS_DATAPATH_TYPE", raising=False)
-    return paths.Root(str(tmp_path))
 
 
 def test_up_plans_every_part(root):

@@ -7,13 +7,14 @@ test's ovsdb-server.  Its bridges are built as interface-reconfigure builds
 them, plus one bridge XAPI does not know.
 """
 
+import contextlib
 import json
 
 import pytest
 import XenAPI
 
 from xsovs_common import paths
-from xsovs_dev.xapisim import PoolBuilder, client
+from xsovs_dev.xapisim import PoolBuilder, Simulator, client
 
 PLUGIN = "openvswitch-cfg-update"
 NEW_PLUGIN = "openvswitch-config-update"
@@ -102,3 +103,16 @@ class Host:
             self.x.session.logout()
         except Exception:
             pass
+
+
+@contextlib.contextmanager
+def simulated_host(ovs, fake_root, builder=None):
+    """host1 of ``builder`` (default: :func:`one_host`) with its bridges built, as a Host."""
+    builder = builder or one_host()
+    with Simulator(builder.build()) as sim:
+        build_bridges(ovs)
+        host = Host(sim, builder.host_uuid("host1"), ovs, fake_root)
+        try:
+            yield host
+        finally:
+            host.close()

@@ -19,7 +19,7 @@ import xmlrpc.client
 
 from xsovs_dev.skips import need
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SITELIB = "/usr/lib/python3.6/site-packages"
 UNITDIR = "/usr/lib/systemd/system"
 PLUGINS = "/etc/xapi.d/plugins"

@@ -1,0 +1,1 @@
+"""End-to-end tests: namespaces, packets, real daemons (root; skipped with the reason otherwise)."""

@@ -1,0 +1,1 @@
+"""Integration tests: real ovsdb-server, the XAPI simulator, fake host roots."""

@@ -1,0 +1,1 @@
+"""Helpers the suites and bench/ share, imported as ``from tests.support import ...``."""

@@ -1,0 +1,1 @@
+"""Repository tools (run as scripts by make; importable by the tests)."""
