@@ -1,4 +1,5 @@
-"""The OVSDB layer against a real ovsdb-server and a live (dummy) ovs-vswitchd.
+"""Snapshots read, changes committed as one transaction, against a real ovsdb-server
+and a live (dummy) ovs-vswitchd.
 
 Results are read back with the real ovs-vsctl, so these tests check that
 what xsovs writes is what Open vSwitch's own tool sees.
