@@ -18,7 +18,6 @@ start-up and imports included.  Measured in one run:
 Target: t(1000 VLANs) / t(10 VLANs) <= 1.5.
 """
 
-import contextlib
 import os
 import shutil
 import statistics
@@ -54,25 +53,14 @@ class Host:
         self.env = dict(os.environ, XSOVS_XAPI_URL=self.sim.url, OVS_RUNDIR=self.switch.ovs.rundir,
                         PYTHONPATH=str(REPO_ROOT))
         self.env.pop("XSOVS_DATAPATH_TYPE", None)
-        with self.environ(), xapi.connect() as api:   # the cache a full rewrite writes
+        # What XSOVS_XAPI_URL and OVS_RUNDIR give an executable, for in-process work.
+        self.fake.configure(xapi_url=self.sim.url, ovs_rundir=self.switch.ovs.rundir)
+        with xapi.connect(root=self.fake.root) as api:   # the cache a full rewrite writes
             dbcache.write(self.fake.file(paths.NETWORK_DBCACHE),
                           xapi_network.load(api, self.host_uuid))
         session = client.session(self.sim.url)
         session.xenapi.login_with_password("root", "")
         self.session = session._session
-
-    @contextlib.contextmanager
-    def environ(self):
-        """This host's XAPI and OVSDB for in-process work."""
-        saved = dict(os.environ)
-        os.environ.update(XSOVS_XAPI_URL=self.sim.url, OVS_RUNDIR=self.switch.ovs.rundir,
-                          XSOVS_LOG="stderr")
-        os.environ.pop("XSOVS_DATAPATH_TYPE", None)
-        try:
-            yield
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
 
     def pif(self, tag):
         return self.builder.pif_ref("eth1", vlan=tag)
@@ -100,9 +88,8 @@ class Host:
 
     def in_process(self, tag):
         """The same action in-process: (XAPI calls, OVSDB round trips)."""
-        with self.environ():
-            _, calls, rpcs = counted(lambda: interface_reconfigure.pif_action(
-                self.fake.root, "up", session_ref=self.session, pif_ref=self.pif(tag)))
+        _, calls, rpcs = counted(lambda: interface_reconfigure.pif_action(
+            self.fake.root, "up", session_ref=self.session, pif_ref=self.pif(tag)))
         return calls, rpcs
 
     def drop(self, tag):

@@ -81,17 +81,16 @@ class Host:
         self.sim = subprocess.Popen([sys.executable, "-m", "xsovs_dev.xapisim", fixture_path],
                                     env=env, stdout=subprocess.PIPE, universal_newlines=True)
         self.url = self.sim.stdout.readline().strip()
-        self._env = {"XSOVS_XAPI_URL": self.url, "OVS_RUNDIR": self.ovs.rundir}
-        self._saved = {k: os.environ.get(k) for k in self._env}
-        os.environ.update(self._env)
+        # What XSOVS_XAPI_URL and OVS_RUNDIR give the plugin, for in-process work.
+        self.fake.configure(xapi_url=self.url, ovs_rundir=self.ovs.rundir)
 
     def update(self):
-        with xapi.connect() as api:
+        with xapi.connect(root=self.fake.root) as api:
             return cfg_update.update(self.fake.root, api)
 
     def counted_update(self):
         """update(), with its OVSDB round trips and XAPI calls counted and timed."""
-        with xapi.connect() as api:      # login and logout are not update's
+        with xapi.connect(root=self.fake.root) as api:      # login and logout are not update's
             with Counter(ovsdb.Connection, "call") as rpc, Counter(xapi.Api, "call") as calls:
                 start = time.perf_counter()
                 result = cfg_update.update(self.fake.root, api)
@@ -119,11 +118,6 @@ class Host:
         return self.ovs.vsctl("get-manager").strip()
 
     def close(self):
-        for key, value in self._saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
         self.sim.terminate()
         self.sim.wait()
         self.sim.stdout.close()

@@ -48,20 +48,19 @@ class Host:
         self.builder = vlan_pool(1, vlans)
         self.host_uuid = self.builder.host_uuid("host1")
         self.fake = fake_root(workdir, self.host_uuid)
+        self.fake.configure(ovs_rundir=self.switch.ovs.rundir)   # OVS_RUNDIR of the plugin
         self.sims = []
-        self._saved = dict(os.environ)
-        os.environ.update(OVS_RUNDIR=self.switch.ovs.rundir, XSOVS_LOG="stderr")
 
     def serve(self, builder):
-        """Point XSOVS_XAPI_URL at a simulator of ``builder``'s pool."""
+        """Point the root's XAPI (XSOVS_XAPI_URL) at a simulator of ``builder``'s pool."""
         sim = Simulated(self.workdir, builder.build(),
                         env={"XSOVS_ROOT": self.fake.path, "OVS_RUNDIR": self.switch.ovs.rundir})
         self.sims.append(sim)
-        os.environ["XSOVS_XAPI_URL"] = sim.url
+        self.fake.configure(xapi_url=sim.url)
         return sim
 
     def update(self):
-        with xapi.connect() as api:      # login and logout are not update's
+        with xapi.connect(root=self.fake.root) as api:      # login and logout are not update's
             start = time.perf_counter()
             value, calls, rpcs = counted(lambda: cfg_update.update(self.fake.root, api))
             return value, time.perf_counter() - start, calls, rpcs
@@ -80,7 +79,7 @@ class Host:
 
     def historical_ids(self):
         """What the historical scripts left: every network of eth1 on each of its bridges."""
-        with xapi.connect() as api:
+        with xapi.connect(root=self.fake.root) as api:
             hn = xapi_network.load(api, self.host_uuid)
         bridges = ["xenbr1"] + ["xapi%d" % tag for tag in range(1, self.vlans + 1)]
         value = ";".join(hn.networks[hn.networks_with_bridge(b)[0]]["uuid"] for b in bridges)
@@ -93,8 +92,6 @@ class Host:
             transaction.apply(connection, changes, snapshot, timeout=120)
 
     def close(self):
-        os.environ.clear()
-        os.environ.update(self._saved)
         for sim in self.sims:
             sim.close()
         self.switch.close()
@@ -135,13 +132,13 @@ def _pool(workdir):
         urls = {}
         for name, builder in (("alone", alone), ("pool", pool)):
             urls[name] = host.serve(builder).url
-        os.environ["XSOVS_XAPI_URL"] = urls["alone"]
+        host.fake.configure(xapi_url=urls["alone"])
         host.update()    # sets the ids: from now on nothing to change
         times = {"alone": [], "pool": []}
         counts = {}
         for _ in range(POOL_RUNS):   # interleaved: a busy machine slows both alike
             for name in ("alone", "pool"):
-                os.environ["XSOVS_XAPI_URL"] = urls[name]
+                host.fake.configure(xapi_url=urls[name])
                 value, seconds, calls, rpcs = host.update()
                 assert value == cfg_update.NO_CHANGE, value
                 times[name].append(seconds)

@@ -29,7 +29,8 @@ def ovs_server(tmp_path_factory):
 
 @pytest.fixture
 def ovs(ovs_server, monkeypatch):
-    """The session's switch, emptied, with OVS_RUNDIR pointing at it."""
+    """The session's switch, emptied, with OVS_RUNDIR pointing at it (for the
+    programs a test starts; in-process code gets it with its root)."""
     ovs_server.reset()
     monkeypatch.setenv("OVS_RUNDIR", ovs_server.rundir)
     return ovs_server
@@ -42,10 +43,14 @@ def root(tmp_path):
 
 
 @pytest.fixture
-def fake_root(tmp_path):
-    """A host root with an inventory and network.conf saying openvswitch."""
+def fake_root(tmp_path, request):
+    """A host root with an inventory and network.conf saying openvswitch; with
+    the ``ovs`` fixture its root finds that switch (OVS_RUNDIR of a program)."""
     from xsovs_dev.fakeroot import FakeRoot
-    return FakeRoot(str(tmp_path / "root"), host_uuid=HOST_UUID)
+    fake = FakeRoot(str(tmp_path / "root"), host_uuid=HOST_UUID)
+    if "ovs" in request.fixturenames:
+        fake.configure(ovs_rundir=request.getfixturevalue("ovs").rundir)
+    return fake
 
 
 @pytest.fixture

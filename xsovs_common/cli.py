@@ -86,6 +86,7 @@ def run(program, main, argv=None):
 
 
 def setup(program, options):
-    """Logging and the root prefix from parsed common options."""
+    """Logging, and the root (prefix and host settings) from parsed common options
+    and the environment: the one place an executable reads its environment."""
     logmod.setup(program, use_syslog=False if options.no_syslog else None)
-    return Root(options.root_prefix)
+    return Root.from_environment(options.root_prefix)

@@ -4,6 +4,11 @@ Every file and every external program is resolved under one prefix so that a
 test tree with stub programs, or a simulated host in a namespace, can stand in
 for a real dom0.  The prefix comes from ``--root-prefix`` on a CLI, else
 ``XSOVS_ROOT``, else ``/``.
+
+A :class:`Root` also carries the rest of what the environment says about
+the host -- where the OVS daemons' sockets are, where XAPI is, the datapath
+type -- read once when a program starts (:meth:`Root.from_environment`) and
+passed down with the root, so nothing below reads the environment.
 """
 
 import os
@@ -58,13 +63,43 @@ PROGRAMS = {
 }
 
 
-class Root:
-    """A host's file system as seen through the root prefix."""
+# The environment variables a program's start reads (see Root.from_environment).
+ENV_ROOT = "XSOVS_ROOT"
+ENV_XAPI_URL = "XSOVS_XAPI_URL"
+ENV_DATAPATH_TYPE = "XSOVS_DATAPATH_TYPE"
+ENV_OVS_RUNDIR = "OVS_RUNDIR"
+ENV_OVS_LOGDIR = "OVS_LOGDIR"
 
-    def __init__(self, prefix=None):
-        if prefix is None:
-            prefix = os.environ.get("XSOVS_ROOT") or "/"
+
+class Root:
+    """A host's file system as seen through the root prefix, with the host's settings.
+
+    ``ovs_rundir``, ``ovs_logdir``: the OVS daemons' directories when they are
+    not under the prefix; ``xapi_url``: where XAPI is when not on its local
+    socket (an ``http://host:port/`` URL or a socket path); ``datapath_type``:
+    the text given for the bridges' datapath, checked where it is used
+    (:func:`hostconfig.datapath_type`); None for the default.
+    """
+
+    def __init__(self, prefix, ovs_rundir=None, ovs_logdir=None, xapi_url=None,
+                 datapath_type=None):
         self.prefix = os.path.abspath(prefix)
+        self._ovs_rundir = ovs_rundir or None
+        self._ovs_logdir = ovs_logdir or None
+        self.xapi_url = xapi_url or None
+        self.datapath_type = datapath_type or None
+
+    @classmethod
+    def from_environment(cls, prefix=None, environ=None):
+        """The root of a program's run: ``prefix`` (``--root-prefix``), else
+        ``XSOVS_ROOT``, else ``/``, and the settings from ``environ`` (default
+        ``os.environ``), read here and nowhere else."""
+        environ = os.environ if environ is None else environ
+        return cls(prefix or environ.get(ENV_ROOT) or "/",
+                   ovs_rundir=environ.get(ENV_OVS_RUNDIR),
+                   ovs_logdir=environ.get(ENV_OVS_LOGDIR),
+                   xapi_url=environ.get(ENV_XAPI_URL),
+                   datapath_type=environ.get(ENV_DATAPATH_TYPE))
 
     def __repr__(self):
         return "Root(%r)" % self.prefix
@@ -83,7 +118,11 @@ class Root:
 
     def ovs_rundir(self):
         """Where ovs-vsctl looks for the OVS daemons' sockets."""
-        return os.environ.get("OVS_RUNDIR") or self.path(OVS_RUNDIR)
+        return self._ovs_rundir or self.path(OVS_RUNDIR)
+
+    def ovs_logdir(self):
+        """Where the OVS daemons (and the ovs library) write their logs."""
+        return self._ovs_logdir or self.path(OVS_LOGDIR)
 
     def ovsdb_socket(self):
         return os.path.join(self.ovs_rundir(), "db.sock")

@@ -25,6 +25,7 @@ sys.exit({status})
 class FakeRoot:
     def __init__(self, path, host_uuid=None, backend="openvswitch"):
         self.path = os.path.abspath(path)
+        self.settings = {}
         self.root = paths.Root(self.path)
         self.calls_log = os.path.join(self.path, "stub-calls.log")
         os.makedirs(self.path, exist_ok=True)
@@ -32,6 +33,13 @@ class FakeRoot:
             self.write_inventory(host_uuid)
         if backend is not None:
             self.write(paths.NETWORK_CONF, backend + "\n")
+
+    def configure(self, **settings):
+        """Give ``root`` host settings (``xapi_url``, ``ovs_rundir``, ... of
+        :class:`paths.Root`), as a program's start reads them from its environment."""
+        self.settings.update(settings)
+        self.root = paths.Root(self.path, **self.settings)
+        return self.root
 
     def file(self, host_path):
         return self.root.path(host_path)

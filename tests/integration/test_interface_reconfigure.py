@@ -96,7 +96,7 @@ class Host:
 
     def write_cache(self, edit=None):
         """The cache XAPI's data makes, optionally edited (HostNetwork -> None)."""
-        with xapi.connect() as api:
+        with xapi.connect(root=self.root) as api:
             hn = xapi_network.load(api, HOST1)
         if edit:
             edit(hn)
@@ -173,7 +173,8 @@ def make_host(ovs, fake_root, monkeypatch, capsys):
         sim = Simulator((builder or pool()).build())
         sim.start()
         sims.append(sim)
-        monkeypatch.setenv("XSOVS_XAPI_URL", sim.url)
+        monkeypatch.setenv("XSOVS_XAPI_URL", sim.url)   # for the executable's start
+        fake_root.configure(xapi_url=sim.url)            # for the test's own reads
         return Host(fake_root, ovs, sim, capsys)
 
     yield make
@@ -710,7 +711,7 @@ def test_linux_bridge_backend_is_refused(host):
 # --session/--pif: the PIF's own objects, and the cache kept right ----------------
 
 def _full_cache(host):
-    with xapi.connect() as api:
+    with xapi.connect(root=host.root) as api:
         return dbcache.render(xapi_network.load(api, HOST1))
 
 

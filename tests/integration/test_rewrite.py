@@ -15,10 +15,10 @@ HOST2 = "00000002-0000-4000-8000-000000000002"
 
 
 @pytest.fixture
-def host2(ovs, fake_root, monkeypatch):
+def host2(ovs, fake_root):
     fake_root.write_inventory(HOST2)
     with Simulator("three-host") as sim:
-        monkeypatch.setenv("XSOVS_XAPI_URL", sim.url)
+        fake_root.configure(xapi_url=sim.url)
         yield sim, fake_root
 
 
@@ -32,7 +32,7 @@ def test_rewrite_sets_ids_and_writes_the_cache(ovs, host2):
     ovs.vsctl("add-br", "xenbr0", "--", "add-br", "xapi2", "xenbr0", "100",
               "--", "add-br", "xapi1", "--", "add-br", "foreign",
               "--", "br-set-external-id", "foreign", "xs-network-uuids", "keep-me")
-    with xapi.connect() as api:
+    with xapi.connect(root=fake_root.root) as api:
         result = rewrite.rewrite(fake_root.root, api)
     # As XAPI writes them: each bridge its network; a fake bridge its own, then its parent's.
     assert ovs.vsctl("br-get-external-id", "xenbr0", "xs-network-uuids").strip() == \
@@ -48,7 +48,7 @@ def test_rewrite_sets_ids_and_writes_the_cache(ovs, host2):
     assert sorted(rec["device"] for rec in cached.pifs.values()) == \
         ["bond0", "bond0", "eth0", "eth0", "eth1", "eth2", "tunnel0"]
 
-    with xapi.connect() as api:
+    with xapi.connect(root=fake_root.root) as api:
         again = rewrite.rewrite(fake_root.root, api)
     assert (again.cache_changed, again.bridges_changed, again.summary()) == (False, [], "")
 
@@ -57,7 +57,7 @@ def test_a_xapi_failure_changes_nothing(ovs, host2):
     sim, fake_root = host2
     fake_root.write_inventory("00000002-0000-4000-8000-0000000000ff")   # not a host XAPI knows
     ovs.vsctl("add-br", "xenbr0")
-    with xapi.connect() as api:
+    with xapi.connect(root=fake_root.root) as api:
         with pytest.raises(xapi.XapiError) as info:
             rewrite.rewrite(fake_root.root, api)
     assert info.value.code == "UUID_INVALID"
@@ -83,7 +83,7 @@ def test_rewrite_replaces_what_an_older_tool_stored(ovs, host2, stored):
         changes.br_set_external_id("xenbr0", "xs-network-uuids", stored)
         changes.br_set_external_id("xapi2", "xs-network-uuids", stored)
         transaction.apply(connection, changes, Snapshot.read(connection), wait=False)
-    with xapi.connect() as api:
+    with xapi.connect(root=fake_root.root) as api:
         result = rewrite.rewrite(fake_root.root, api)
     assert sorted(result.bridges_changed) == ["xapi2", "xenbr0"]
     assert ovs.vsctl("br-get-external-id", "xenbr0", "xs-network-uuids").strip() == eth0[0]

@@ -20,7 +20,7 @@ from xsovs_common.ovs.snapshot import Snapshot
 
 @pytest.fixture
 def conn(ovs):
-    with transaction.connect(paths.Root("/")) as connection:
+    with transaction.connect(paths.Root("/", ovs_rundir=ovs.rundir)) as connection:
         yield connection
 
 
@@ -260,7 +260,7 @@ def test_non_ascii_values_across_read_boundaries(ovs, conn):
     value = "é€😀" * 200000
     _apply(conn, lambda c: (c.add_br("xenbr0"),
                             c.set("Bridge", "xenbr0", {"external_ids:note": value})))
-    with transaction.connect(paths.Root("/")) as fresh:
+    with transaction.connect(paths.Root("/", ovs_rundir=ovs.rundir)) as fresh:
         assert Snapshot.read(fresh).bridges["xenbr0"].external_ids["note"] == value
 
 

@@ -13,10 +13,14 @@ from xsovs_dev.xapisim import PoolBuilder, Simulator
 HOST2 = "00000002-0000-4000-8000-000000000002"
 
 
+def at(sim):
+    """The root of a run pointed at ``sim`` (XSOVS_XAPI_URL)."""
+    return paths.Root("/", xapi_url=sim.url)
+
+
 @pytest.fixture
-def three_host(monkeypatch):
+def three_host():
     with Simulator("three-host") as sim:
-        monkeypatch.setenv("XSOVS_XAPI_URL", sim.url)
         yield sim
 
 
@@ -32,7 +36,7 @@ def _counting(api):
 
 
 def test_only_this_hosts_objects(three_host):
-    with xapi.connect() as api:
+    with xapi.connect(root=at(three_host)) as api:
         hn = xapi_network.load(api, HOST2)
     devices = sorted(rec["device"] for rec in hn.pifs.values())
     assert devices == ["bond0", "bond0", "eth0", "eth0", "eth1", "eth2", "tunnel0"]
@@ -49,15 +53,14 @@ def test_only_this_hosts_objects(three_host):
     assert len(hn.tunnels) == 1 and len(hn.pools) == 1
 
 
-def test_constant_number_of_calls(monkeypatch):
+def test_constant_number_of_calls():
     counts = []
     for vlans in (10, 400):
         builder = PoolBuilder().host("h1").physical_pif("eth0", "xenbr0", management=True)
         for tag in range(1, vlans + 1):
             builder.vlan("eth0", tag, "xapi%d" % tag)
         with Simulator(builder.build()) as sim:
-            monkeypatch.setenv("XSOVS_XAPI_URL", sim.url)
-            with xapi.connect() as api:
+            with xapi.connect(root=at(sim)) as api:
                 calls = _counting(api)
                 hn = xapi_network.load(api, builder.host_uuid("h1"))
         assert len(hn.pifs) == vlans + 1
@@ -78,15 +81,14 @@ def _pool_of(hosts, vlans):
     return builder
 
 
-def test_reads_follow_this_host_not_the_pool(monkeypatch):
+def test_reads_follow_this_host_not_the_pool():
     """Alone or in a pool of 8: the same calls, and no other host's VLAN, Bond, tunnel
     or network record comes back."""
     seen = []
     for hosts in (1, 8):
         builder = _pool_of(hosts, 20)
         with Simulator(builder.build()) as sim:
-            monkeypatch.setenv("XSOVS_XAPI_URL", sim.url)
-            with xapi.connect() as api:
+            with xapi.connect(root=at(sim)) as api:
                 answers = []
                 original = api.call
 
@@ -109,11 +111,10 @@ def test_reads_follow_this_host_not_the_pool(monkeypatch):
     assert seen[0][1:] == (5 + 20, 20, 1, 1, 5 + 20)
 
 
-def test_a_malformed_ref_never_reaches_a_query(monkeypatch):
+def test_a_malformed_ref_never_reaches_a_query():
     builder = _pool_of(1, 2)
     with Simulator(builder.build()) as sim:
-        monkeypatch.setenv("XSOVS_XAPI_URL", sim.url)
-        with xapi.connect() as api:
+        with xapi.connect(root=at(sim)) as api:
             original = api.call
             queries = []
 
@@ -134,7 +135,7 @@ def test_a_malformed_ref_never_reaches_a_query(monkeypatch):
 
 
 def test_cache_round_trip_keeps_everything(three_host, tmp_path):
-    with xapi.connect() as api:
+    with xapi.connect(root=at(three_host)) as api:
         hn = xapi_network.load(api, HOST2)
     path = str(tmp_path / "network.dbcache")
     dbcache.write(path, hn)
@@ -146,12 +147,12 @@ def test_cache_round_trip_keeps_everything(three_host, tmp_path):
 
 
 def test_management_flows_on_a_live_switch(ovs, three_host):
-    with xapi.connect() as api:
+    with xapi.connect(root=at(three_host)) as api:
         hn = xapi_network.load(api, HOST2)
     path = mgmt_flows.management_path(hn)
     ovs.vsctl("add-br", path.bridge, "--", "add-port", path.bridge, path.nics[0],
               "--", "set", "Bridge", path.bridge, "fail_mode=secure")
-    root = paths.Root("/")
+    root = paths.Root("/", ovs_rundir=ovs.rundir)
     mgmt_flows.install(root, path)
     mgmt_flows.install(root, path)   # a second run replaces, never duplicates
     ours = openflow.dump_flows(root, path.bridge, "cookie=%s/-1" % mgmt_flows.COOKIE)

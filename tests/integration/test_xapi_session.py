@@ -4,10 +4,16 @@ import time
 
 import pytest
 
+from xsovs_common.paths import Root
 from xsovs_common.xapi import session as xapi
 from xsovs_dev.xapisim import Simulator
 
 HOST = "OpaqueRef:00000002-aaaa-4aaa-aaaa-000000000001"
+
+
+def at(location):
+    """The root of a run whose XSOVS_XAPI_URL was ``location``."""
+    return Root("/", xapi_url=location)
 
 
 @pytest.fixture
@@ -16,49 +22,44 @@ def sim():
         yield simulator
 
 
-def test_login_on_tcp_and_logout(sim, monkeypatch):
-    monkeypatch.setenv("XSOVS_XAPI_URL", sim.url)
-    with xapi.connect() as api:
+def test_login_on_tcp_and_logout(sim):
+    with xapi.connect(root=at(sim.url)) as api:
         assert api.host.get_record(HOST)["uuid"] == "00000002-0000-4000-8000-000000000001"
         assert sim.session_count("login") == 1
     assert sim.session_count("login") == 0
 
 
-def test_unix_socket_with_underscores_in_path(tmp_path, monkeypatch):
+def test_unix_socket_with_underscores_in_path(tmp_path):
     path = str(tmp_path / "var_lib_xcp" / "xapi_sock")
     (tmp_path / "var_lib_xcp").mkdir()
     sim = Simulator("one-host")
     sim.start(unix_path=path)
     try:
-        monkeypatch.setenv("XSOVS_XAPI_URL", path)
-        with xapi.connect() as api:
+        with xapi.connect(root=at(path)) as api:
             assert api.host.get_all() == [HOST]
         assert sim.session_count("login") == 0
     finally:
         sim.stop()
 
 
-def test_callers_session_is_used_and_kept(sim, monkeypatch):
-    monkeypatch.setenv("XSOVS_XAPI_URL", sim.url)
+def test_callers_session_is_used_and_kept(sim):
     ref = sim.login()
-    with xapi.connect(session_ref=ref) as api:
+    with xapi.connect(session_ref=ref, root=at(sim.url)) as api:
         assert api.session_ref == ref
         assert api.pool.get_all()
     assert ref in sim.open_sessions()
 
 
-def test_invalid_session_is_xapis_failure(sim, monkeypatch):
-    monkeypatch.setenv("XSOVS_XAPI_URL", sim.url)
-    with xapi.connect(session_ref="OpaqueRef:gone") as api:
+def test_invalid_session_is_xapis_failure(sim):
+    with xapi.connect(session_ref="OpaqueRef:gone", root=at(sim.url)) as api:
         with pytest.raises(xapi.XapiError) as info:
             api.host.get_all()
     assert info.value.code == "SESSION_INVALID"
     assert info.value.params == ["OpaqueRef:gone"]
 
 
-def test_errors_keep_code_and_params(sim, monkeypatch):
-    monkeypatch.setenv("XSOVS_XAPI_URL", sim.url)
-    with xapi.connect() as api:
+def test_errors_keep_code_and_params(sim):
+    with xapi.connect(root=at(sim.url)) as api:
         with pytest.raises(xapi.XapiError) as info:
             api.PIF.get_record("OpaqueRef:nope")
         assert info.value.error_description() == ["HANDLE_INVALID", "PIF", "OpaqueRef:nope"]
@@ -68,27 +69,23 @@ def test_errors_keep_code_and_params(sim, monkeypatch):
     assert sim.session_count("login") == 0
 
 
-def test_session_is_logged_out_after_an_error(sim, monkeypatch):
-    monkeypatch.setenv("XSOVS_XAPI_URL", sim.url)
+def test_session_is_logged_out_after_an_error(sim):
     with pytest.raises(RuntimeError):
-        with xapi.connect():
+        with xapi.connect(root=at(sim.url)):
             raise RuntimeError("caller failed")
     assert sim.session_count("login") == 0
 
 
-def test_unreachable(tmp_path, monkeypatch):
-    monkeypatch.setenv("XSOVS_XAPI_URL", str(tmp_path / "no-xapi"))
+def test_unreachable(tmp_path):
     started = time.time()
     with pytest.raises(xapi.XapiUnreachable) as info:
-        with xapi.connect():
+        with xapi.connect(root=at(str(tmp_path / "no-xapi"))):
             pass
     assert info.value.code == "XAPI_UNREACHABLE"
     assert time.time() - started < 5
 
 
-def test_local_socket_under_root_prefix(tmp_path, monkeypatch):
-    from xsovs_common.paths import Root
-    monkeypatch.delenv("XSOVS_XAPI_URL", raising=False)
+def test_local_socket_under_root_prefix(tmp_path):
     (tmp_path / "var/lib/xcp").mkdir(parents=True)
     sim = Simulator("one-host")
     sim.start(unix_path=str(tmp_path / "var/lib/xcp/xapi"))
@@ -99,7 +96,7 @@ def test_local_socket_under_root_prefix(tmp_path, monkeypatch):
         sim.stop()
 
 
-def test_a_server_that_is_not_xapi_is_unreachable(tmp_path, monkeypatch):
+def test_a_server_that_is_not_xapi_is_unreachable(tmp_path):
     """HTTP errors and non-XML-RPC answers are XAPI_UNREACHABLE, not a crash."""
     import http.server
     import threading
@@ -120,10 +117,9 @@ def test_a_server_that_is_not_xapi_is_unreachable(tmp_path, monkeypatch):
     thread.start()
     try:
         for path in ("/broken/", "/"):
-            monkeypatch.setenv("XSOVS_XAPI_URL", "http://127.0.0.1:%d%s"
-                               % (server.server_address[1], path))
+            url = "http://127.0.0.1:%d%s" % (server.server_address[1], path)
             with pytest.raises(xapi.XapiUnreachable):
-                with xapi.connect():
+                with xapi.connect(root=at(url)):
                     pass
     finally:
         server.shutdown()
@@ -134,7 +130,7 @@ def test_a_server_that_is_not_xapi_is_unreachable(tmp_path, monkeypatch):
 # -- JSON-RPC -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("where", ["tcp", "unix"])
-def test_reads_go_over_json_rpc_and_match_xml_rpc(tmp_path, monkeypatch, where):
+def test_reads_go_over_json_rpc_and_match_xml_rpc(tmp_path, where):
     """A host serving /jsonrpc answers the reads there, with XML-RPC's answers."""
     from xsovs_common.xapi import network as xapi_network
     from xsovs_dev.xapisim import fixture_path
@@ -145,8 +141,7 @@ def test_reads_go_over_json_rpc_and_match_xml_rpc(tmp_path, monkeypatch, where):
         path = str(tmp_path / ("sock%d" % jsonrpc))
         sim.start(unix_path=path if where == "unix" else None)
         try:
-            monkeypatch.setenv("XSOVS_XAPI_URL", path if where == "unix" else sim.url)
-            with xapi.connect() as api:
+            with xapi.connect(root=at(path if where == "unix" else sim.url)) as api:
                 hn = xapi_network.load(api, "00000002-0000-4000-8000-000000000002")
                 with pytest.raises(xapi.XapiError) as info:
                     api.PIF.get_record("OpaqueRef:nope")

@@ -36,7 +36,7 @@ VSWITCHD_TLS = "--ovs-vswitchd-options=" + DEFAULT_TLS
 
 
 def test_first_start_plan(root):
-    plan = boot.plan(root, environ={})
+    plan = boot.plan(root)
     assert plan.load_kmod and plan.delete_bridges
     assert plan.ovs_ctl_options == [
         "--system-id=" + UUID, "--system-type=XenServer",
@@ -51,19 +51,19 @@ def test_first_start_plan(root):
 
 def test_later_start_keeps_bridges_and_netdev_loads_no_module(host, root):
     host.write(paths.BOOT_MARKER, "")
-    plan = boot.plan(root, environ={"XSOVS_DATAPATH_TYPE": "netdev"})
+    plan = boot.plan(host.configure(datapath_type="netdev"))
     assert not plan.delete_bridges and "--delete-bridges" not in plan.ovs_ctl_options
     assert not plan.load_kmod
 
 
 def test_restart_never_deletes_bridges(root):
-    plan = boot.plan(root, environ={}, restart=True)
+    plan = boot.plan(root, restart=True)
     assert not plan.delete_bridges and "--delete-bridges" not in plan.ovs_ctl_options
 
 
-def test_bad_datapath_type_is_refused(root):
+def test_bad_datapath_type_is_refused(host):
     with pytest.raises(InvalidValue):
-        boot.plan(root, environ={"XSOVS_DATAPATH_TYPE": "dpdk"})
+        boot.plan(host.configure(datapath_type="dpdk"))
 
 
 def test_tunnel_protocols_known_unknown_and_repeated():
@@ -77,7 +77,7 @@ def test_sysconfig_options(host, root):
            "FORCE_COREFILES=no\nVSWITCHD_PRIORITY=-5\nVSWITCHD_MLOCKALL=yes\n"
            "OVS_CTL_OPTS='--no-monitor --ovs-vswitchd-options=-vfile:dbg'\n"
            "CONTROLLER_PORT=6632\n")
-    options = boot.plan(root, environ={}).ovs_ctl_options
+    options = boot.plan(root).ovs_ctl_options
     # The administrator's daemon options add to the TLS ones (ovs-ctl keeps the last).
     assert options[6:] == ["--force-corefiles=no", "--ovs-vswitchd-priority=-5",
                            "--mlockall=yes", DB_TLS, VSWITCHD_TLS + " -vfile:dbg",
@@ -89,7 +89,7 @@ def test_sysconfig_options(host, root):
 def test_bad_sysconfig_values_are_clear_errors(host, root, text):
     host.write(paths.SYSCONFIG_OPENVSWITCH, text)
     with pytest.raises((ConfigError, InvalidValue)) as info:
-        boot.plan(root, environ={})
+        boot.plan(root)
     assert text.split("=")[0] in info.value.message
 
 
@@ -101,13 +101,13 @@ def test_bad_inventory_values_are_clear_errors(host, root, key, change):
     fields.update(change)
     host.write_inventory(**fields)
     with pytest.raises((ConfigError, InvalidValue)) as info:
-        boot.plan(root, environ={})
+        boot.plan(root)
     assert key in info.value.message
 
 
 def test_missing_inventory(tmp_path):
     with pytest.raises(ConfigError) as info:
-        boot.plan(paths.Root(str(tmp_path)), environ={})
+        boot.plan(paths.Root(str(tmp_path)))
     assert "xensource-inventory" in info.value.message
 
 
@@ -155,7 +155,7 @@ def test_ovs_ctl_runs_by_its_real_path(host, root):
 def test_tls_settings_from_the_host(host, root):
     host.write(paths.SYSCONFIG_OPENVSWITCH,
                "SSL_PROTOCOLS=TLSv1.1,TLSv1.2\nSSL_CIPHERS='ECDHE-RSA-AES128-GCM-SHA256'\n")
-    plan = boot.plan(root, environ={})
+    plan = boot.plan(root)
     wanted = "--ssl-protocols=TLSv1.1,TLSv1.2 --ssl-ciphers=ECDHE-RSA-AES128-GCM-SHA256"
     assert "--ovsdb-server-options=" + wanted in plan.ovs_ctl_options
     assert "--ovs-vswitchd-options=" + wanted in plan.ovs_ctl_options
@@ -171,7 +171,7 @@ def test_tls_settings_from_the_host(host, root):
 ])
 def test_tls_settings_the_daemons_would_not_take_fall_back(host, root, text, key):
     host.write(paths.SYSCONFIG_OPENVSWITCH, text)
-    plan = boot.plan(root, environ={})
+    plan = boot.plan(root)
     assert DB_TLS in plan.ovs_ctl_options and VSWITCHD_TLS in plan.ovs_ctl_options
     (why,) = plan.tls_refused
     assert why.startswith(key + " ") and why.endswith("using the default " + (

@@ -1,4 +1,4 @@
-"""The host lock serializes runs and is re-entrant within a thread."""
+"""The host lock serializes runs; a second take in the holding thread is refused."""
 
 import subprocess
 import sys
@@ -11,11 +11,30 @@ from xsovs_common import paths
 from xsovs_common.system import lock
 
 
-def test_reentrant(tmp_path):
+def test_a_second_take_in_the_holding_thread_is_refused(tmp_path):
     root = paths.Root(str(tmp_path))
+    outcome = []
+
+    def other():
+        try:
+            with lock.host_lock(root, timeout=0.2):
+                outcome.append("taken")
+        except lock.LockTimeout:
+            outcome.append("timed out")
+
     with lock.host_lock(root):
-        with lock.host_lock(root, timeout=0.2):
-            pass
+        # Not a wait for itself until the timeout: the programming error, at once.
+        with pytest.raises(lock.LockAlreadyHeld):
+            with lock.host_lock(root, timeout=30):
+                pass
+        # The refused take did not release the lock the thread holds.
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join(5)
+        assert outcome == ["timed out"]
+    # Nor did it leave the thread marked as holding it.
+    with lock.host_lock(root, timeout=0.2):
+        pass
 
 
 def test_second_thread_waits(tmp_path):

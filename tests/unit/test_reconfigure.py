@@ -4,14 +4,10 @@ import pytest
 
 from tests.support.sample_network import sample
 from tests.support.switch_state import snapshot
+from xsovs_common import paths
 from xsovs_common.actions import reconfigure
 from xsovs_common.errors import InvalidValue
 from xsovs_common.ovs.changes import AddBr
-
-
-@pytest.fixture(autouse=True)
-def _datapath_type_unset(monkeypatch):
-    monkeypatch.delenv("XSOVS_DATAPATH_TYPE", raising=False)
 
 
 def test_up_plans_every_part(root):
@@ -26,11 +22,12 @@ def test_up_plans_every_part(root):
     assert "add-br xapi3 xapi1 200" in text and "IP configuration of xapi3" in text
 
 
-def test_datapath_type_comes_from_the_environment(root, monkeypatch):
-    monkeypatch.setenv("XSOVS_DATAPATH_TYPE", "netdev")
+def test_datapath_type_comes_from_the_environment(tmp_path):
+    # XSOVS_DATAPATH_TYPE, as a program's start puts it in its root
+    root = paths.Root.from_environment(str(tmp_path), {"XSOVS_DATAPATH_TYPE": "netdev"})
     plan = reconfigure.plan_up(root, sample(), "eth0", snapshot({}))
     assert AddBr("xenbr0", None, None, "netdev") in plan.switch.changes
-    monkeypatch.setenv("XSOVS_DATAPATH_TYPE", "system; rm")
+    root = paths.Root.from_environment(str(tmp_path), {"XSOVS_DATAPATH_TYPE": "system; rm"})
     with pytest.raises(InvalidValue, match="XSOVS_DATAPATH_TYPE"):
         reconfigure.plan_up(root, sample(), "eth0", snapshot({}))
 

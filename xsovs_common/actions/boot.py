@@ -136,7 +136,7 @@ def first_start(root):
     return not root.exists(paths.BOOT_MARKER)
 
 
-def plan(root, environ=None, restart=False):
+def plan(root, restart=False):
     """What a start (or restart) will do on this host.
 
     A restart never deletes bridges: ovs-ctl restarts a running ovsdb-server
@@ -144,7 +144,7 @@ def plan(root, environ=None, restart=False):
     """
     inventory = hostconfig.inventory(root)
     sysconfig = hostconfig.sysconfig_openvswitch(root)
-    datapath = hostconfig.datapath_type(environ)
+    datapath = hostconfig.datapath_type(root)
     delete = first_start(root) and not restart
     options = identity_options(inventory)
     options += ["--daemon-cwd=" + root.path(paths.OVS_DAEMON_CWD),
@@ -163,7 +163,7 @@ def plan(root, environ=None, restart=False):
 def start(root, restart=False, environ=None):
     """Start (or restart) the daemons and open the tunnel ports."""
     with lock.host_lock(root):
-        the_plan = plan(root, environ, restart)
+        the_plan = plan(root, restart)
         for text in the_plan.tls_refused:
             log.error("%s in %s", text, paths.SYSCONFIG_XSOVS)
         if the_plan.load_kmod:

@@ -514,7 +514,7 @@ def status(root, api):
 
 def _xapi_action(action):
     def function(session_ref, args):
-        root = paths.Root()
+        root = paths.Root.from_environment()
         with xapi.connect(session_ref, root=root) as api:
             return action(root, api, args)
     function.__doc__ = action.__doc__
@@ -527,5 +527,6 @@ PLUGIN_FUNCTIONS = {
     "rewrite": plugin.takes((), _xapi_action(lambda root, api, args: rewrite_only(root, api))),
     "set-manager": plugin.takes(controller.SET_MANAGER_ARGS, _xapi_action(set_manager)),
     "status": plugin.takes((), _xapi_action(lambda root, api, args: status(root, api))),
-    "emergency_reset": plugin.takes((), lambda session_ref, args: emergency_reset(paths.Root())),
+    "emergency_reset": plugin.takes(
+        (), lambda session_ref, args: emergency_reset(paths.Root.from_environment())),
 }

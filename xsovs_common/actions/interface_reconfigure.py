@@ -312,7 +312,7 @@ def force_rewrite(root, bridge, device, mac, mode, ip=None, netmask=None, gatewa
 def rewrite_action(root):
     """``rewrite``: the cache and xs-network-uuids from XAPI (local login)."""
     from ..xapi import session as xapi
-    with xapi.connect(None, root) as api:
+    with lock.host_lock(root), xapi.connect(None, root) as api:
         result = rewrite.rewrite(root, api)
     log.info("rewrite: %s", result.summary() or "nothing to change")
 

@@ -13,10 +13,9 @@ not thread-safe), all on the one session logged in here.
 
 import json
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
-from ..system import hostconfig
+from ..system import hostconfig, waiting
 from ..xapi import session as xapi
 from ..log import log
 
@@ -41,17 +40,24 @@ def update_this_host(root, wait=DEFAULT_WAIT, interval=DEFAULT_INTERVAL):
         log.info("network.conf says bridge: Open vSwitch is not in use, nothing to do")
         return None
     host_uuid = hostconfig.host_uuid(root)
-    deadline = time.time() + wait
-    while True:
+    outcome = {}
+
+    def answered():
         try:
             with xapi.connect(root=root) as api:
                 host_ref = api.host.get_by_uuid(host_uuid)
-                return api.host.call_plugin(host_ref, PLUGIN, "update", {})
+                outcome["value"] = api.host.call_plugin(host_ref, PLUGIN, "update", {})
+            return True
         except xapi.XapiError as exc:
-            if exc.code not in STARTING_CODES or time.time() + interval > deadline:
+            if exc.code not in STARTING_CODES:
                 raise
-            log.info("XAPI is not ready (%s); trying again in %ss", exc.message, interval)
-            time.sleep(interval)
+            log.info("XAPI is not ready (%s); trying again within %ss", exc.message, interval)
+            outcome["error"] = exc
+            return False
+
+    if not waiting.poll(answered, wait, interval):
+        raise outcome["error"]
+    return outcome["value"]
 
 
 # -- every host of the pool ---------------------------------------------------

@@ -27,7 +27,7 @@ OVSDB transaction, then the NICs no bridge holds.
 from ..net import datapath, ipconfig, nicconfig
 from ..ovs import mgmt_flows, transaction
 from ..ovs.snapshot import Snapshot
-from ..system import hostconfig, iproute, lock
+from ..system import hostconfig, iproute
 from ..log import log
 
 
@@ -59,7 +59,7 @@ def _released(root, host_network, switch):
 
 
 def plan_up(root, host_network, pif_ref, snapshot):
-    switch = datapath.plan_up(host_network, pif_ref, snapshot, hostconfig.datapath_type(),
+    switch = datapath.plan_up(host_network, pif_ref, snapshot, hostconfig.datapath_type(root),
                               mtu=nicconfig.mtu)
     bridgeless = switch.ip_device != host_network.bridge(pif_ref)
     ip = ipconfig.plan_up(root, host_network, pif_ref, switch.ip_device, set_mtu=bridgeless)
@@ -90,25 +90,25 @@ def _nics(root, devices, up, steps=None):
 
 
 def apply(root, connection, plan, snapshot):
-    """Carry ``plan`` out (the order is in the module docstring)."""
+    """Carry ``plan`` out (the order is in the module docstring), under the host lock
+    the caller holds."""
     switch = plan.switch
-    with lock.host_lock(root):
-        if plan.action == "down":
-            ipconfig.apply(root, plan.ip)
-        for released in plan.released:
-            ipconfig.apply(root, released)
-        if plan.action == "up":
-            _nics(root, [device for device, _ in plan.nic_steps], True, dict(plan.nic_steps))
-        flows = switch.management_flows
-        if flows is not None and switch.flows_before:
-            mgmt_flows.install(root, flows)
-        transaction.apply(connection, switch.changes, snapshot,
-                          comment="interface-reconfigure %s %s" % (plan.action, switch.ip_device))
-        if flows is not None and switch.flows_after:
-            mgmt_flows.install(root, flows)
-        if plan.action == "up":
-            ipconfig.apply(root, plan.ip)
-        _nics(root, switch.nics_down, False)
+    if plan.action == "down":
+        ipconfig.apply(root, plan.ip)
+    for released in plan.released:
+        ipconfig.apply(root, released)
+    if plan.action == "up":
+        _nics(root, [device for device, _ in plan.nic_steps], True, dict(plan.nic_steps))
+    flows = switch.management_flows
+    if flows is not None and switch.flows_before:
+        mgmt_flows.install(root, flows)
+    transaction.apply(connection, switch.changes, snapshot,
+                      comment="interface-reconfigure %s %s" % (plan.action, switch.ip_device))
+    if flows is not None and switch.flows_after:
+        mgmt_flows.install(root, flows)
+    if plan.action == "up":
+        ipconfig.apply(root, plan.ip)
+    _nics(root, switch.nics_down, False)
 
 
 # A focused read asks for each name in its own select: beyond this many, read it all.
@@ -141,7 +141,7 @@ def up(root, host_network, pif_ref, partial=False):
     and, of the fake bridges, on its VLAN tag -- and read again with every
     fake bridge's outline if the plan turns out to delete a parent bridge.
     """
-    with lock.host_lock(root), transaction.connect(root) as connection:
+    with transaction.connect(root) as connection:
         focus = _focus(host_network, partial)
         tags = None
         if focus is not None:
@@ -163,7 +163,7 @@ def down(root, host_network, pif_ref, from_cache=False, partial=False):
     or -- ``from_cache``, where nothing reads as attached -- from the switch
     (:func:`datapath.attached_from_switch`).
     """
-    with lock.host_lock(root), transaction.connect(root) as connection:
+    with transaction.connect(root) as connection:
         snapshot = Snapshot.read(connection, focus=_focus(host_network, partial))
         attached = datapath.attached_from_switch(host_network, snapshot) if from_cache \
             else datapath.attached_from_xapi(host_network)

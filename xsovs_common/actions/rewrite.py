@@ -10,7 +10,7 @@ from .. import paths
 from ..net import dbcache, netconfig
 from ..ovs import transaction
 from ..ovs.snapshot import Snapshot
-from ..system import hostconfig, lock
+from ..system import hostconfig
 from ..xapi import network as xapi_network
 
 
@@ -36,16 +36,15 @@ def rewrite(root, api, host_network=None, connection=None, snapshot=None):
     ``connection``: the caller's OVSDB connection (and so its timeout), left
     open; ``snapshot``: what the caller read on it, so as not to read twice.
     """
-    with lock.host_lock(root):
-        if host_network is None:
-            host_network = xapi_network.load(api, hostconfig.host_uuid(root))
-        cache_changed = dbcache.write(root.path(paths.NETWORK_DBCACHE), host_network)
-        if connection is None:
-            with transaction.connect(root) as own:
-                changes = _set_network_uuids(own, host_network, None)
-        else:
-            changes = _set_network_uuids(connection, host_network, snapshot)
-        return RewriteResult(cache_changed, [change.bridge for change in changes])
+    if host_network is None:
+        host_network = xapi_network.load(api, hostconfig.host_uuid(root))
+    cache_changed = dbcache.write(root.path(paths.NETWORK_DBCACHE), host_network)
+    if connection is None:
+        with transaction.connect(root) as own:
+            changes = _set_network_uuids(own, host_network, None)
+    else:
+        changes = _set_network_uuids(connection, host_network, snapshot)
+    return RewriteResult(cache_changed, [change.bridge for change in changes])
 
 
 def _set_network_uuids(connection, host_network, snapshot):

@@ -39,7 +39,7 @@ import os
 
 from .. import paths, validate
 from . import nicconfig
-from ..system import dhclient, files, hostconfig, ifcfg, iproute, lock, process
+from ..system import dhclient, files, hostconfig, ifcfg, iproute, process
 from ..errors import ConfigError, Error, InvalidValue
 from ..log import log
 
@@ -358,17 +358,16 @@ def apply(root, plan):
     On any failure the previous files come back and the error is raised.
     Steps of a ``down`` plan on a device that no longer exists are skipped.
     """
-    with lock.host_lock(root):
-        fileset = files.FileSet()
-        for host_path, text in plan.files:
-            fileset.stage(root.path(host_path), text)
-        fileset.commit()
-        try:
-            for step in plan.steps:
-                _run(root, plan, step)
-        except BaseException:
-            fileset.rollback()
-            raise
+    fileset = files.FileSet()
+    for host_path, text in plan.files:
+        fileset.stage(root.path(host_path), text)
+    fileset.commit()
+    try:
+        for step in plan.steps:
+            _run(root, plan, step)
+    except BaseException:
+        fileset.rollback()
+        raise
 
 
 def _run(root, plan, step):

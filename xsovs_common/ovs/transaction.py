@@ -8,11 +8,10 @@ before a byte is sent.  :func:`apply` commits the operations as ONE
 transaction and waits for ovs-vswitchd to take it in.
 """
 
-import time
-
 from . import ovsdb
 from ..errors import Error
 from ..log import log
+from ..system import waiting
 from .ovsdb import NamedUuid
 
 
@@ -165,13 +164,13 @@ def wait_for_vswitchd(connection, target, timeout=None):
     ovs-vswitchd finishing and this noticing it.
     """
     timeout = connection.timeout if timeout is None else timeout
-    deadline = time.time() + timeout
+    deadline = waiting.Deadline(timeout)
     rows = connection.transact([ovsdb.op_select("Open_vSwitch", ("cur_cfg",))])[0]["rows"]
     while True:
         current = rows[0]["cur_cfg"] if rows else None
         if current is not None and current >= target:
             return
-        remaining = deadline - time.time()
+        remaining = deadline.remaining()
         if remaining <= 0 or current is None:
             raise VswitchError("ovs-vswitchd did not apply the configuration within %ss "
                                "(is it running?)" % timeout, params=["cur_cfg", str(target)])

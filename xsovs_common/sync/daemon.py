@@ -23,7 +23,7 @@ import time
 
 from . import rules
 from ..log import log
-from ..paths import OVS_LOGDIR, VSWITCH_SCHEMA, Root
+from ..paths import VSWITCH_SCHEMA, Root
 from .cache import XapiCache
 from ..xapi.events import Follower
 
@@ -242,10 +242,10 @@ def parse_args(ovs, argv):
     early = argparse.ArgumentParser(add_help=False)
     early.add_argument("--root-prefix", metavar="DIR", default=None)
     known, _ = early.parse_known_args(argv)
-    root = Root(known.root_prefix)
+    root = Root.from_environment(known.root_prefix)
     # The ovs library's defaults (pidfile, unixctl socket, log file) follow the root.
     ovs.dirs.RUNDIR = root.ovs_rundir()
-    ovs.dirs.LOGDIR = os.environ.get("OVS_LOGDIR") or root.path(OVS_LOGDIR)
+    ovs.dirs.LOGDIR = root.ovs_logdir()
     parser = argparse.ArgumentParser(
         prog=PROGRAM, description="Keep OVSDB's external ids in step with XAPI.")
     parser.add_argument("database", metavar="DATABASE", nargs="?",

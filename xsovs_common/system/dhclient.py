@@ -23,10 +23,9 @@ next start asks for the same address.
 import errno
 import os
 import signal
-import time
 
 from .. import paths
-from . import files, process
+from . import files, process, waiting
 from ..log import log
 
 LEASE_TIMEOUT = 30          # seconds dhclient waits for a lease before going to the background
@@ -130,11 +129,8 @@ def _terminate(pid):
         if exc.errno == errno.ESRCH:
             return
         raise
-    deadline = time.time() + STOP_TIMEOUT
-    while time.time() < deadline:
-        if not _alive(pid):
-            return
-        time.sleep(0.05)
+    if waiting.poll(lambda: not _alive(pid), STOP_TIMEOUT, 0.05):
+        return
     log.warning("dhclient pid %d ignored SIGTERM; killing it", pid)
     try:
         os.kill(pid, signal.SIGKILL)

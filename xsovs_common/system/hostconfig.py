@@ -6,7 +6,6 @@ parsed, never sourced.  ``/etc/xensource/network.conf`` names the network
 backend.
 """
 
-import os
 import re
 import shlex
 
@@ -106,8 +105,9 @@ def network_backend(root):
     return None
 
 
-def datapath_type(environ=None):
-    """``system`` (the kernel datapath) or ``netdev``, from XSOVS_DATAPATH_TYPE."""
-    environ = os.environ if environ is None else environ
-    value = environ.get("XSOVS_DATAPATH_TYPE") or DATAPATH_SYSTEM
-    return validate.choice(value, (DATAPATH_SYSTEM, DATAPATH_NETDEV), what="XSOVS_DATAPATH_TYPE")
+def datapath_type(root):
+    """``system`` (the kernel datapath) or ``netdev``: the root's ``datapath_type``,
+    from XSOVS_DATAPATH_TYPE at the program's start, checked here."""
+    value = root.datapath_type or DATAPATH_SYSTEM
+    return validate.choice(value, (DATAPATH_SYSTEM, DATAPATH_NETDEV),
+                           what=paths.ENV_DATAPATH_TYPE)

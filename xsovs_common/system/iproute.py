@@ -6,10 +6,8 @@ on a test machine, never through a distribution's ``ifup``.  Additions use
 validated by the caller; argv lists only.
 """
 
-import time
-
 from .. import validate
-from . import process
+from . import process, waiting
 from ..log import log
 
 TIMEOUT = 15
@@ -85,12 +83,8 @@ def wait_ipv6_link_local(root, device, timeout=5.0):
     dhclient -6 binds to it and fails while it is tentative; older dhclients
     (XenServer's 4.2) have no ``--dad-wait-time``.  Returns False on timeout.
     """
-    deadline = time.time() + timeout
-    while True:
+    def ready():
         shown = _ip(root, ["-6", "-o", "addr", "show", "dev", device, "scope", "link"],
                     check=False).stdout
-        if "inet6" in shown and "tentative" not in shown:
-            return True
-        if time.time() >= deadline:
-            return False
-        time.sleep(0.1)
+        return "inet6" in shown and "tentative" not in shown
+    return waiting.poll(ready, timeout, 0.1)

@@ -2,28 +2,37 @@
 
 The plugin and interface-reconfigure can be started at the same moment (XAPI
 calls both); they serialize on an ``flock`` of one file under the root
-prefix.  The lock is re-entrant within a thread, because ``update`` calls the
-same in-process code that ``interface-reconfigure rewrite`` uses.
+prefix.  Each action takes it once, at its entry (the plugin's functions,
+interface-reconfigure's forms, the boot script's start and stop); what they
+call runs under it and never takes it again.  So the lock is not
+re-entrant: a second take in the thread that holds it is a programming
+error and raises :class:`LockAlreadyHeld` at once (rather than waiting for
+itself until the timeout).  Another thread or process waits its turn.
 """
 
 import contextlib
 import fcntl
 import os
 import threading
-import time
 
 from .. import paths
 from ..errors import Error
 from ..log import log
+from . import waiting
 
 DEFAULT_TIMEOUT = 120
+POLL_INTERVAL = 0.05
 
 
 class LockTimeout(Error):
     code = "XSOVS_LOCK_TIMEOUT"
 
 
-_held = {}   # (path, thread) -> [fd, depth]
+class LockAlreadyHeld(RuntimeError):
+    """The lock was taken again where it is already held: a bug, not a busy host."""
+
+
+_held = set()   # (path, thread ident) holding the lock
 _guard = threading.Lock()
 
 
@@ -33,41 +42,29 @@ def host_lock(root, timeout=DEFAULT_TIMEOUT):
     path = root.path(paths.LOCK_FILE)
     key = (path, threading.current_thread().ident)
     with _guard:
-        entry = _held.get(key)
-        if entry is not None:
-            entry[1] += 1
-    if entry is not None:
-        try:
-            yield
-        finally:
-            with _guard:
-                entry[1] -= 1
-        return
-
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o755)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    deadline = time.time() + timeout
-    waited = False
+        if key in _held:
+            raise LockAlreadyHeld("%s is already held by this thread" % path)
+        _held.add(key)
     try:
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError:
-                if time.time() >= deadline:
-                    raise LockTimeout("another xsovs run holds %s" % path, params=[path])
-                if not waited:
-                    log.info("waiting for %s", path)
-                    waited = True
-                time.sleep(0.05)
-        with _guard:
-            _held[key] = [fd, 1]
+        directory = os.path.dirname(path)
+        if not os.path.isdir(directory):
+            os.makedirs(directory, 0o755)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
+            if not waiting.poll(lambda: _try_flock(fd), timeout, POLL_INTERVAL,
+                                waiting=lambda: log.info("waiting for %s", path)):
+                raise LockTimeout("another xsovs run holds %s" % path, params=[path])
             yield
         finally:
-            with _guard:
-                del _held[key]
+            os.close(fd)
     finally:
-        os.close(fd)
+        with _guard:
+            _held.discard(key)
+
+
+def _try_flock(fd):
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False

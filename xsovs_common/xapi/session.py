@@ -3,9 +3,10 @@
 :func:`connect` hands out a session: the caller's own session ref when it has
 one (a plugin always does; ``interface-reconfigure --session``), else a fresh
 login on the local socket as ``XenAPI.xapi_local()`` does -- and a session
-opened here is always logged out.  ``XSOVS_XAPI_URL`` (an ``http://host:port/``
-URL or a unix socket path) says where XAPI is instead; tests and the demo
-point it at the simulator.
+opened here is always logged out.  The root's ``xapi_url`` (from
+``XSOVS_XAPI_URL`` at a program's start: an ``http://host:port/`` URL or a
+unix socket path) says where XAPI is instead; tests and the demo point it at
+the simulator.
 
 Every failure comes out as :class:`XapiError` with XAPI's own error code and
 parameters (``SESSION_INVALID``, ``HANDLE_INVALID``, ...), or
@@ -13,7 +14,6 @@ parameters (``SESSION_INVALID``, ``HANDLE_INVALID``, ...), or
 """
 
 import contextlib
-import os
 from xml.parsers.expat import ExpatError
 import xmlrpc.client
 
@@ -80,11 +80,10 @@ class _TimeoutTransport(xmlrpc.client.Transport):
 
 
 def xapi_location(root=None):
-    """Where XAPI is: ``XSOVS_XAPI_URL``, else the local socket."""
-    url = os.environ.get("XSOVS_XAPI_URL")
-    if url:
-        return url
-    return root.path(LOCAL_SOCKET) if root is not None else LOCAL_SOCKET
+    """Where XAPI is: the root's ``xapi_url`` (``XSOVS_XAPI_URL``), else the local socket."""
+    if root is None:
+        return LOCAL_SOCKET
+    return root.xapi_url or root.path(LOCAL_SOCKET)
 
 
 def _session(location, timeout):

@@ -8,9 +8,9 @@ code and parameters (exit status 1); a bad command line exits 2.  It talks
 to the XAPI at ``XSOVS_XAPI_URL`` (``python -m xsovs_dev.play up`` prints it).
 """
 
-import os
 import sys
 
+from xsovs_common import paths
 from xsovs_common.xapi import session as xapi
 
 PROG = "xe"
@@ -49,11 +49,12 @@ def main(argv=None):
         if not argv or argv[0] in ("-h", "--help", "help"):
             sys.stdout.write(USAGE)
             return 0 if argv else 2
-        if not os.environ.get("XSOVS_XAPI_URL"):
+        root = paths.Root.from_environment()
+        if not root.xapi_url:
             raise Usage("XSOVS_XAPI_URL is not set: export what "
                         "'python -m xsovs_dev.play up' printed")
         if argv[0] == "host-list" and len(argv) == 1:
-            with xapi.connect() as api:
+            with xapi.connect(root=root) as api:
                 for record in sorted(api.host.get_all_records().values(),
                                      key=lambda r: r["name_label"]):
                     sys.stdout.write("uuid ( RO)           : %s\n    name-label ( RW): %s\n\n"
@@ -62,7 +63,7 @@ def main(argv=None):
         if argv[0] != "host-call-plugin":
             raise Usage("unknown command %r" % argv[0])
         host_uuid, plugin, fn, args = parse_call(argv[1:])
-        with xapi.connect() as api:
+        with xapi.connect(root=root) as api:
             value = api.host.call_plugin(api.host.get_by_uuid(host_uuid), plugin, fn, args)
         sys.stdout.write(value.rstrip("\n") + "\n")
         return 0
