@@ -1,7 +1,7 @@
 """The plugin's actions: update, set-manager, emergency_reset, status, rewrite.
 
 Each action reads everything first -- XAPI (this host's network, the pool,
-the SDN controller) and then OVSDB (one :class:`~xsovs_common.ovs.vswitch.Snapshot`)
+the SDN controller) and then OVSDB (one :class:`~xsovs_common.ovs.snapshot.Snapshot`)
 -- checks it, turns it into a :class:`Plan` (plain data: an OVSDB change
 set, the CA file to delete, management flows, firewall holes), applies the
 plan and reports one line.  A failed read or a bad value therefore never
@@ -44,7 +44,9 @@ import json
 from .. import bulk, paths
 from . import rewrite
 from ..net import dbcache, netconfig
-from ..ovs import mgmt_flows, vswitch
+from ..ovs import mgmt_flows, transaction
+from ..ovs.changes import ChangeSet
+from ..ovs.snapshot import Snapshot
 from ..system import files, firewall, hostconfig, lock
 from ..xapi import controller, plugin, session as xapi, network as xapi_network
 from ..errors import Error
@@ -110,7 +112,7 @@ class Plan:
     """What an action will do, as plain data: printed by ``status``, applied otherwise."""
 
     def __init__(self):
-        self.changes = vswitch.ChangeSet()   # ONE OVSDB transaction
+        self.changes = ChangeSet()           # ONE OVSDB transaction
         self.delete_ca = False               # the CA file, so SSL bootstraps afresh
         self.management_flows = None         # a ManagementPath, installed before the change
         self.flows_after = False             # its fail mode changes: ovs-vswitchd flushes
@@ -219,9 +221,10 @@ def _current(snapshot, table, record, column):
 
 def differences(changes, snapshot):
     """``changes`` (``set`` changes only) without what ``snapshot`` already holds."""
-    kept = vswitch.ChangeSet()
-    for _, table, record, values in changes:
-        kept.set(table, record, {column: value for column, value in values.items()
+    kept = ChangeSet()
+    for change in changes:
+        table, record = change.table, change.record
+        kept.set(table, record, {column: value for column, value in change.values.items()
                                  if _current(snapshot, table, record, column) != value})
     return kept
 
@@ -232,7 +235,7 @@ def plan_bridges(plan, host_network, snapshot):
     Only bridges carrying a network of this host: one XAPI does not know is
     left alone; a fake bridge has no Bridge row and follows its parent.
     """
-    wanted = vswitch.ChangeSet()
+    wanted = ChangeSet()
     invalid = {}
     for name, values, bad in netconfig.bridge_settings(host_network, snapshot):
         wanted.set("Bridge", name, values)
@@ -264,7 +267,8 @@ def _describe(plan, changes, restored):
     verb = "restored" if restored else "set"
     groups = {}
     bonds = []
-    for _, table, record, values in changes:
+    for change in changes:
+        table, record, values = change.table, change.record, change.values
         if table == "Port":
             bonds.append(record)
             continue
@@ -282,8 +286,9 @@ def _describe(plan, changes, restored):
 def _fail_mode_after(plan, snapshot, bridge, reset):
     after = None if reset else snapshot.bridges[bridge].fail_mode
     for change in plan.changes:
-        if change[:3] == ("set", "Bridge", bridge) and "fail_mode" in change[3]:
-            after = change[3]["fail_mode"]
+        if change.kind == "set" and (change.table, change.record) == ("Bridge", bridge) \
+                and "fail_mode" in change.values:
+            after = change.values["fail_mode"]
     return after
 
 
@@ -315,7 +320,7 @@ def plan_update(root, state, snapshot, bridges=True):
     if bridges and not reset:
         plan_bridges(plan, state.host_network, snapshot)
     plan_flows(plan, state.host_network, snapshot, state.wanted, reset)
-    vswitch.check(plan.changes, snapshot)
+    transaction.check(plan.changes, snapshot)
     return plan
 
 
@@ -341,7 +346,7 @@ def apply_plan(root, connection, snapshot, plan):
     if plan.delete_ca:
         if files.remove(root.path(paths.VSWITCHD_CACERT)):
             log.info("deleted %s", root.path(paths.VSWITCHD_CACERT))
-    vswitch.apply(connection, plan.changes, snapshot, timeout=VSWITCHD_TIMEOUT)
+    transaction.apply(connection, plan.changes, snapshot, timeout=VSWITCHD_TIMEOUT)
     if plan.management_flows is not None and plan.flows_after:
         mgmt_flows.install(root, plan.management_flows)
     try:
@@ -385,10 +390,10 @@ def _summary(changed, failures, invalid):
 def update(root, api):
     """The plugin's ``update``: every step above; returns the *report* line."""
     with lock.host_lock(root):
-        with vswitch.connect(root, timeout=OVSDB_TIMEOUT) as connection:
+        with transaction.connect(root, timeout=OVSDB_TIMEOUT) as connection:
             with bulk.no_cycle_collection():
                 state = read_xapi(api, root)
-                snapshot = vswitch.Snapshot.read(connection, interfaces=False)
+                snapshot = Snapshot.read(connection, interfaces=False)
             changed, warnings = [], []
             try:
                 result = rewrite.rewrite(root, api, host_network=state.host_network,
@@ -411,10 +416,10 @@ def set_manager(root, api, args):
     """The plugin's ``set-manager``: ``update`` without *rewrite* and *bridge settings*."""
     wanted = controller.from_args(root, args) if args else None
     with lock.host_lock(root):
-        with vswitch.connect(root, timeout=OVSDB_TIMEOUT) as connection:
+        with transaction.connect(root, timeout=OVSDB_TIMEOUT) as connection:
             with bulk.no_cycle_collection():
                 state = read_xapi(api, root, wanted)
-                snapshot = vswitch.Snapshot.read(connection, interfaces=False)
+                snapshot = Snapshot.read(connection, interfaces=False)
             plan = plan_update(root, state, snapshot, bridges=False)
             changed = plan.notes + apply_plan(root, connection, snapshot, plan)
     result = _summary(changed, [], plan.warnings)
@@ -425,11 +430,11 @@ def set_manager(root, api, args):
 def emergency_reset(root):
     """The plugin's ``emergency_reset``: ``ovs-vsctl emer-reset``, nothing else."""
     with lock.host_lock(root):
-        with vswitch.connect(root, timeout=OVSDB_TIMEOUT) as connection:
-            snapshot = vswitch.Snapshot.read(connection)
-            changes = vswitch.ChangeSet()
+        with transaction.connect(root, timeout=OVSDB_TIMEOUT) as connection:
+            snapshot = Snapshot.read(connection)
+            changes = ChangeSet()
             changes.emer_reset()
-            vswitch.apply(connection, changes, snapshot, timeout=VSWITCHD_TIMEOUT)
+            transaction.apply(connection, changes, snapshot, timeout=VSWITCHD_TIMEOUT)
     log.info("emergency_reset: done")
     return RESET_DONE
 
@@ -437,7 +442,7 @@ def emergency_reset(root):
 def rewrite_only(root, api):
     """The plugin's ``rewrite``: the cache and xs-network-uuids."""
     with lock.host_lock(root):
-        with vswitch.connect(root, timeout=OVSDB_TIMEOUT) as connection:
+        with transaction.connect(root, timeout=OVSDB_TIMEOUT) as connection:
             result = rewrite.rewrite(root, api, connection=connection)
     text = summary(result.notes(join=_names))
     log.info("rewrite: %s", text)
@@ -464,8 +469,8 @@ def status(root, api):
             state.wanted = controller.wanted(api, root, state.pool)
         except controller.InvalidController as exc:
             error = exc
-        with vswitch.connect(root, timeout=OVSDB_TIMEOUT) as connection:
-            snapshot = vswitch.Snapshot.read(connection)
+        with transaction.connect(root, timeout=OVSDB_TIMEOUT) as connection:
+            snapshot = Snapshot.read(connection)
     hn = state.host_network
     wants = {name: {"fail_mode": values["fail_mode"],
                     "disable-in-band": values.get("other_config:disable-in-band"),
