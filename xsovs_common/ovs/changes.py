@@ -38,10 +38,21 @@ def _assignment(column, value):
 
 
 class Change:
-    """One change: ``kind`` is its ovs-vsctl command, ``fields`` its data."""
+    """One change: ``kind`` is its ovs-vsctl command, ``fields`` its data.
+
+    A kind defines ``operations(state)``, which adds its RFC 7047 operations
+    to a PendingState, and says itself with :meth:`vsctl_command`.  A kind
+    whose fields need no conversion takes them positionally from here.
+    """
 
     kind = None
     fields = ()
+
+    def __init__(self, *values):
+        if len(values) != len(self.fields):
+            raise TypeError("%s takes %s" % (type(self).__name__, ", ".join(self.fields)))
+        for field, value in zip(self.fields, values):
+            setattr(self, field, value)
 
     def _values(self):
         return tuple(getattr(self, field) for field in self.fields)
@@ -56,10 +67,6 @@ class Change:
 
     def __repr__(self):
         return "%s(%s)" % (type(self).__name__, ", ".join(repr(v) for v in self._values()))
-
-    def operations(self, state):
-        """Add this change's RFC 7047 operations to ``state`` (a PendingState)."""
-        raise NotImplementedError
 
     def vsctl_command(self):
         """This change as the equivalent ovs-vsctl command (for humans only)."""
@@ -131,9 +138,6 @@ class DelBr(Change):
     kind = "del-br"
     fields = ("name",)
 
-    def __init__(self, name):
-        self.name = name
-
     def operations(self, state):
         name = self.name
         if name not in state.bridges:
@@ -193,9 +197,6 @@ class AddPort(Change):
 class DelPort(Change):
     kind = "del-port"
     fields = ("port",)
-
-    def __init__(self, port):
-        self.port = port
 
     def operations(self, state):
         if self.port in state.port_bridge and self.port not in state.bridges:
@@ -268,11 +269,6 @@ class BrSetExternalId(Change):
 
     kind = "br-set-external-id"
     fields = ("bridge", "key", "value")
-
-    def __init__(self, bridge, key, value):
-        self.bridge = bridge
-        self.key = key
-        self.value = value
 
     def operations(self, state):
         if self.bridge not in state.bridges:
