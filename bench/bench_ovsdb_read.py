@@ -4,7 +4,7 @@ A real ovsdb-server with a dummy ovs-vswitchd holds 1000 bridges with one
 NIC each.  One read of what an action needs (the Open_vSwitch row, bridges,
 ports, interfaces, managers, SSL) is timed three ways in the same run:
 
-- one ``transact`` of ``select``s on ``db.sock`` (``vswitch.Snapshot.read``,
+- one ``transact`` of ``select``s on ``db.sock`` (``Snapshot.read``,
   what xsovs does), the baseline;
 - one ``ovs-vsctl`` run with every table listed as JSON (``--`` batches
   them), output parsed;
@@ -24,7 +24,8 @@ import subprocess
 import tempfile
 import time
 
-from xsovs_common.ovs import ovsdb, vswitch
+from xsovs_common.ovs import ovsdb
+from xsovs_common.ovs.snapshot import Snapshot
 from xsovs_dev import ovs as ovsmod
 
 from .bench_update import _fill_ovsdb
@@ -36,7 +37,7 @@ TABLES = ("Open_vSwitch", "Bridge", "Port", "Interface", "Manager", "SSL")
 
 def _transact(instance):
     with ovsdb.Connection(instance.socket, timeout=30) as connection:
-        snapshot = vswitch.Snapshot.read(connection)
+        snapshot = Snapshot.read(connection)
     assert len(snapshot.bridges) == BRIDGES, len(snapshot.bridges)
 
 

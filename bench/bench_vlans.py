@@ -26,7 +26,9 @@ import time
 from bench.hosts import Simulated, Switch, available, counted, fake_root, vlan_pool
 from xsovs_common.actions import cfg_update
 from xsovs_common.net import netconfig
-from xsovs_common.ovs import vswitch
+from xsovs_common.ovs import transaction
+from xsovs_common.ovs.changes import ChangeSet
+from xsovs_common.ovs.snapshot import Snapshot
 from xsovs_common.xapi import session as xapi, network as xapi_network
 from xsovs_dev.xapisim import client
 
@@ -81,13 +83,13 @@ class Host:
             hn = xapi_network.load(api, self.host_uuid)
         bridges = ["xenbr1"] + ["xapi%d" % tag for tag in range(1, self.vlans + 1)]
         value = ";".join(hn.networks[hn.networks_with_bridge(b)[0]]["uuid"] for b in bridges)
-        with vswitch.connect(self.fake.root, timeout=120) as connection:
-            snapshot = vswitch.Snapshot.read(connection)
-            changes = vswitch.ChangeSet()
+        with transaction.connect(self.fake.root, timeout=120) as connection:
+            snapshot = Snapshot.read(connection)
+            changes = ChangeSet()
             for name in sorted(snapshot.bridges):
                 if name != "xenbr0":
                     changes.br_set_external_id(name, netconfig.NETWORK_UUIDS_KEY, value)
-            vswitch.apply(connection, changes, snapshot, timeout=120)
+            transaction.apply(connection, changes, snapshot, timeout=120)
 
     def close(self):
         for sim in self.sims:

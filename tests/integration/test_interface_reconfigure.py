@@ -16,7 +16,9 @@ import pytest
 from xsovs_common import paths
 from xsovs_common.actions import interface_reconfigure
 from xsovs_common.net import dbcache
-from xsovs_common.ovs import vswitch
+from xsovs_common.ovs import transaction
+from xsovs_common.ovs.changes import ChangeSet
+from xsovs_common.ovs.snapshot import Snapshot
 from xsovs_common.xapi import session as xapi, network as xapi_network
 from xsovs_common.ovs.mgmt_flows import COOKIE
 from xsovs_dev.skips import need
@@ -459,11 +461,11 @@ def test_thousands_of_vlans_keep_one_uuid_per_bridge(host):
     hn = host.write_cache(many_vlans)
     old_list = ";".join(n["uuid"] for n in hn.networks.values())
     assert len(old_list) > 128 * 1024
-    with vswitch.connect(host.root) as connection:
-        changes = vswitch.ChangeSet()
+    with transaction.connect(host.root) as connection:
+        changes = ChangeSet()
         changes.add_br("xenbr0")
         changes.br_set_external_id("xenbr0", "xs-network-uuids", old_list)
-        vswitch.apply(connection, changes, vswitch.Snapshot.read(connection))
+        transaction.apply(connection, changes, Snapshot.read(connection))
     host.ok("--force", "xenbr0", "up")
     host.ok("--force", "xapi300", "up")
     assert host.ovs.vsctl("br-get-external-id", "xenbr0", "xs-network-uuids").strip() == \

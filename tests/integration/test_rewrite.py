@@ -5,7 +5,9 @@ import pytest
 from xsovs_common import paths
 from xsovs_common.actions import rewrite
 from xsovs_common.net import dbcache
-from xsovs_common.ovs import vswitch
+from xsovs_common.ovs import transaction
+from xsovs_common.ovs.changes import ChangeSet
+from xsovs_common.ovs.snapshot import Snapshot
 from xsovs_common.xapi import session as xapi
 from xsovs_dev.xapisim import Simulator
 
@@ -74,13 +76,13 @@ def test_rewrite_replaces_what_an_older_tool_stored(ovs, host2, stored):
     eth0 = [_net_uuid(sim, "xenbr0"), _net_uuid(sim, "xapi2")]
     if stored == "full-list":
         stored = ";".join(eth0)
-    with vswitch.connect(fake_root.root) as connection:
-        changes = vswitch.ChangeSet()
+    with transaction.connect(fake_root.root) as connection:
+        changes = ChangeSet()
         changes.add_br("xenbr0")
         changes.add_br("xapi2", "xenbr0", 100)
         changes.br_set_external_id("xenbr0", "xs-network-uuids", stored)
         changes.br_set_external_id("xapi2", "xs-network-uuids", stored)
-        vswitch.apply(connection, changes, vswitch.Snapshot.read(connection), wait=False)
+        transaction.apply(connection, changes, Snapshot.read(connection), wait=False)
     with xapi.connect(root=fake_root.root) as api:
         result = rewrite.rewrite(fake_root.root, api)
     assert sorted(result.bridges_changed) == ["xapi2", "xenbr0"]

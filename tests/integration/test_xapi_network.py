@@ -4,7 +4,8 @@ import pytest
 
 from xsovs_common import paths
 from xsovs_common.net import dbcache
-from xsovs_common.ovs import mgmt_flows, openflow, vswitch
+from xsovs_common.ovs import mgmt_flows, openflow, transaction
+from xsovs_common.ovs.snapshot import Snapshot
 from xsovs_common.xapi import session as xapi, network as xapi_network
 from xsovs_common.errors import InvalidValue
 from xsovs_dev.xapisim import PoolBuilder, Simulator
@@ -158,5 +159,5 @@ def test_management_flows_on_a_live_switch(ovs, three_host):
     assert len(ours) == 4
     text = ovs.ofctl("dump-flows", path.bridge)
     assert "priority=65000,arp,in_port=1 actions=LOCAL" in text
-    with vswitch.connect(root) as conn:
-        assert vswitch.Snapshot.read(conn).bridges[path.bridge].fail_mode == "secure"
+    with transaction.connect(root) as conn:
+        assert Snapshot.read(conn).bridges[path.bridge].fail_mode == "secure"

@@ -1,4 +1,4 @@
-"""A vswitch.Snapshot built from a short description (no ovsdb-server needed).
+"""A Snapshot built from a short description (no ovsdb-server needed).
 
     snapshot({"xenbr0": {"ports": {"eth0": ["eth0"]}, "fakes": {"xapi2": 100},
                          "fail_mode": "secure"}})
@@ -10,7 +10,7 @@ bond), and fake bridges (a tagged internal port with ``fake_bridge``).
 
 import itertools
 
-from xsovs_common.ovs.vswitch import Snapshot
+from xsovs_common.ovs.snapshot import Snapshot
 
 _ids = itertools.count(1)
 
@@ -66,5 +66,5 @@ def snapshot(bridges):
                             "datapath_type": spec.get("datapath_type", ""),
                             "controller": ["set", []]})
     ovs_row = {"_uuid": _uuid(), "bridges": ["set", [b["_uuid"] for b in bridge_rows]]}
-    return Snapshot([{"rows": rows} for rows in
-                     ([ovs_row], bridge_rows, port_rows, iface_rows, [], [])])
+    return Snapshot({"Open_vSwitch": [ovs_row], "Bridge": bridge_rows, "Port": port_rows,
+                     "Interface": iface_rows})

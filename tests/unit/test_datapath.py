@@ -7,7 +7,7 @@ from tests.support.switch_state import snapshot
 from xsovs_common.net import datapath
 from xsovs_common.errors import InvalidValue
 from xsovs_common.net.model import ModelError
-from xsovs_common.ovs.vswitch import ChangeSet
+from xsovs_common.ovs.changes import AddBr, AddPort, BrSetExternalId, ChangeSet, DelBr, DelPort, Set
 
 STANDALONE = {"fail_mode": "standalone", "other_config:disable-in-band": None}
 
@@ -47,26 +47,26 @@ def test_physical_pif_on_an_empty_switch():
 def test_up_again_changes_settings_only():
     switch = {"xenbr0": {"ports": {"eth0": ["eth0"]}}}
     plan = up(sample(), "eth0", switch, datapath_type="netdev")
-    assert [c[0] for c in plan.changes] == ["set", "br-set-external-id"]
+    assert [c.kind for c in plan.changes] == ["set", "br-set-external-id"]
     assert plan == up(sample(), "eth0", switch, datapath_type="netdev")
 
 
 def test_datapath_type_only_on_bridges_created():
-    assert ("add-br", "xenbr0", None, None, "netdev") in \
+    assert AddBr("xenbr0", None, None, "netdev") in \
         up(sample(), "eth0", datapath_type="netdev").changes
 
 
 def test_nic_in_another_bridge_moves():
     plan = up(sample(), "eth0", {"other": {"ports": {"eth0": ["eth0"]}}})
-    assert list(plan.changes)[:2] == [("del-port", "eth0"),
-                                      ("add-br", "xenbr0", None, None, "system")]
+    assert list(plan.changes)[:2] == [DelPort("eth0"),
+                                      AddBr("xenbr0", None, None, "system")]
     assert plan.released == []
 
 
 def test_stale_fake_bridge_with_the_bridge_name_is_replaced():
     plan = up(sample(), "eth0", {"xenbr9": {"fakes": {"xenbr0": 7}}})
-    assert list(plan.changes)[:2] == [("del-br", "xenbr0"),
-                                      ("add-br", "xenbr0", None, None, "system")]
+    assert list(plan.changes)[:2] == [DelBr("xenbr0"),
+                                      AddBr("xenbr0", None, None, "system")]
 
 
 def test_bond_releases_its_nics_bridges():
@@ -74,10 +74,12 @@ def test_bond_releases_its_nics_bridges():
               "xenbr2": {"ports": {"eth2": ["eth2"]}}}
     plan = up(sample(), "bond0", switch)
     changes = list(plan.changes)
-    assert changes[:3] == [("del-br", "xenbr1"), ("del-br", "xenbr2"),
-                           ("add-br", "xapi1", None, None, "system")]
-    op, bridge, port, ifaces, port_columns, iface_columns = changes[3]
-    assert (op, bridge, port, ifaces) == ("add-port", "xapi1", "bond0", ("eth1", "eth2"))
+    assert changes[:3] == [DelBr("xenbr1"), DelBr("xenbr2"),
+                           AddBr("xapi1", None, None, "system")]
+    bond = changes[3]
+    port_columns = bond.port_columns
+    assert (bond.kind, bond.bridge, bond.port, bond.interfaces) == \
+        ("add-port", "xapi1", "bond0", ("eth1", "eth2"))
     assert port_columns["bond_mode"] == "balance-slb"
     assert port_columns["mac"] == "02:00:00:00:00:02"
     assert "lacp" not in port_columns            # None values are not inserted
@@ -91,27 +93,30 @@ def test_existing_bond_is_updated_and_stale_keys_go():
                                                         "keep": "x"}}}}
     hn = sample(bond_other_config={"bond-mode": "active-backup"})
     plan = up(hn, "bond0", switch)
-    port_sets = [c for c in plan.changes if c[:3] == ("set", "Port", "bond0")]
+    port_sets = [c for c in plan.changes
+                 if isinstance(c, Set) and (c.table, c.record) == ("Port", "bond0")]
     assert len(port_sets) == 1
-    values = port_sets[0][3]
+    values = port_sets[0].values
     assert values["bond_mode"] == "active-backup" and values["lacp"] is None
     assert values["other_config:bond-old"] is None
     assert values["other_config:lacp-time"] is None
     assert "other_config:keep" not in values
-    assert not [c for c in plan.changes if c[0] in ("add-port", "del-port", "add-br")]
+    assert not [c for c in plan.changes if c.kind in ("add-port", "del-port", "add-br")]
 
 
 def test_bond_with_other_slaves_is_rebuilt():
     plan = up(sample(), "bond0", {"xapi1": {"ports": {"bond0": ["eth1", "eth3"]}}})
-    assert list(plan.changes)[0] == ("del-port", "bond0")
-    assert list(plan.changes)[1][:4] == ("add-port", "xapi1", "bond0", ("eth1", "eth2"))
+    assert list(plan.changes)[0] == DelPort("bond0")
+    bond = list(plan.changes)[1]
+    assert (bond.kind, bond.bridge, bond.port, bond.interfaces) == \
+        ("add-port", "xapi1", "bond0", ("eth1", "eth2"))
 
 
 def test_slave_nic_up_tears_the_bond_down():
     switch = {"xapi1": {"ports": {"bond0": ["eth1", "eth2"]}, "fakes": {"xapi3": 200}}}
     plan = up(sample(), "eth1", switch)
-    assert list(plan.changes)[:2] == [("del-br", "xapi1"),
-                                      ("add-br", "xenbr1", None, None, "system")]
+    assert list(plan.changes)[:2] == [DelBr("xapi1"),
+                                      AddBr("xenbr1", None, None, "system")]
     assert plan.released == [("bond0", "xapi1"), ("v200", "xapi3")]
     assert plan.nics_down == ["eth2"]
 
@@ -125,12 +130,12 @@ def test_vlan_builds_parent_then_fake_bridge():
     plan = up(sample(), "v100", mtu=mtu1500)
     changes = list(plan.changes)
     assert changes[:3] == [
-        ("add-br", "xenbr0", None, None, "system"),
-        ("add-port", "xenbr0", "eth0", ("eth0",), {}, {"eth0": {"mtu_request": 1500}}),
-        ("add-br", "xapi2", "xenbr0", 100, None)]
-    assert ("br-set-external-id", "xapi2", "xs-network-uuids", VLAN100_NETWORKS) in changes
-    assert ("br-set-external-id", "xenbr0", "xs-network-uuids", ETH0_NETWORKS) in changes
-    assert ("set", "Interface", "xapi2", {"mac": "02:00:00:00:00:01", "mtu_request": 1500}) \
+        AddBr("xenbr0", None, None, "system"),
+        AddPort("xenbr0", "eth0", ("eth0",), {}, {"eth0": {"mtu_request": 1500}}),
+        AddBr("xapi2", "xenbr0", 100, None)]
+    assert BrSetExternalId("xapi2", "xs-network-uuids", VLAN100_NETWORKS) in changes
+    assert BrSetExternalId("xenbr0", "xs-network-uuids", ETH0_NETWORKS) in changes
+    assert Set("Interface", "xapi2", {"mac": "02:00:00:00:00:01", "mtu_request": 1500}) \
         in changes
     assert plan.ip_device == "xapi2"
     assert plan.nics_up == [("eth0", "eth0")]
@@ -141,50 +146,54 @@ def test_vlan_replaces_stale_bridges():
               "xapi2": {}}
     plan = up(sample(), "v100", switch)
     changes = list(plan.changes)
-    assert changes[:3] == [("del-br", "xapi2"), ("del-br", "old100"),
-                           ("add-br", "xapi2", "xenbr0", 100, None)]
-    assert ("del-br", "v7") not in changes
+    assert changes[:3] == [DelBr("xapi2"), DelBr("old100"),
+                           AddBr("xapi2", "xenbr0", 100, None)]
+    assert DelBr("v7") not in changes
 
 
 def test_vlan_already_there_is_kept():
     switch = {"xenbr0": {"ports": {"eth0": ["eth0"]}, "fakes": {"xapi2": 100}}}
     plan = up(sample(), "v100", switch)
-    assert not [c for c in plan.changes if c[0] in ("add-br", "del-br", "add-port")]
+    assert not [c for c in plan.changes if c.kind in ("add-br", "del-br", "add-port")]
 
 
 def test_vlan_with_another_tag_is_rebuilt():
     switch = {"xenbr0": {"ports": {"eth0": ["eth0"]}, "fakes": {"xapi2": 101}}}
     changes = list(up(sample(), "v100", switch).changes)
-    assert changes[:2] == [("del-br", "xapi2"), ("add-br", "xapi2", "xenbr0", 100, None)]
+    assert changes[:2] == [DelBr("xapi2"), AddBr("xapi2", "xenbr0", 100, None)]
 
 
 def test_vlan_on_a_bond():
     plan = up(sample(), "v200")
     changes = list(plan.changes)
-    assert changes[0] == ("add-br", "xapi1", None, None, "system")
-    assert changes[1][:4] == ("add-port", "xapi1", "bond0", ("eth1", "eth2"))
-    assert changes[2] == ("add-br", "xapi3", "xapi1", 200, None)
-    assert ("set", "Interface", "xapi3", {"mac": "02:00:00:00:00:02"}) in changes
+    assert changes[0] == AddBr("xapi1", None, None, "system")
+    bond = changes[1]
+    assert (bond.kind, bond.bridge, bond.port, bond.interfaces) == \
+        ("add-port", "xapi1", "bond0", ("eth1", "eth2"))
+    assert changes[2] == AddBr("xapi3", "xapi1", 200, None)
+    assert Set("Interface", "xapi3", {"mac": "02:00:00:00:00:02"}) in changes
 
 
 def test_tunnel_is_a_bridge_without_nic():
     plan = up(sample(), "tun0")
-    assert [c[0] for c in plan.changes] == ["add-br", "set", "br-set-external-id"]
+    assert [c.kind for c in plan.changes] == ["add-br", "set", "br-set-external-id"]
     assert plan.nics_up == []
 
 
 def test_fail_mode_and_in_band_from_xapi():
     hn = sample(pool_other_config={"vswitch-controller-fail-mode": "secure"},
                 net_other_config={"vswitch-disable-in-band": "true"})
-    sets = [c for c in up(hn, "eth0").changes if c[:3] == ("set", "Bridge", "xenbr0")]
-    assert sets[0][3]["fail_mode"] == "secure"
-    assert sets[0][3]["other_config:disable-in-band"] == "true"
+    sets = [c for c in up(hn, "eth0").changes
+            if isinstance(c, Set) and (c.table, c.record) == ("Bridge", "xenbr0")]
+    assert sets[0].values["fail_mode"] == "secure"
+    assert sets[0].values["other_config:disable-in-band"] == "true"
 
 
 def test_invalid_in_band_value_leaves_the_key():
     hn = sample(net_other_config={"vswitch-disable-in-band": "maybe"})
-    sets = [c for c in up(hn, "eth0").changes if c[:3] == ("set", "Bridge", "xenbr0")]
-    assert "other_config:disable-in-band" not in sets[0][3]
+    sets = [c for c in up(hn, "eth0").changes
+            if isinstance(c, Set) and (c.table, c.record) == ("Bridge", "xenbr0")]
+    assert "other_config:disable-in-band" not in sets[0].values
 
 
 def test_secure_management_bridge_gets_flows_before_when_it_exists():
@@ -265,7 +274,7 @@ def test_network_without_bridge_uses_the_nic():
     hn.networks["n-xenbr0"]["bridge"] = ""
     plan = up(hn, "eth0", {"xenbr0": {"ports": {"eth0": ["eth0"]}}})
     assert plan.ip_device == "eth0"
-    assert list(plan.changes) == [("del-port", "eth0")]
+    assert list(plan.changes) == [DelPort("eth0")]
     hn.networks["n-xapi1"]["bridge"] = ""
     with pytest.raises(ModelError, match="no bridge"):
         up(hn, "bond0")
@@ -280,7 +289,7 @@ def never(ref):
 def test_vlan_down_takes_the_unused_parent_too():
     switch = {"xenbr0": {"ports": {"eth0": ["eth0"]}, "fakes": {"xapi2": 100}}}
     plan = datapath.plan_down(sample(), "v100", snapshot(switch), never)
-    assert list(plan.changes) == [("del-br", "xapi2"), ("del-br", "xenbr0")]
+    assert list(plan.changes) == [DelBr("xapi2"), DelBr("xenbr0")]
     assert plan.nics_down == ["eth0"]
     assert plan.ip_device == "xapi2"
 
@@ -288,7 +297,7 @@ def test_vlan_down_takes_the_unused_parent_too():
 def test_vlan_down_keeps_an_attached_parent():
     switch = {"xenbr0": {"ports": {"eth0": ["eth0"]}, "fakes": {"xapi2": 100}}}
     plan = datapath.plan_down(sample(), "v100", snapshot(switch), lambda ref: ref == "eth0")
-    assert list(plan.changes) == [("del-br", "xapi2")]
+    assert list(plan.changes) == [DelBr("xapi2")]
     assert plan.nics_down == []
 
 
@@ -299,7 +308,7 @@ def test_down_of_a_bridge_with_attached_vlans_keeps_it():
                               datapath.attached_from_switch(hn, snapshot(switch)))
     assert list(plan.changes) == []
     plan = datapath.plan_down(hn, "eth0", snapshot(switch), never)
-    assert list(plan.changes) == [("del-br", "xenbr0")]
+    assert list(plan.changes) == [DelBr("xenbr0")]
     assert plan.released == [("v100", "xapi2")]
 
 

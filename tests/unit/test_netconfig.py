@@ -2,6 +2,7 @@
 
 from tests.support.sample_network import sample
 from xsovs_common.net import netconfig
+from xsovs_common.ovs.changes import Set
 
 
 def test_fail_mode_network_then_pool_then_standalone():
@@ -89,14 +90,14 @@ def test_restore_changes_after_reset():
     changes, invalid = netconfig.settings_changes(hn, _Snap(["xenbr0", "xapi1", "foreign"],
                                                             ["bond0"]), after_reset=True)
     assert invalid == {}
-    assert ("set", "Bridge", "xenbr0", {"fail_mode": "secure",
+    assert Set("Bridge", "xenbr0", {"fail_mode": "secure",
                                         "other_config:disable-in-band": "true"}) in changes.changes
-    assert ("set", "Bridge", "xapi1", {"fail_mode": "standalone"}) in changes.changes
-    port = [c for c in changes if c[1] == "Port"][0]
-    assert port[2] == "bond0"
-    assert port[3]["other_config:bond-miimon-interval"] == "70"
-    assert all(key.startswith("other_config:") for key in port[3])
-    assert not [c for c in changes if c[2] == "foreign"]
+    assert Set("Bridge", "xapi1", {"fail_mode": "standalone"}) in changes.changes
+    port = [c for c in changes if c.table == "Port"][0]
+    assert port.record == "bond0"
+    assert port.values["other_config:bond-miimon-interval"] == "70"
+    assert all(key.startswith("other_config:") for key in port.values)
+    assert not [c for c in changes if c.record == "foreign"]
 
 
 def test_settings_changes_without_reset_are_only_the_differences():
@@ -116,6 +117,6 @@ def test_settings_changes_without_reset_are_only_the_differences():
     assert invalid == {}
     # xenbr0: fail mode already right; the in-band key XAPI does not set is removed.
     assert changes.changes == [
-        ("set", "Bridge", "xenbr0", {"other_config:disable-in-band": None}),
-        ("set", "Port", "bond0", {"other_config:bond-miimon-interval": "70"}),
+        Set("Bridge", "xenbr0", {"other_config:disable-in-band": None}),
+        Set("Port", "bond0", {"other_config:bond-miimon-interval": "70"}),
     ]

@@ -7,6 +7,7 @@ from tests.support.switch_state import snapshot
 from xsovs_common import paths
 from xsovs_common.actions import reconfigure
 from xsovs_common.errors import InvalidValue
+from xsovs_common.ovs.changes import AddBr
 
 
 def test_up_plans_every_part(root):
@@ -25,7 +26,7 @@ def test_datapath_type_comes_from_the_environment(tmp_path):
     # XSOVS_DATAPATH_TYPE, as a program's start puts it in its root
     root = paths.Root.from_environment(str(tmp_path), {"XSOVS_DATAPATH_TYPE": "netdev"})
     plan = reconfigure.plan_up(root, sample(), "eth0", snapshot({}))
-    assert ("add-br", "xenbr0", None, None, "netdev") in plan.switch.changes
+    assert AddBr("xenbr0", None, None, "netdev") in plan.switch.changes
     root = paths.Root.from_environment(str(tmp_path), {"XSOVS_DATAPATH_TYPE": "system; rm"})
     with pytest.raises(InvalidValue, match="XSOVS_DATAPATH_TYPE"):
         reconfigure.plan_up(root, sample(), "eth0", snapshot({}))

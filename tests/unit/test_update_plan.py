@@ -5,9 +5,10 @@ import itertools
 from tests.support.sample_network import sample
 from xsovs_common import paths
 from xsovs_common.actions import cfg_update, update_plan, update_read
-from xsovs_common.ovs import vswitch
+from xsovs_common.ovs.snapshot import Snapshot
 from xsovs_common.system import firewall
 from xsovs_common.xapi import controller
+from xsovs_common.ovs.changes import DelSsl, EmerReset, Set, SetManager, SetSsl
 
 ROOT = paths.Root("/")
 PEM = paths.XAPI_SSL_PEM
@@ -50,12 +51,12 @@ def snapshot(bridges, managers=(), ssl=None):
             "other_config": _map(spec.get("other_config")), "external_ids": _map({}),
             "datapath_type": "", "controller": ["set", []]})
     ssl_rows = [dict(ssl)] if ssl else []
-    return vswitch.Snapshot([
-        {"rows": [{"_uuid": _uuid(), "bridges": ["set", []], "manager_options": ["set", []],
-                   "ssl": ["set", []], "next_cfg": 1, "cur_cfg": 1,
-                   "external_ids": _map({}), "other_config": _map({})}]},
-        {"rows": bridge_rows}, {"rows": port_rows}, {"rows": []},
-        {"rows": [{"target": t} for t in managers]}, {"rows": ssl_rows}])
+    return Snapshot({
+        "Open_vSwitch": [{"_uuid": _uuid(), "bridges": ["set", []], "manager_options": ["set", []],
+                          "ssl": ["set", []], "next_cfg": 1, "cur_cfg": 1,
+                          "external_ids": _map({}), "other_config": _map({})}],
+        "Bridge": bridge_rows, "Port": port_rows, "Interface": [],
+        "Manager": [{"target": t} for t in managers], "SSL": ssl_rows})
 
 
 BOND_OTHER_CONFIG = {"bond-miimon-interval": "100", "bond-detect-mode": "carrier",
@@ -96,14 +97,14 @@ def test_a_new_controller_resets_and_restores_in_one_change_set():
                 bond_other_config={"bond-miimon": "70"})
     plan = update_plan.plan_update(ROOT, state(hn, SSL_TARGET), host_switch())
     changes = plan.changes.changes
-    assert changes[:3] == [("emer-reset",), ("set-ssl", PEM, PEM, CA, True),
-                           ("set-manager", ("ssl:192.0.2.1:6632",))]
-    assert ("set", "Bridge", "xenbr0", {"fail_mode": "standalone",
+    assert changes[:3] == [EmerReset(), SetSsl(PEM, PEM, CA, True),
+                           SetManager(("ssl:192.0.2.1:6632",))]
+    assert Set("Bridge", "xenbr0", {"fail_mode": "standalone",
                                         "other_config:disable-in-band": "true"}) in changes
-    assert ("set", "Bridge", "xapi1", {"fail_mode": "standalone"}) in changes
-    (port,) = [c for c in changes if c[:2] == ("set", "Port")]
-    assert port[2] == "bond0" and port[3]["other_config:bond-miimon-interval"] == "70"
-    assert not [c for c in changes if len(c) > 2 and c[2] in ("foreign", "xapi2")]
+    assert Set("Bridge", "xapi1", {"fail_mode": "standalone"}) in changes
+    (port,) = [c for c in changes if isinstance(c, Set) and c.table == "Port"]
+    assert port.record == "bond0" and port.values["other_config:bond-miimon-interval"] == "70"
+    assert not [c for c in changes if c.kind == "set" and c.record in ("foreign", "xapi2")]
     # No listening port for an active manager; the OpenFlow channel's port (of-method
     # absent means "channel") is open while a controller is set.
     assert plan.delete_ca and plan.firewall_open == [firewall.OPENFLOW_RULE]
@@ -118,7 +119,7 @@ def test_a_new_controller_resets_and_restores_in_one_change_set():
 def test_removing_the_controller():
     plan = update_plan.plan_update(ROOT, state(sample()),
                                   host_switch(managers=["ssl:192.0.2.1:6632"], ssl=OUR_SSL))
-    assert plan.changes.changes[:3] == [("emer-reset",), ("set-manager", ()), ("del-ssl",)]
+    assert plan.changes.changes[:3] == [EmerReset(), SetManager(()), DelSsl()]
     assert plan.notes[0] == "Successfully removed controller config"
     assert plan.delete_ca
 
@@ -127,7 +128,7 @@ def test_ssl_not_as_needed_means_set_again():
     other_ssl = dict(OUR_SSL, ca_cert="/etc/elsewhere.pem")
     plan = update_plan.plan_update(ROOT, state(sample(), SSL_TARGET),
                                   host_switch(managers=["ssl:192.0.2.1:6632"], ssl=other_ssl))
-    assert ("emer-reset",) in plan.changes.changes
+    assert EmerReset() in plan.changes.changes
     tcp = controller.target("tcp", "192.0.2.1", 6632)
     plan = update_plan.plan_update(ROOT, state(sample(), tcp),
                                   host_switch(managers=["tcp:192.0.2.1:6632"]))
@@ -142,8 +143,8 @@ PSSL_SSL = {"private_key": PEM, "certificate": PEM, "ca_cert": SDN_CA, "bootstra
 def test_pssl_ssl_as_xapi_sets_it_and_its_ports():
     plan = update_plan.plan_update(ROOT, state(sample(), PSSL), host_switch())
     # XAPI's key and certificate, the pool's SDN controller CA, no bootstrap.
-    assert plan.changes.changes[:3] == [("emer-reset",), ("set-ssl", PEM, PEM, SDN_CA, False),
-                                        ("set-manager", ("pssl:6640",))]
+    assert plan.changes.changes[:3] == [EmerReset(), SetSsl(PEM, PEM, SDN_CA, False),
+                                        SetManager(("pssl:6640",))]
     assert str(plan.changes).splitlines()[1] == "set-ssl %s %s %s" % (PEM, PEM, SDN_CA)
     assert plan.firewall_open == [firewall.MANAGER_RULE, firewall.OPENFLOW_RULE]
     assert plan.firewall_close == []
@@ -157,11 +158,11 @@ def test_pssl_with_a_bootstrapped_ca_is_set_again():
     """What earlier versions set for pssl (bootstrap, vswitchd.cacert) lets no client in."""
     plan = update_plan.plan_update(ROOT, state(sample(), PSSL),
                                   host_switch(managers=["pssl:6640"], ssl=OUR_SSL))
-    assert ("set-ssl", PEM, PEM, SDN_CA, False) in plan.changes.changes
+    assert SetSsl(PEM, PEM, SDN_CA, False) in plan.changes.changes
     plan = update_plan.plan_update(ROOT, state(sample(), PSSL),
                                   host_switch(managers=["pssl:6640"],
                                               ssl=dict(PSSL_SSL, bootstrap_ca_cert=True)))
-    assert ("emer-reset",) in plan.changes.changes
+    assert EmerReset() in plan.changes.changes
 
 
 def test_of_method_other_than_channel_closes_6653():
@@ -179,7 +180,7 @@ def test_missing_ssl_files_are_named(tmp_path):
     root = paths.Root(str(tmp_path))
     pem, ca = root.path(PEM), root.path(SDN_CA)
     plan = update_plan.plan_update(root, state(sample(), PSSL), host_switch())
-    assert ("set-ssl", pem, pem, ca, False) in plan.changes.changes    # set all the same
+    assert SetSsl(pem, pem, ca, False) in plan.changes.changes    # set all the same
     assert [w.split(" is missing")[0] for w in plan.warnings] == [
         "SSL key and certificate file " + pem, "SDN controller CA file " + ca]
     (tmp_path / "etc/xensource").mkdir(parents=True)
@@ -200,8 +201,8 @@ def test_bridge_settings_only_where_they_differ():
     # xenbr0: network says standalone (as it is); in-band absent in XAPI -> removed.
     # xapi1: the pool's secure.  foreign: not XAPI's, untouched.
     assert plan.changes.changes == [
-        ("set", "Bridge", "xapi1", {"fail_mode": "secure"}),
-        ("set", "Bridge", "xenbr0", {"other_config:disable-in-band": None})]
+        Set("Bridge", "xapi1", {"fail_mode": "secure"}),
+        Set("Bridge", "xenbr0", {"other_config:disable-in-band": None})]
     assert plan.notes == ["disable-in-band removed from xenbr0",
                           "fail_mode=secure set on xapi1"]
     assert plan.management_flows is None          # no controller newly set
@@ -224,7 +225,7 @@ def test_invalid_in_band_is_left_and_named():
 
 def test_bond_settings_come_back_after_an_emergency_reset():
     plan = update_plan.plan_update(ROOT, state(sample()), host_switch(bond={}))
-    assert plan.changes.changes == [("set", "Port", "bond0", {
+    assert plan.changes.changes == [Set("Port", "bond0", {
         "other_config:" + k: v for k, v in BOND_OTHER_CONFIG.items()})]
     assert plan.notes == ["bond settings set on bond0"]
 

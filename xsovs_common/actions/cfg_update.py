@@ -1,7 +1,7 @@
 """The plugin's actions: update, set-manager, emergency_reset, status, rewrite.
 
 Each action reads everything first -- XAPI (this host's network, the pool,
-the SDN controller) and then OVSDB (one :class:`~xsovs_common.ovs.vswitch.Snapshot`)
+the SDN controller) and then OVSDB (one :class:`~xsovs_common.ovs.snapshot.Snapshot`)
 -- checks it (:mod:`update_read`), turns it into an
 :class:`~xsovs_common.actions.update_plan.UpdatePlan` (plain data: an OVSDB
 change set, the CA file to delete, management flows, firewall holes;
@@ -46,7 +46,9 @@ from . import rewrite, update_status
 from .update_apply import VSWITCHD_TIMEOUT, apply_plan
 from .update_plan import OF_METHOD_KEY, UpdatePlan, bridge_names, plan_update
 from .update_read import OVSDB_TIMEOUT, PoolError, XapiState, read, read_xapi
-from ..ovs import vswitch
+from ..ovs import transaction
+from ..ovs.changes import ChangeSet
+from ..ovs.snapshot import Snapshot
 from ..system import lock
 from ..xapi import controller, plugin, session as xapi
 from ..errors import Error
@@ -88,7 +90,7 @@ def _summary(changed, failures, invalid):
 def update(root, api):
     """The plugin's ``update``: every step above; returns the *report* line."""
     with lock.host_lock(root):
-        with vswitch.connect(root, timeout=OVSDB_TIMEOUT) as connection:
+        with transaction.connect(root, timeout=OVSDB_TIMEOUT) as connection:
             state, snapshot = read(api, root, connection)
             changed, warnings = [], []
             try:
@@ -112,7 +114,7 @@ def set_manager(root, api, args):
     """The plugin's ``set-manager``: ``update`` without *rewrite* and *bridge settings*."""
     wanted = controller.from_args(root, args) if args else None
     with lock.host_lock(root):
-        with vswitch.connect(root, timeout=OVSDB_TIMEOUT) as connection:
+        with transaction.connect(root, timeout=OVSDB_TIMEOUT) as connection:
             state, snapshot = read(api, root, connection, wanted)
             plan = plan_update(root, state, snapshot, bridges=False)
             changed = plan.notes + apply_plan(root, connection, snapshot, plan)
@@ -124,11 +126,11 @@ def set_manager(root, api, args):
 def emergency_reset(root):
     """The plugin's ``emergency_reset``: ``ovs-vsctl emer-reset``, nothing else."""
     with lock.host_lock(root):
-        with vswitch.connect(root, timeout=OVSDB_TIMEOUT) as connection:
-            snapshot = vswitch.Snapshot.read(connection)
-            changes = vswitch.ChangeSet()
+        with transaction.connect(root, timeout=OVSDB_TIMEOUT) as connection:
+            snapshot = Snapshot.read(connection)
+            changes = ChangeSet()
             changes.emer_reset()
-            vswitch.apply(connection, changes, snapshot, timeout=VSWITCHD_TIMEOUT)
+            transaction.apply(connection, changes, snapshot, timeout=VSWITCHD_TIMEOUT)
     log.info("emergency_reset: done")
     return RESET_DONE
 
@@ -136,7 +138,7 @@ def emergency_reset(root):
 def rewrite_only(root, api):
     """The plugin's ``rewrite``: the cache and xs-network-uuids."""
     with lock.host_lock(root):
-        with vswitch.connect(root, timeout=OVSDB_TIMEOUT) as connection:
+        with transaction.connect(root, timeout=OVSDB_TIMEOUT) as connection:
             result = rewrite.rewrite(root, api, connection=connection)
     text = summary(result.notes(join=bridge_names))
     log.info("rewrite: %s", text)

@@ -25,7 +25,8 @@ OVSDB transaction, then the NICs no bridge holds.
 """
 
 from ..net import datapath, ipconfig, ipconfig_apply, nicconfig
-from ..ovs import mgmt_flows, vswitch
+from ..ovs import mgmt_flows, transaction
+from ..ovs.snapshot import Snapshot
 from ..system import hostconfig, iproute
 from ..log import log
 
@@ -64,13 +65,13 @@ def plan_up(root, host_network, pif_ref, snapshot):
     ip = ipconfig.plan_up(root, host_network, pif_ref, switch.ip_device, set_mtu=bridgeless)
     nic_steps = [(device, nicconfig.ethtool_plan(host_network, ref, device))
                  for ref, device in switch.nics_up]
-    vswitch.check(switch.changes, snapshot)
+    transaction.check(switch.changes, snapshot)
     return ActionPlan("up", switch, ip, _released(root, host_network, switch), nic_steps)
 
 
 def plan_down(root, host_network, pif_ref, snapshot, attached):
     switch = datapath.plan_down(host_network, pif_ref, snapshot, attached)
-    vswitch.check(switch.changes, snapshot)
+    transaction.check(switch.changes, snapshot)
     ip = ipconfig.plan_down(root, host_network, pif_ref, switch.ip_device)
     return ActionPlan("down", switch, ip, _released(root, host_network, switch), [])
 
@@ -100,8 +101,8 @@ def apply(root, connection, plan, snapshot):
         _nics(root, [device for device, _ in plan.nic_steps], True, dict(plan.nic_steps))
     with mgmt_flows.around_transaction(root, switch.management_flows,
                                        switch.flows_before, switch.flows_after):
-        vswitch.apply(connection, switch.changes, snapshot,
-                      comment="interface-reconfigure %s %s" % (plan.action, switch.ip_device))
+        transaction.apply(connection, switch.changes, snapshot,
+                          comment="interface-reconfigure %s %s" % (plan.action, switch.ip_device))
     if plan.action == "up":
         ipconfig_apply.apply(root, plan.ip)
     _nics(root, switch.nics_down, False)
@@ -125,8 +126,8 @@ def _focus(host_network, partial):
 
 def _removes_a_parent(switch, snapshot):
     """True if the plan deletes a real bridge (whose fake bridges all go too)."""
-    return any(change[0] == "del-br" and change[1] in snapshot.bridges
-               and not snapshot.bridges[change[1]].is_fake for change in switch.changes)
+    return any(change.kind == "del-br" and change.name in snapshot.bridges
+               and not snapshot.bridges[change.name].is_fake for change in switch.changes)
 
 
 def up(root, host_network, pif_ref, partial=False):
@@ -137,15 +138,15 @@ def up(root, host_network, pif_ref, partial=False):
     and, of the fake bridges, on its VLAN tag -- and read again with every
     fake bridge's outline if the plan turns out to delete a parent bridge.
     """
-    with vswitch.connect(root) as connection:
+    with transaction.connect(root) as connection:
         focus = _focus(host_network, partial)
         tags = None
         if focus is not None:
             tags = {host_network.vlan_tag(pif_ref)} if host_network.is_vlan(pif_ref) else set()
-        snapshot = vswitch.Snapshot.read(connection, focus=focus, tags=tags)
+        snapshot = Snapshot.read(connection, focus=focus, tags=tags)
         plan = plan_up(root, host_network, pif_ref, snapshot)
         if not snapshot.complete and _removes_a_parent(plan.switch, snapshot):
-            snapshot = vswitch.Snapshot.read(connection, focus=focus)
+            snapshot = Snapshot.read(connection, focus=focus)
             plan = plan_up(root, host_network, pif_ref, snapshot)
         log.debug("plan:\n%s", plan)
         apply(root, connection, plan, snapshot)
@@ -159,8 +160,8 @@ def down(root, host_network, pif_ref, from_cache=False, partial=False):
     or -- ``from_cache``, where nothing reads as attached -- from the switch
     (:func:`datapath.attached_from_switch`).
     """
-    with vswitch.connect(root) as connection:
-        snapshot = vswitch.Snapshot.read(connection, focus=_focus(host_network, partial))
+    with transaction.connect(root) as connection:
+        snapshot = Snapshot.read(connection, focus=_focus(host_network, partial))
         attached = datapath.attached_from_switch(host_network, snapshot) if from_cache \
             else datapath.attached_from_xapi(host_network)
         plan = plan_down(root, host_network, pif_ref, snapshot, attached)

@@ -8,7 +8,8 @@ on every bridge of this host that exists in OVSDB -- in one transaction.
 
 from .. import paths
 from ..net import dbcache, netconfig
-from ..ovs import vswitch
+from ..ovs import transaction
+from ..ovs.snapshot import Snapshot
 from ..system import hostconfig
 from ..xapi import network as xapi_network
 
@@ -39,16 +40,16 @@ def rewrite(root, api, host_network=None, connection=None, snapshot=None):
         host_network = xapi_network.load(api, hostconfig.host_uuid(root))
     cache_changed = dbcache.write(root.path(paths.NETWORK_DBCACHE), host_network)
     if connection is None:
-        with vswitch.connect(root) as own:
+        with transaction.connect(root) as own:
             changes = _set_network_uuids(own, host_network, None)
     else:
         changes = _set_network_uuids(connection, host_network, snapshot)
-    return RewriteResult(cache_changed, [c[1] for c in changes])
+    return RewriteResult(cache_changed, [change.bridge for change in changes])
 
 
 def _set_network_uuids(connection, host_network, snapshot):
     if snapshot is None:
-        snapshot = vswitch.Snapshot.read(connection, interfaces=False)
+        snapshot = Snapshot.read(connection, interfaces=False)
     changes = netconfig.network_uuid_changes(host_network, snapshot)
-    vswitch.apply(connection, changes, snapshot)
+    transaction.apply(connection, changes, snapshot)
     return changes

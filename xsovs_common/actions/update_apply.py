@@ -8,7 +8,7 @@ rules are closed last, and a failure there is reported, not raised.
 from .. import paths
 from ..errors import Error
 from ..log import log
-from ..ovs import mgmt_flows, vswitch
+from ..ovs import mgmt_flows, transaction
 from ..system import files, firewall
 
 FIREWALL_OWNER = "xsovs-manager"
@@ -52,5 +52,5 @@ def apply_plan(root, connection, snapshot, plan):
         if plan.delete_ca:
             if files.remove(root.path(paths.VSWITCHD_CACERT)):
                 log.info("deleted %s", root.path(paths.VSWITCHD_CACERT))
-        vswitch.apply(connection, plan.changes, snapshot, timeout=VSWITCHD_TIMEOUT)
+        transaction.apply(connection, plan.changes, snapshot, timeout=VSWITCHD_TIMEOUT)
     return notes + _close_firewall(root, helper, plan)

@@ -7,7 +7,8 @@ An :class:`UpdatePlan` is built from what *read* returned and nothing else:
 
 from .. import paths
 from ..net import netconfig
-from ..ovs import mgmt_flows, vswitch
+from ..ovs import mgmt_flows, transaction
+from ..ovs.changes import ChangeSet
 from ..system import firewall
 from ..xapi import controller
 
@@ -21,7 +22,7 @@ class UpdatePlan:
     """What ``update`` or ``set-manager`` will do: printed by ``status``, applied otherwise."""
 
     def __init__(self):
-        self.changes = vswitch.ChangeSet()   # ONE OVSDB transaction
+        self.changes = ChangeSet()   # ONE OVSDB transaction
         self.delete_ca = False               # the CA file, so SSL bootstraps afresh
         self.management_flows = None         # a ManagementPath, installed before the change
         self.flows_before = True             # the bridge exists: flows before the change ...
@@ -145,7 +146,8 @@ def _setting_notes(plan, changes, verb):
     """Summary notes for Bridge / Port ``set`` changes, grouped by setting."""
     groups = {}
     bonds = []
-    for _, table, record, values in changes:
+    for change in changes:
+        table, record, values = change.table, change.record, change.values
         if table == "Port":
             bonds.append(record)
             continue
@@ -163,8 +165,9 @@ def _setting_notes(plan, changes, verb):
 def _fail_mode_after(plan, snapshot, bridge, reset):
     after = None if reset else snapshot.bridges[bridge].fail_mode
     for change in plan.changes:
-        if change[:3] == ("set", "Bridge", bridge) and "fail_mode" in change[3]:
-            after = change[3]["fail_mode"]
+        if change.kind == "set" and (change.table, change.record) == ("Bridge", bridge) \
+                and "fail_mode" in change.values:
+            after = change.values["fail_mode"]
     return after
 
 
@@ -196,5 +199,5 @@ def plan_update(root, state, snapshot, bridges=True):
     if bridges and not reset:
         plan_bridges(plan, state.host_network, snapshot)
     plan_flows(plan, state.host_network, snapshot, state.wanted, reset)
-    vswitch.check(plan.changes, snapshot)
+    transaction.check(plan.changes, snapshot)
     return plan

@@ -6,7 +6,7 @@ or a bad value changes nothing.
 
 from .. import bulk
 from ..errors import Error
-from ..ovs import vswitch
+from ..ovs.snapshot import Snapshot
 from ..system import hostconfig
 from ..xapi import controller, network as xapi_network
 
@@ -56,5 +56,5 @@ def read(api, root, connection, wanted=None):
     """The *read* step: ``(XapiState, Snapshot)``, XAPI first, then one OVSDB read."""
     with bulk.no_cycle_collection():
         state = read_xapi(api, root, wanted)
-        snapshot = vswitch.Snapshot.read(connection, interfaces=False)
+        snapshot = Snapshot.read(connection, interfaces=False)
     return state, snapshot

@@ -9,7 +9,8 @@ import json
 
 from .. import bulk, paths
 from ..net import dbcache, netconfig
-from ..ovs import vswitch
+from ..ovs import transaction
+from ..ovs.snapshot import Snapshot
 from ..system import files
 from ..xapi import controller
 from .update_plan import plan_update
@@ -36,8 +37,8 @@ def status(root, api):
             state.wanted = controller.wanted(api, root, state.pool)
         except controller.InvalidController as exc:
             error = exc
-        with vswitch.connect(root, timeout=OVSDB_TIMEOUT) as connection:
-            snapshot = vswitch.Snapshot.read(connection)
+        with transaction.connect(root, timeout=OVSDB_TIMEOUT) as connection:
+            snapshot = Snapshot.read(connection)
     host_network = state.host_network
     wants = {name: {"fail_mode": values["fail_mode"],
                     "disable-in-band": values.get("other_config:disable-in-band"),

@@ -1,7 +1,7 @@
 """The Open vSwitch side of bringing one PIF up or down, as a plan.
 
 From this host's network (the model) and one read of the switch (a
-:class:`~xsovs_common.ovs.vswitch.Snapshot`), :func:`plan_up` and
+:class:`~xsovs_common.ovs.snapshot.Snapshot`), :func:`plan_up` and
 :func:`plan_down` say what OVSDB must become -- one ``ChangeSet``, applied
 by the caller as ONE transaction -- and what else goes with it: the NICs
 to bring up or take down, the other PIFs whose bridges disappear (their IP
@@ -30,7 +30,7 @@ from ..system import hostconfig
 from ..errors import InvalidValue
 from ..log import log
 from .model import ModelError
-from ..ovs.vswitch import ChangeSet
+from ..ovs.changes import ChangeSet
 
 DEFAULT_DATAPATH_TYPE = hostconfig.DATAPATH_SYSTEM
 # Bond Port other_config keys this tool owns (stale ones are removed).

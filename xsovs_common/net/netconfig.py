@@ -9,7 +9,7 @@ carries, a bridge's MAC, and a bond port's settings.
 from .. import validate
 from ..errors import InvalidValue
 from ..log import log
-from ..ovs.vswitch import ChangeSet
+from ..ovs.changes import ChangeSet
 
 FAIL_MODES = ("secure", "standalone")
 DEFAULT_FAIL_MODE = "standalone"

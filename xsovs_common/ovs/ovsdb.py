@@ -14,8 +14,9 @@ a value can inject), any size, and every change of an action in one atomic
 transaction -- the same guarantee ``ovs-vsctl`` gives for ``--``-separated
 commands.  The socket is the one ``ovs-vsctl`` uses.
 
-This module knows the protocol only; :mod:`xsovs_common.ovs.vswitch` knows the
-Open_vSwitch schema.
+This module knows the protocol only; :mod:`~xsovs_common.ovs.snapshot`,
+:mod:`~xsovs_common.ovs.changes` and :mod:`~xsovs_common.ovs.transaction` know
+the Open_vSwitch schema.
 """
 
 import collections

@@ -1,4 +1,5 @@
-"""The OVSDB layer against a real ovsdb-server and a live (dummy) ovs-vswitchd.
+"""Snapshots read, changes committed as one transaction, against a real ovsdb-server
+and a live (dummy) ovs-vswitchd.
 
 Results are read back with the real ovs-vsctl, so these tests check that
 what xsovs writes is what Open vSwitch's own tool sees.
@@ -12,19 +13,21 @@ import time
 import pytest
 
 from xsovs_common import paths
-from xsovs_common.ovs import ovsdb, vswitch
+from xsovs_common.ovs import ovsdb, transaction
+from xsovs_common.ovs.changes import ChangeSet
+from xsovs_common.ovs.snapshot import Snapshot
 
 
 @pytest.fixture
 def conn(ovs):
-    with vswitch.connect(paths.Root("/", ovs_rundir=ovs.rundir)) as connection:
+    with transaction.connect(paths.Root("/", ovs_rundir=ovs.rundir)) as connection:
         yield connection
 
 
 def _apply(conn, build):
-    changes = vswitch.ChangeSet()
+    changes = ChangeSet()
     build(changes)
-    vswitch.apply(conn, changes, vswitch.Snapshot.read(conn))
+    transaction.apply(conn, changes, Snapshot.read(conn))
     return changes
 
 
@@ -33,7 +36,7 @@ def test_snapshot_sees_what_ovs_vsctl_made(ovs, conn):
               "--", "add-br", "xapi2", "xenbr0", "100", "--", "add-port", "xapi2", "vif1.0",
               "--", "add-bond", "xenbr0", "bond0", "eth1", "eth2",
               "--", "set-manager", "ssl:192.0.2.5:6632")
-    snap = vswitch.Snapshot.read(conn)
+    snap = Snapshot.read(conn)
     assert snap.real_bridges() == ["xenbr0"]
     assert snap.fake_bridges() == ["xapi2"]
     fake = snap.bridges["xapi2"]
@@ -119,14 +122,14 @@ def test_a_failing_change_applies_nothing(ovs, conn):
     ovs.vsctl("add-br", "xenbr0")
     before = ovs.vsctl("show")
     # Refused before sending: the port does not exist.
-    with pytest.raises(vswitch.VswitchError):
+    with pytest.raises(transaction.VswitchError):
         _apply(conn, lambda c: (c.add_br("xenbr9"), c.set("Port", "nope", {"tag": 5})))
     # Refused by ovsdb-server: fail_mode has only two legal values.
     with pytest.raises(ovsdb.OvsdbError):
         _apply(conn, lambda c: (c.add_br("xenbr9"),
                                 c.set("Bridge", "xenbr0", {"fail_mode": "bogus"})))
     # A duplicate fake bridge for the same VLAN.
-    with pytest.raises(vswitch.VswitchError):
+    with pytest.raises(transaction.VswitchError):
         _apply(conn, lambda c: (c.add_br("xapi2", "xenbr0", 5), c.add_br("xapi3", "xenbr0", 5)))
     assert ovs.vsctl("show") == before
 
@@ -173,7 +176,7 @@ def test_manager_and_ssl(ovs, conn):
 
 
 def test_plan_is_plain_data():
-    a, b = vswitch.ChangeSet(), vswitch.ChangeSet()
+    a, b = ChangeSet(), ChangeSet()
     for plan in (a, b):
         plan.add_br("xenbr0")
         plan.add_port("xenbr0", "bond0", ["eth0", "eth1"], {"bond_mode": "balance-slb"})
@@ -193,14 +196,14 @@ def test_empty_plan_sends_nothing():
     class Refuse:
         def transact(self, ops):
             raise AssertionError("nothing should be sent")
-    vswitch.apply(Refuse(), vswitch.ChangeSet(), snapshot=None)
+    transaction.apply(Refuse(), ChangeSet(), snapshot=None)
 
 
 def test_missing_server_fails_fast(tmp_path):
     started = time.time()
     with pytest.raises(ovsdb.OvsdbError):
         with ovsdb.Connection(str(tmp_path / "no.sock"), timeout=2) as conn:
-            vswitch.Snapshot.read(conn)
+            Snapshot.read(conn)
     assert time.time() - started < 2
 
 
@@ -216,7 +219,7 @@ def test_silent_server_times_out(tmp_path):
     try:
         with pytest.raises(ovsdb.OvsdbError) as info:
             with ovsdb.Connection(path, timeout=0.5) as conn:
-                vswitch.Snapshot.read(conn)
+                Snapshot.read(conn)
         assert "did not answer" in info.value.message
         assert time.time() - started < 3
     finally:
@@ -232,12 +235,12 @@ def test_wait_fails_when_vswitchd_is_gone(tmp_path):
     need(available())
     with OvsInstance(str(tmp_path / "ovs")) as lone:   # ovsdb-server only
         with ovsdb.Connection(lone.socket, timeout=0.5) as conn:
-            with pytest.raises(vswitch.VswitchError):
+            with pytest.raises(transaction.VswitchError):
                 _apply(conn, lambda c: c.add_br("xenbr0"))
             # Without waiting, the change is committed all the same.
-            changes = vswitch.ChangeSet()
+            changes = ChangeSet()
             changes.add_br("xenbr1")
-            vswitch.apply(conn, changes, vswitch.Snapshot.read(conn), wait=False)
+            transaction.apply(conn, changes, Snapshot.read(conn), wait=False)
         assert "xenbr1" in lone.vsctl("list-br").split()
 
 
@@ -249,7 +252,7 @@ def test_socket_paths_longer_than_sockaddr_un(ovs, tmp_path):
     link.symlink_to(ovs.socket)
     assert len(str(link)) > 107
     with ovsdb.Connection(str(link), timeout=2) as conn:
-        assert vswitch.Snapshot.read(conn).bridges == {}
+        assert Snapshot.read(conn).bridges == {}
 
 
 def test_non_ascii_values_across_read_boundaries(ovs, conn):
@@ -257,8 +260,8 @@ def test_non_ascii_values_across_read_boundaries(ovs, conn):
     value = "é€😀" * 200000
     _apply(conn, lambda c: (c.add_br("xenbr0"),
                             c.set("Bridge", "xenbr0", {"external_ids:note": value})))
-    with vswitch.connect(paths.Root("/", ovs_rundir=ovs.rundir)) as fresh:
-        assert vswitch.Snapshot.read(fresh).bridges["xenbr0"].external_ids["note"] == value
+    with transaction.connect(paths.Root("/", ovs_rundir=ovs.rundir)) as fresh:
+        assert Snapshot.read(fresh).bridges["xenbr0"].external_ids["note"] == value
 
 
 def test_focused_snapshot_keeps_the_structure(ovs, conn):
@@ -269,8 +272,8 @@ def test_focused_snapshot_keeps_the_structure(ovs, conn):
               "--", "add-br", "xapi2", "xenbr0", "100", "--", "add-br", "xapi3", "xenbr0", "101",
               "--", "add-bond", "xenbr0", "bond0", "eth1", "eth2",
               "--", "br-set-external-id", "xapi3", "xs-network-uuids", "a;b")
-    whole = vswitch.Snapshot.read(conn)
-    focused = vswitch.Snapshot.read(conn, focus={"xenbr0", "xapi3"})
+    whole = Snapshot.read(conn)
+    focused = Snapshot.read(conn, focus={"xenbr0", "xapi3"})
     assert focused.fake_bridges("xenbr0") == whole.fake_bridges("xenbr0") == ["xapi2", "xapi3"]
     assert sorted(focused.ports) == sorted(whole.ports)
     assert focused.port_of_interface("eth2").name == "bond0"
@@ -283,11 +286,11 @@ def test_waiting_for_a_vswitchd_that_is_not_there_fails_in_time(tmp_path):
     from xsovs_dev.ovs import OvsInstance
     with OvsInstance(str(tmp_path / "ovs")) as alone:      # ovsdb-server, no ovs-vswitchd
         with ovsdb.Connection(alone.socket, timeout=2) as connection:
-            changes = vswitch.ChangeSet()
+            changes = ChangeSet()
             changes.add_br("xenbr0")
             start = time.time()
-            with pytest.raises(vswitch.VswitchError) as info:
-                vswitch.apply(connection, changes, vswitch.Snapshot.read(connection),
+            with pytest.raises(transaction.VswitchError) as info:
+                transaction.apply(connection, changes, Snapshot.read(connection),
                               timeout=1.5)
             assert 1.4 < time.time() - start < 4
     assert "is it running" in info.value.message
