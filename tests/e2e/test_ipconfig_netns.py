@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.sample_network import sample
 from xsovs_common import paths
-from xsovs_common.net import ipconfig, nicconfig
+from xsovs_common.net import ipconfig, ipconfig_apply, nicconfig
 from xsovs_common.system import dhclient
 from xsovs_dev import dnsmasq, netns
 from xsovs_dev.skips import need
@@ -66,7 +66,7 @@ def test_static_ipv4_ipv6_gateway_and_routes_then_down(net):
     hn.pifs["eth0"].update(ipv6_configuration_mode="Static", IPv6=["2001:db8::10/64"],
                            ipv6_gateway="2001:db8::1")
     host.run(["ip", "addr", "add", "203.0.113.7/24", "dev", "eth0"])   # stale: flushed
-    ipconfig.apply(fake_root.root, ipconfig.plan_up(fake_root.root, hn, "eth0", "eth0"))
+    ipconfig_apply.apply(fake_root.root, ipconfig.plan_up(fake_root.root, hn, "eth0", "eth0"))
 
     assert _addresses(host, "-4") == ["192.0.2.10/24"]
     assert _addresses(host, "-6") == ["2001:db8::10/64"]
@@ -80,7 +80,7 @@ def test_static_ipv4_ipv6_gateway_and_routes_then_down(net):
     assert _wait(lambda: _pings(host, "2001:db8::1"), timeout=5)
     assert "IPADDR=192.0.2.10" in fake_root.read(paths.NETWORK_SCRIPTS_DIR + "/ifcfg-eth0")
 
-    ipconfig.apply(fake_root.root, ipconfig.plan_down(fake_root.root, hn, "eth0", "eth0"))
+    ipconfig_apply.apply(fake_root.root, ipconfig.plan_down(fake_root.root, hn, "eth0", "eth0"))
     assert _addresses(host, "-4") == [] and _addresses(host, "-6") == []
     assert "state DOWN" in host.run(["ip", "link", "show", "dev", "eth0"]).stdout
     assert not fake_root.exists(paths.NETWORK_SCRIPTS_DIR + "/ifcfg-eth0")
@@ -97,7 +97,7 @@ def test_dhcp_v4_and_v6_from_dnsmasq_then_down_stops_dhclient(net, tmp_path):
     server = dnsmasq.Dnsmasq(peer, "peth0", ["192.0.2.50,192.0.2.60,255.255.255.0",
                                              "2001:db8::100,2001:db8::1ff,64"], str(tmp_path))
     with server:
-        ipconfig.apply(fake_root.root, ipconfig.plan_up(fake_root.root, hn, "eth0", "eth0"))
+        ipconfig_apply.apply(fake_root.root, ipconfig.plan_up(fake_root.root, hn, "eth0", "eth0"))
         pids = [dhclient.running(fake_root.root, "eth0", v) for v in (4, 6)]
         assert None not in pids
 
@@ -113,7 +113,7 @@ def test_dhcp_v4_and_v6_from_dnsmasq_then_down_stops_dhclient(net, tmp_path):
         assert fake_root.exists("/var/lib/xcp/dhclient-eth0.leases")
         assert v6.split("/")[0] in fake_root.read("/var/lib/xcp/dhclient6-eth0.leases")
 
-        ipconfig.apply(fake_root.root, ipconfig.plan_down(fake_root.root, hn, "eth0", "eth0"))
+        ipconfig_apply.apply(fake_root.root, ipconfig.plan_down(fake_root.root, hn, "eth0", "eth0"))
         assert _addresses(host, "-4") == [] and _addresses(host, "-6") == []
         assert netns.kill_processes(host.name) == []      # both dhclients are gone
         assert not fake_root.exists("/var/run/dhclient-eth0.pid")
@@ -131,11 +131,11 @@ def test_ipv6_autoconf_from_router_advertisements(net, tmp_path):
     for name in ("accept_ra", "autoconf"):
         host.run(["sysctl", "-q", "-w", "net.ipv6.conf.eth0.%s=0" % name])
     with dnsmasq.Dnsmasq(peer, "peth0", ["2001:db8::,ra-only,64"], str(tmp_path)):
-        ipconfig.apply(fake_root.root, ipconfig.plan_up(fake_root.root, hn, "eth0", "eth0"))
+        ipconfig_apply.apply(fake_root.root, ipconfig.plan_up(fake_root.root, hn, "eth0", "eth0"))
         assert _wait(lambda: _addresses(host, "-6"), timeout=15)
     (address,) = _addresses(host, "-6")
     assert address.startswith("2001:db8::") and address.endswith("/64")
-    ipconfig.apply(fake_root.root, ipconfig.plan_down(fake_root.root, hn, "eth0", "eth0"))
+    ipconfig_apply.apply(fake_root.root, ipconfig.plan_down(fake_root.root, hn, "eth0", "eth0"))
     assert _addresses(host, "-6") == []
     assert host.run(["sysctl", "-n", "net.ipv6.conf.eth0.accept_ra"]).stdout.strip() == "0"
 

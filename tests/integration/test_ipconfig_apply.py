@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.sample_network import sample
 from xsovs_common import paths
-from xsovs_common.net import ipconfig, nicconfig
+from xsovs_common.net import ipconfig, ipconfig_apply, nicconfig
 from xsovs_common.system import dhclient
 from xsovs_common.system.process import CommandError
 
@@ -53,7 +53,7 @@ def host(fake_root):
 
 def _up(host, hn, pif="eth0", device="xenbr0"):
     plan = ipconfig.plan_up(host.root, hn, pif, device)
-    ipconfig.apply(host.root, plan)
+    ipconfig_apply.apply(host.root, plan)
     return plan
 
 
@@ -110,7 +110,7 @@ def test_a_failing_step_puts_the_previous_files_back(host):
     host.stub_program("ip", status=2)
     plan = ipconfig.plan_up(host.root, sample(), "eth0", "xenbr0")
     with pytest.raises(CommandError):
-        ipconfig.apply(host.root, plan)
+        ipconfig_apply.apply(host.root, plan)
     assert host.read(IFCFG) == "old ifcfg\n"
     assert host.read(paths.SYSCONFIG_NETWORK) == "NETWORKING=yes\n"
     assert not host.exists(paths.RESOLV_CONF)
@@ -122,7 +122,7 @@ def test_down_removes_files_and_takes_the_link_down(host):
     _up(host, sample())
     host.write("/var/lib/xcp/dhclient-xenbr0.conf", "old\n")
     os.unlink(host.calls_log)
-    ipconfig.apply(host.root, ipconfig.plan_down(host.root, sample(), "eth0", "xenbr0"))
+    ipconfig_apply.apply(host.root, ipconfig.plan_down(host.root, sample(), "eth0", "xenbr0"))
     assert not os.listdir(host.file(paths.NETWORK_SCRIPTS_DIR))
     assert not host.exists("/var/lib/xcp/dhclient-xenbr0.conf")
     assert host.read(paths.SYSCONFIG_NETWORK) == ""
@@ -135,7 +135,7 @@ def test_down_of_a_device_that_is_gone_still_cleans_up(host):
     _up(host, sample())
     host.stub_program("ip", status=1)      # "Cannot find device"
     host.stub_program("sysctl", status=255)
-    ipconfig.apply(host.root, ipconfig.plan_down(host.root, sample(), "eth0", "xenbr0"))
+    ipconfig_apply.apply(host.root, ipconfig.plan_down(host.root, sample(), "eth0", "xenbr0"))
     assert not host.exists(IFCFG)
     assert ["ip", "link", "show", "dev", "xenbr0"] in host.calls("ip")
 
@@ -182,7 +182,7 @@ def test_dhclient_is_stopped_by_its_pid_file(host):
         assert not any(_alive(p) for p in pids)
         pids = [dhclient.running(host.root, "xenbr0", v) for v in (4, 6)]
         assert None not in pids
-        ipconfig.apply(host.root, ipconfig.plan_down(host.root, hn, "eth0", "xenbr0"))
+        ipconfig_apply.apply(host.root, ipconfig.plan_down(host.root, hn, "eth0", "xenbr0"))
         assert not any(_alive(p) for p in pids)
         assert not host.exists("/var/run/dhclient-xenbr0.pid")
         assert not host.exists("/var/run/dhclient6-xenbr0.pid")

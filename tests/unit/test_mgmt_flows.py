@@ -53,3 +53,27 @@ def test_values_are_checked():
         mgmt_flows.ManagementPath("xenbr0", ["eth0,actions=drop"], "02:00:00:00:00:01")
     with pytest.raises(InvalidValue):
         mgmt_flows.ManagementPath("xenbr0", ["eth0"], "02:00:00:00:00:01,in_port=1")
+
+
+def test_flows_around_a_transaction(monkeypatch):
+    """Before and/or after the transaction as asked; none without a path or on failure."""
+    path = mgmt_flows.management_path(sample())
+    calls = []
+    monkeypatch.setattr(mgmt_flows, "install", lambda root, p: calls.append(("install", p)))
+    for before, after, expected in ((True, False, ["install", "commit"]),
+                                    (False, True, ["commit", "install"]),
+                                    (True, True, ["install", "commit", "install"])):
+        del calls[:]
+        with mgmt_flows.around_transaction("/", path, before, after):
+            calls.append(("commit", None))
+        assert [kind for kind, _ in calls] == expected
+        assert all(p == path for kind, p in calls if kind == "install")
+    del calls[:]
+    with mgmt_flows.around_transaction("/", None, True, True):
+        calls.append(("commit", None))
+    assert calls == [("commit", None)]
+    del calls[:]
+    with pytest.raises(RuntimeError):
+        with mgmt_flows.around_transaction("/", path, False, True):
+            raise RuntimeError("transaction refused")
+    assert calls == []

@@ -87,8 +87,8 @@ def test_restore_changes_after_reset():
     hn = sample(net_other_config={"vswitch-disable-in-band": "true",
                                   "vswitch-controller-fail-mode": "secure"},
                 bond_other_config={"bond-miimon": "70"})
-    changes, invalid = netconfig.restore_changes(hn, _Snap(["xenbr0", "xapi1", "foreign"],
-                                                           ["bond0"]))
+    changes, invalid = netconfig.settings_changes(hn, _Snap(["xenbr0", "xapi1", "foreign"],
+                                                            ["bond0"]), after_reset=True)
     assert invalid == {}
     assert Set("Bridge", "xenbr0", {"fail_mode": "secure",
                                         "other_config:disable-in-band": "true"}) in changes.changes
@@ -98,3 +98,25 @@ def test_restore_changes_after_reset():
     assert port.values["other_config:bond-miimon-interval"] == "70"
     assert all(key.startswith("other_config:") for key in port.values)
     assert not [c for c in changes if c.record == "foreign"]
+
+
+def test_settings_changes_without_reset_are_only_the_differences():
+    from types import SimpleNamespace as Row
+    hn = sample(net_other_config={"vswitch-controller-fail-mode": "secure"},
+                bond_other_config={"bond-miimon": "70"})
+    wanted_port = netconfig.port_other_config(netconfig.bond_port_columns(hn, "bond0"))
+    port_config = {k.split(":", 1)[1]: v for k, v in wanted_port.items()}
+    snap = _Snap(["xenbr0", "xapi1"], ["bond0"])
+    snap.bridges = {
+        "xenbr0": Row(fail_mode="secure", other_config={"disable-in-band": "true"}),
+        "xapi1": Row(fail_mode="standalone", other_config={}),
+    }
+    snap.ports = {"bond0": Row(other_config=dict(port_config,
+                                                 **{"bond-miimon-interval": "100"}))}
+    changes, invalid = netconfig.settings_changes(hn, snap, after_reset=False)
+    assert invalid == {}
+    # xenbr0: fail mode already right; the in-band key XAPI does not set is removed.
+    assert changes.changes == [
+        Set("Bridge", "xenbr0", {"other_config:disable-in-band": None}),
+        Set("Port", "bond0", {"other_config:bond-miimon-interval": "70"}),
+    ]

@@ -42,7 +42,7 @@ SYSCONFIG_OVS_CTL_OPTS = "OVS_CTL_OPTS"    # further ovs-ctl options, e.g. --no-
 # A value ovs-ctl puts inside double quotes of an ovs-vsctl argument.
 _SAFE_TEXT = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ._:/+-")
 
-Plan = collections.namedtuple("Plan", [
+BootPlan = collections.namedtuple("BootPlan", [
     "load_kmod",         # modprobe openvswitch first
     "delete_bridges",    # first start since power-on
     "ovs_ctl_options",   # everything ovs-ctl start/restart is told
@@ -155,7 +155,7 @@ def plan(root, restart=False):
     if delete:
         options.append("--delete-bridges")
     rules, skipped = tunnel_rules(sysconfig)
-    return Plan(load_kmod=datapath != hostconfig.DATAPATH_NETDEV, delete_bridges=delete,
+    return BootPlan(load_kmod=datapath != hostconfig.DATAPATH_NETDEV, delete_bridges=delete,
                 ovs_ctl_options=options, tunnel_rules=rules, skipped=skipped,
                 tls_refused=tls_daemon_options(sysconfig)[1])
 
@@ -184,7 +184,7 @@ def start(root, restart=False, environ=None):
         firewall.close_rules(root, TUNNEL_OWNER, keep=the_plan.tunnel_rules)
         added = firewall.open_rules(root, the_plan.tunnel_rules, TUNNEL_OWNER)
         if added:
-            log.info("firewall opened for %s", ", ".join(_describe(r) for r in added))
+            log.info("firewall opened for %s", ", ".join(_rule_text(r) for r in added))
     return the_plan
 
 
@@ -237,5 +237,5 @@ def _mark_booted(root):
     files.atomic_write(root.path(paths.BOOT_MARKER), "")
 
 
-def _describe(rule):
+def _rule_text(rule):
     return rule.protocol if rule.port is None else "%s/%d" % (rule.protocol, rule.port)

@@ -115,48 +115,51 @@ def _usage(message):
     raise UsageError("%s: %s" % (PROGRAM, message))
 
 
-def _check(o, seen):
+def _check(options, seen):
     """The combinations the historical tool accepted, and no others."""
-    by_xapi = o.session is not None or o.pif is not None
-    if (o.session is None) != (o.pif is None):
+    by_xapi = options.session is not None or options.pif is not None
+    if (options.session is None) != (options.pif is None):
         _usage("--session and --pif must be used together")
-    if by_xapi and o.pif_uuid is not None:
+    if by_xapi and options.pif_uuid is not None:
         _usage("--session/--pif and --pif-uuid are mutually exclusive")
-    if o.force is not None and (by_xapi or o.pif_uuid is not None):
+    if options.force is not None and (by_xapi or options.pif_uuid is not None):
         _usage("--force is mutually exclusive with --session, --pif and --pif-uuid")
     rewrite_options = sorted("--" + n for n in _REWRITE_OPTIONS if n in seen)
-    if rewrite_options and not (o.force is not None and o.action == "rewrite"):
+    if rewrite_options and not (options.force is not None and options.action == "rewrite"):
         _usage("%s only with --force BRIDGE rewrite" % ", ".join(rewrite_options))
-    if o.action == "rewrite":
-        if by_xapi or o.pif_uuid is not None:
+    if options.action == "rewrite":
+        if by_xapi or options.pif_uuid is not None:
             _usage("rewrite takes neither --session/--pif nor --pif-uuid")
-        if o.management:
+        if options.management:
             _usage("--management only with up or down")
-        if o.force is not None:
-            _check_force_rewrite(o)
-    elif o.force is None and not by_xapi and o.pif_uuid is None:
+        if options.force is not None:
+            _check_force_rewrite(options)
+    elif options.force is None and not by_xapi and options.pif_uuid is None:
         _usage("%s needs --session REF --pif REF, --pif-uuid UUID or --force BRIDGE"
-               % o.action)
+               % options.action)
 
 
-def _check_force_rewrite(o):
-    missing = [n for n in ("device", "mac", "mode") if getattr(o, n) is None]
+def _check_force_rewrite(options):
+    missing = [n for n in ("device", "mac", "mode") if getattr(options, n) is None]
     if missing:
         _usage("--force BRIDGE rewrite needs %s" % ", ".join("--" + n for n in missing))
-    mode = o.mode.lower()
+    mode = options.mode.lower()
     if mode not in ("dhcp", "static"):
-        _usage("--mode must be dhcp or static, not %r" % o.mode)
-    if mode == "static" and (o.ip is None or o.netmask is None):
+        _usage("--mode must be dhcp or static, not %r" % options.mode)
+    if mode == "static" and (options.ip is None or options.netmask is None):
         _usage("--mode=static needs --ip and --netmask")
-    if mode == "dhcp" and (o.ip is not None or o.netmask is not None or o.gateway is not None):
+    if mode == "dhcp" and (options.ip is not None or options.netmask is not None
+                           or options.gateway is not None):
         _usage("--ip, --netmask and --gateway only with --mode=static")
     # A bad value on the command line is a usage error like a bad --mode (exit status 2).
-    checks = [(validate.interface_name, o.force, "bridge"),
-              (validate.interface_name, o.device, "--device"), (validate.mac, o.mac, "--mac")]
+    checks = [(validate.interface_name, options.force, "bridge"),
+              (validate.interface_name, options.device, "--device"),
+              (validate.mac, options.mac, "--mac")]
     if mode == "static":
-        checks += [(validate.netmask, o.netmask, "--netmask")]
+        checks += [(validate.netmask, options.netmask, "--netmask")]
         checks += [(lambda v, what: validate.ip_address(v, version=4, what=what), value, what)
-                   for value, what in ((o.ip, "--ip"), (o.gateway, "--gateway")) if value]
+                   for value, what in ((options.ip, "--ip"), (options.gateway, "--gateway"))
+                   if value]
     for check, value, what in checks:
         try:
             check(value, what=what)
@@ -185,8 +188,8 @@ def as_management(host_network, pif_ref):
         if record.get("management") and ref != pif_ref:
             pifs[ref] = dict(record, management=False)
     pifs[pif_ref] = dict(host_network.pif(pif_ref), management=True)
-    hn = host_network
-    return HostNetwork(pifs, hn.networks, hn.bonds, hn.vlans, hn.tunnels, hn.pools)
+    return HostNetwork(pifs, host_network.networks, host_network.bonds, host_network.vlans,
+                       host_network.tunnels, host_network.pools)
 
 
 def _act(root, host_network, pif_ref, action, management, from_cache):
@@ -197,7 +200,7 @@ def _act(root, host_network, pif_ref, action, management, from_cache):
         reconfigure.up(root, working, pif_ref, partial=partial)
     else:
         reconfigure.down(root, working, pif_ref, from_cache=from_cache, partial=partial)
-    log.info("%s %s: done", host_network.describe(pif_ref), action)
+    log.info("%s %s: done", host_network.describe_pif(pif_ref), action)
 
 
 def _not_here(api, host_uuid, record):
@@ -340,17 +343,17 @@ def main(argv):
     root = cli.setup(PROGRAM, options)
     log.info("called as %s %s", PROGRAM, " ".join(_masked(argv)))
     check_backend(root)
-    o = options
-    if o.action == "rewrite":
-        if o.force is not None:
-            force_rewrite(root, o.force, o.device, o.mac, o.mode, o.ip, o.netmask, o.gateway)
+    if options.action == "rewrite":
+        if options.force is not None:
+            force_rewrite(root, options.force, options.device, options.mac, options.mode,
+                          options.ip, options.netmask, options.gateway)
         else:
             rewrite_action(root)
-    elif o.force is not None:
-        force_action(root, o.force, o.action, o.management)
+    elif options.force is not None:
+        force_action(root, options.force, options.action, options.management)
     else:
-        pif_action(root, o.action, session_ref=o.session, pif_ref=o.pif, pif_uuid=o.pif_uuid,
-                   management=o.management)
+        pif_action(root, options.action, session_ref=options.session, pif_ref=options.pif,
+                   pif_uuid=options.pif_uuid, management=options.management)
     return 0
 
 

@@ -24,7 +24,7 @@ link.  Then, for ``up``:
 OVSDB transaction, then the NICs no bridge holds.
 """
 
-from ..net import datapath, ipconfig, nicconfig
+from ..net import datapath, ipconfig, ipconfig_apply, nicconfig
 from ..ovs import mgmt_flows, transaction
 from ..ovs.snapshot import Snapshot
 from ..system import hostconfig, iproute
@@ -36,7 +36,7 @@ class ActionPlan:
 
     def __init__(self, action, switch, ip, released, nic_steps):
         self.action = action
-        self.switch = switch          # datapath.Plan
+        self.switch = switch          # datapath.SwitchPlan
         self.ip = ip                  # ipconfig.IpPlan of the PIF's IP device
         self.released = released      # [IpPlan] of devices whose bridges go
         self.nic_steps = nic_steps    # [(device, [ethtool steps])] of NICs coming up
@@ -94,20 +94,17 @@ def apply(root, connection, plan, snapshot):
     the caller holds."""
     switch = plan.switch
     if plan.action == "down":
-        ipconfig.apply(root, plan.ip)
+        ipconfig_apply.apply(root, plan.ip)
     for released in plan.released:
-        ipconfig.apply(root, released)
+        ipconfig_apply.apply(root, released)
     if plan.action == "up":
         _nics(root, [device for device, _ in plan.nic_steps], True, dict(plan.nic_steps))
-    flows = switch.management_flows
-    if flows is not None and switch.flows_before:
-        mgmt_flows.install(root, flows)
-    transaction.apply(connection, switch.changes, snapshot,
-                      comment="interface-reconfigure %s %s" % (plan.action, switch.ip_device))
-    if flows is not None and switch.flows_after:
-        mgmt_flows.install(root, flows)
+    with mgmt_flows.around_transaction(root, switch.management_flows,
+                                       switch.flows_before, switch.flows_after):
+        transaction.apply(connection, switch.changes, snapshot,
+                          comment="interface-reconfigure %s %s" % (plan.action, switch.ip_device))
     if plan.action == "up":
-        ipconfig.apply(root, plan.ip)
+        ipconfig_apply.apply(root, plan.ip)
     _nics(root, switch.nics_down, False)
 
 

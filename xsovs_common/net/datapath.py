@@ -37,7 +37,7 @@ DEFAULT_DATAPATH_TYPE = hostconfig.DATAPATH_SYSTEM
 _BOND_PORT_KEYS = ("bond-", "lacp-")
 
 
-class Plan:
+class SwitchPlan:
     """What one PIF action does to the switch, as plain data."""
 
     def __init__(self, pif_ref, ip_device):
@@ -52,7 +52,7 @@ class Plan:
         self.flows_after = False       # ... and/or after it (mgmt_flows.install_times)
 
     def __eq__(self, other):
-        return isinstance(other, Plan) and vars(self) == vars(other)
+        return isinstance(other, SwitchPlan) and vars(self) == vars(other)
 
     __hash__ = None
 
@@ -69,14 +69,14 @@ class Plan:
         return "\n".join(lines)
 
     def __repr__(self):
-        return "Plan(%r)" % vars(self)
+        return "SwitchPlan(%r)" % vars(self)
 
 
 # Validation: every value of XAPI's (or the cache's) that reaches the plan.
 
 def _device(host_network, pif_ref):
     return validate.interface_name(host_network.pif(pif_ref).get("device", ""),
-                                   what="device of " + host_network.describe(pif_ref))
+                                   what="device of " + host_network.describe_pif(pif_ref))
 
 
 def _mac(host_network, pif_ref):
@@ -84,17 +84,17 @@ def _mac(host_network, pif_ref):
     mac = host_network.pif(pif_ref).get("MAC", "")
     if not mac:
         return None
-    return validate.mac(mac, what="MAC of " + host_network.describe(pif_ref))
+    return validate.mac(mac, what="MAC of " + host_network.describe_pif(pif_ref))
 
 
 def _bridge(host_network, pif_ref, required=True):
     name = host_network.bridge(pif_ref)
     if not name:
         if required:
-            raise ModelError("%s: its network has no bridge" % host_network.describe(pif_ref),
+            raise ModelError("%s: its network has no bridge" % host_network.describe_pif(pif_ref),
                              params=[pif_ref])
         return ""
-    return validate.interface_name(name, what="bridge of " + host_network.describe(pif_ref))
+    return validate.interface_name(name, what="bridge of " + host_network.describe_pif(pif_ref))
 
 
 def _alone_on_network(host_network, pif_ref):
@@ -104,53 +104,55 @@ def _alone_on_network(host_network, pif_ref):
     if len(pifs) > 1:
         raise ModelError("network %s (bridge %s) has several PIFs on this host: %s" % (
             network, host_network.bridge(pif_ref) or "none",
-            ", ".join(sorted(host_network.describe(p) for p in pifs))), params=[network])
+            ", ".join(sorted(host_network.describe_pif(p) for p in pifs))), params=[network])
 
 
 class Datapath:
     """A PIF's datapath, validated: bridges, NICs, MACs, tag."""
 
     def __init__(self, host_network, pif_ref):
-        hn = host_network
         self.pif = pif_ref
-        _alone_on_network(hn, pif_ref)
-        self.device = _device(hn, pif_ref)
-        self.mac = _mac(hn, pif_ref)
+        _alone_on_network(host_network, pif_ref)
+        self.device = _device(host_network, pif_ref)
+        self.mac = _mac(host_network, pif_ref)
         self.vlan = None
-        if hn.is_vlan(pif_ref):
-            self.vlan = hn.vlan_tag(pif_ref)
-            self.dp = hn.vlan_slave(pif_ref)
-            if hn.is_vlan(self.dp):
+        if host_network.is_vlan(pif_ref):
+            self.vlan = host_network.vlan_tag(pif_ref)
+            self.datapath_pif = host_network.vlan_slave(pif_ref)
+            if host_network.is_vlan(self.datapath_pif):
                 raise ModelError("VLAN %s rides on %s, itself a VLAN" % (
-                    hn.describe(pif_ref), hn.describe(self.dp)), params=[pif_ref])
-            _alone_on_network(hn, self.dp)
-            _device(hn, self.dp)
-            self.dp_mac = _mac(hn, self.dp)
-            self.bridge = _bridge(hn, pif_ref)
-            self.dp_bridge = _bridge(hn, self.dp)
-            if self.bridge == self.dp_bridge:
+                    host_network.describe_pif(pif_ref),
+                    host_network.describe_pif(self.datapath_pif)), params=[pif_ref])
+            _alone_on_network(host_network, self.datapath_pif)
+            _device(host_network, self.datapath_pif)
+            self.datapath_mac = _mac(host_network, self.datapath_pif)
+            self.bridge = _bridge(host_network, pif_ref)
+            self.datapath_bridge = _bridge(host_network, self.datapath_pif)
+            if self.bridge == self.datapath_bridge:
                 raise ModelError("VLAN %s has the bridge %s of its slave" % (
-                    hn.describe(pif_ref), self.bridge), params=[pif_ref])
+                    host_network.describe_pif(pif_ref), self.bridge), params=[pif_ref])
         else:
-            self.dp = pif_ref
-            self.dp_mac = self.mac
-            self.bridge = self.dp_bridge = _bridge(
-                hn, pif_ref, required=hn.is_bond_master(pif_ref) or hn.is_tunnel_access(pif_ref))
-        self.bonded = hn.is_bond_master(self.dp)
+            self.datapath_pif = pif_ref
+            self.datapath_mac = self.mac
+            self.bridge = self.datapath_bridge = _bridge(
+                host_network, pif_ref, required=host_network.is_bond_master(pif_ref)
+                or host_network.is_tunnel_access(pif_ref))
+        self.bonded = host_network.is_bond_master(self.datapath_pif)
         if self.bonded:
-            self.nic_pifs = hn.bond_slaves(self.dp)
-            self.port = _device(hn, self.dp)
-        elif hn.is_tunnel_access(self.dp):
+            self.nic_pifs = host_network.bond_slaves(self.datapath_pif)
+            self.port = _device(host_network, self.datapath_pif)
+        elif host_network.is_tunnel_access(self.datapath_pif):
             self.nic_pifs = []
             self.port = None
         else:
-            self.nic_pifs = [self.dp]
-            self.port = _device(hn, self.dp)
-        self.nics = [_device(hn, nic) for nic in self.nic_pifs]
+            self.nic_pifs = [self.datapath_pif]
+            self.port = _device(host_network, self.datapath_pif)
+        self.nics = [_device(host_network, nic) for nic in self.nic_pifs]
         for nic in self.nic_pifs:
-            if hn.is_vlan(nic) or hn.is_bond_master(nic):
+            if host_network.is_vlan(nic) or host_network.is_bond_master(nic):
                 raise ModelError("bond %s has the slave %s, not a NIC" % (
-                    hn.describe(self.dp), hn.describe(nic)), params=[self.dp])
+                    host_network.describe_pif(self.datapath_pif),
+                    host_network.describe_pif(nic)), params=[self.datapath_pif])
 
     @property
     def ip_device(self):
@@ -168,7 +170,7 @@ class _Builder:
     """Collects a plan's changes in the order OVSDB needs them: removals first."""
 
     def __init__(self, host_network, snapshot, plan):
-        self.hn = host_network
+        self.host_network = host_network
         self.snapshot = snapshot
         self.plan = plan
         self.removals = ChangeSet()
@@ -191,7 +193,7 @@ class _Builder:
     def _release(self, bridge):
         if bridge == self.plan.ip_device:
             return
-        pifs = self.hn.pifs_on_bridge(bridge)
+        pifs = self.host_network.pifs_on_bridge(bridge)
         if len(pifs) == 1 and (pifs[0], bridge) not in self.plan.released:
             self.plan.released.append((pifs[0], bridge))
 
@@ -214,171 +216,173 @@ class _Builder:
         return result
 
 
-def _release_nics(hn, dp, builder):
-    """Remove the bridges and bonds that hold ``dp``'s NICs (XenServer's teardown)."""
-    ours = set(dp.nic_pifs)
+def _release_nics(host_network, datapath, builder):
+    """Remove the bridges and bonds that hold ``datapath``'s NICs (XenServer's teardown)."""
+    ours = set(datapath.nic_pifs)
     holders = []
-    for nic in dp.nic_pifs:
-        if nic != dp.dp:
+    for nic in datapath.nic_pifs:
+        if nic != datapath.datapath_pif:
             holders.append(nic)                      # a slave's own bridge
-        bond_ref = hn.pif(nic).get("bond_slave_of")
-        bond = hn.bonds.get(bond_ref)
+        bond_ref = host_network.pif(nic).get("bond_slave_of")
+        bond = host_network.bonds.get(bond_ref)
         master = bond.get("master") if bond else None
-        if master in hn.pifs and master != dp.dp:
+        if master in host_network.pifs and master != datapath.datapath_pif:
             holders.append(master)                   # another bond over this NIC
-            if hn.bridge(master) not in builder.snapshot.bridges:
+            if host_network.bridge(master) not in builder.snapshot.bridges:
                 continue                             # not up: its other NICs are not ours
             for other in bond.get("slaves", ()):
-                if other in hn.pifs and other not in ours and other not in holders \
-                        and not hn.pif(other).get("currently_attached"):
+                if other in host_network.pifs and other not in ours and other not in holders \
+                        and not host_network.pif(other).get("currently_attached"):
                     holders.append(other)
-                    dev = hn.pif(other).get("device")
+                    dev = host_network.pif(other).get("device")
                     if dev and dev not in builder.plan.nics_down:
-                        builder.plan.nics_down.append(_device(hn, other))
+                        builder.plan.nics_down.append(_device(host_network, other))
     for holder in holders:
-        name = hn.bridge(holder)
-        if name and name != dp.dp_bridge:
+        name = host_network.bridge(holder)
+        if name and name != datapath.datapath_bridge:
             builder.remove_bridge(name)
 
 
-def _nic_port(hn, dp, builder, mtu_value, bridge_kept):
+def _nic_port(host_network, datapath, builder, mtu_value, bridge_kept):
     """The datapath bridge's NIC port (or bond port), added or brought up to date."""
-    if dp.port is None:
+    if datapath.port is None:
         return
-    wanted = sorted(dp.nics)
-    existing = builder.snapshot.ports.get(dp.port)
+    wanted = sorted(datapath.nics)
+    existing = builder.snapshot.ports.get(datapath.port)
     keep = (bridge_kept and existing is not None and existing.tag is None
             and not existing.fake_bridge
-            and _real_bridge_of(existing) == dp.dp_bridge
+            and _real_bridge_of(existing) == datapath.datapath_bridge
             and sorted(existing.interface_names) == wanted)
     if not keep:
         if existing is not None:
             builder.remove_port(existing)
-        for nic in dp.nics:
+        for nic in datapath.nics:
             port = builder.snapshot.port_of_interface(nic)
             if port is not None:
                 builder.remove_port(port)
-    columns = netconfig.bond_port_columns(hn, dp.dp) if dp.bonded else {}
-    iface_columns = {nic: {"mtu_request": mtu_value} for nic in dp.nics} \
+    columns = netconfig.bond_port_columns(host_network, datapath.datapath_pif) \
+        if datapath.bonded else {}
+    iface_columns = {nic: {"mtu_request": mtu_value} for nic in datapath.nics} \
         if mtu_value is not None else {}
     if keep:
         values = dict(columns)
-        if dp.bonded:
+        if datapath.bonded:
             for key in existing.other_config:
                 column = "other_config:" + key
                 if key.startswith(_BOND_PORT_KEYS) and column not in values:
                     values[column] = None
-        builder.settings.set("Port", dp.port, values)
+        builder.settings.set("Port", datapath.port, values)
         for nic, values in sorted(iface_columns.items()):
             builder.settings.set("Interface", nic, values)
     else:
-        builder.additions.add_port(dp.dp_bridge, dp.port, dp.nics,
+        builder.additions.add_port(datapath.datapath_bridge, datapath.port, datapath.nics,
                                    {k: v for k, v in columns.items() if v is not None},
                                    iface_columns)
 
 
-def _management_flows(hn, dp, builder, fail_mode):
+def _management_flows(host_network, datapath, builder, fail_mode):
     """The management path to protect when the datapath bridge is secure."""
     if fail_mode != "secure":
         return
     try:
-        path = mgmt_flows.management_path(hn)
+        path = mgmt_flows.management_path(host_network)
     except (ModelError, InvalidValue) as exc:
-        if hn.management_pif() in (dp.pif, dp.dp):
+        if host_network.management_pif() in (datapath.pif, datapath.datapath_pif):
             raise
         log.warning("management PIF unusable, no management flows: %s", exc.message)
         return
-    if path is None or path.bridge != dp.dp_bridge:
+    if path is None or path.bridge != datapath.datapath_bridge:
         return
     builder.plan.management_flows = path
     needed = list(path.nics) + ([path.host_port] if path.host_port != "LOCAL" else [])
     snapshot = builder.snapshot
-    present = dp.dp_bridge in snapshot.bridges and dp.dp_bridge not in builder.doomed
+    bridge = datapath.datapath_bridge
+    present = bridge in snapshot.bridges and bridge not in builder.doomed
     for name in needed:
         port = snapshot.port_of_interface(name)
         if port is None or not builder.port_survives(port.name) \
-                or _real_bridge_of(port) != dp.dp_bridge:
+                or _real_bridge_of(port) != datapath.datapath_bridge:
             present = False
-    now = snapshot.bridges[dp.dp_bridge].fail_mode if present else None
+    now = snapshot.bridges[datapath.datapath_bridge].fail_mode if present else None
     builder.plan.flows_before, builder.plan.flows_after = mgmt_flows.install_times(present, now)
 
 
 def plan_up(host_network, pif_ref, snapshot, datapath_type=DEFAULT_DATAPATH_TYPE, mtu=None):
-    """The :class:`Plan` that brings ``pif_ref`` up.
+    """The :class:`SwitchPlan` that brings ``pif_ref`` up.
 
     ``mtu(host_network, pif_ref)`` gives a PIF's MTU (None: leave it); the
     NICs get the datapath PIF's, each bridge's own interface its PIF's.
     """
-    hn = host_network
-    dp = Datapath(hn, pif_ref)
-    plan = Plan(pif_ref, dp.ip_device)
-    builder = _Builder(hn, snapshot, plan)
-    _release_nics(hn, dp, builder)
-    plan.nics_up = list(zip(dp.nic_pifs, dp.nics))
-    plan.nics_down = [d for d in plan.nics_down if d not in dp.nics]
-    mtu_of = (lambda ref: mtu(hn, ref)) if mtu is not None else (lambda ref: None)
-    dp_mtu = mtu_of(dp.dp)
+    datapath = Datapath(host_network, pif_ref)
+    plan = SwitchPlan(pif_ref, datapath.ip_device)
+    builder = _Builder(host_network, snapshot, plan)
+    _release_nics(host_network, datapath, builder)
+    plan.nics_up = list(zip(datapath.nic_pifs, datapath.nics))
+    plan.nics_down = [d for d in plan.nics_down if d not in datapath.nics]
+    mtu_of = (lambda ref: mtu(host_network, ref)) if mtu is not None else (lambda ref: None)
+    datapath_mtu = mtu_of(datapath.datapath_pif)
 
-    if not dp.dp_bridge:
+    if not datapath.datapath_bridge:
         # A network without a bridge: the NIC itself is the IP device.
-        for nic in dp.nics:
+        for nic in datapath.nics:
             port = snapshot.port_of_interface(nic)
             if port is not None:
                 builder.remove_port(port)
         plan.changes = builder.changes()
         return plan
 
-    current = snapshot.bridges.get(dp.dp_bridge)
+    current = snapshot.bridges.get(datapath.datapath_bridge)
     if current is not None and current.is_fake:
-        builder.remove_bridge(dp.dp_bridge)
-    kept = current is not None and dp.dp_bridge not in builder.doomed
+        builder.remove_bridge(datapath.datapath_bridge)
+    kept = current is not None and datapath.datapath_bridge not in builder.doomed
     if not kept:
-        builder.additions.add_br(dp.dp_bridge, datapath_type=datapath_type)
-    _nic_port(hn, dp, builder, dp_mtu, kept)
+        builder.additions.add_br(datapath.datapath_bridge, datapath_type=datapath_type)
+    _nic_port(host_network, datapath, builder, datapath_mtu, kept)
 
-    network = hn.pif(dp.dp)["network"]
-    values, invalid = netconfig.bridge_columns(hn, network)
+    network = host_network.pif(datapath.datapath_pif)["network"]
+    values, invalid = netconfig.bridge_columns(host_network, network)
     if invalid is not None:
         log.warning("bridge %s: ignoring %s=%r (expected true or false)",
-                    dp.dp_bridge, netconfig.DISABLE_IN_BAND_KEY, invalid)
-    if dp.dp_mac:
-        values["other_config:hwaddr"] = dp.dp_mac
-    builder.settings.set("Bridge", dp.dp_bridge, values)
-    builder.settings.br_set_external_id(dp.dp_bridge, netconfig.NETWORK_UUIDS_KEY,
-                                        netconfig.network_uuids(hn, dp.dp_bridge))
-    if dp_mtu is not None:
-        builder.settings.set("Interface", dp.dp_bridge, {"mtu_request": dp_mtu})
+                    datapath.datapath_bridge, netconfig.DISABLE_IN_BAND_KEY, invalid)
+    if datapath.datapath_mac:
+        values["other_config:hwaddr"] = datapath.datapath_mac
+    builder.settings.set("Bridge", datapath.datapath_bridge, values)
+    builder.settings.br_set_external_id(
+        datapath.datapath_bridge, netconfig.NETWORK_UUIDS_KEY,
+        netconfig.network_uuids(host_network, datapath.datapath_bridge))
+    if datapath_mtu is not None:
+        builder.settings.set("Interface", datapath.datapath_bridge, {"mtu_request": datapath_mtu})
 
-    if dp.vlan is not None:
-        _vlan_bridge(hn, dp, builder, kept, mtu_of(pif_ref))
-    _management_flows(hn, dp, builder, values.get("fail_mode"))
+    if datapath.vlan is not None:
+        _vlan_bridge(host_network, datapath, builder, kept, mtu_of(pif_ref))
+    _management_flows(host_network, datapath, builder, values.get("fail_mode"))
     plan.changes = builder.changes()
     return plan
 
 
-def _vlan_bridge(hn, dp, builder, parent_kept, vlan_mtu):
+def _vlan_bridge(host_network, datapath, builder, parent_kept, vlan_mtu):
     """The VLAN's fake bridge on its parent, replacing stale ones."""
     snapshot = builder.snapshot
-    current = snapshot.bridges.get(dp.bridge)
+    current = snapshot.bridges.get(datapath.bridge)
     kept = (parent_kept and current is not None and current.is_fake
-            and current.parent.name == dp.dp_bridge and current.vlan == dp.vlan
-            and dp.bridge not in builder.doomed)
+            and current.parent.name == datapath.datapath_bridge and current.vlan == datapath.vlan
+            and datapath.bridge not in builder.doomed)
     if current is not None and not kept:
-        builder.remove_bridge(dp.bridge)
+        builder.remove_bridge(datapath.bridge)
     if parent_kept:
-        for other in snapshot.fake_bridges(dp.dp_bridge):
-            if other != dp.bridge and snapshot.bridges[other].vlan == dp.vlan:
+        for other in snapshot.fake_bridges(datapath.datapath_bridge):
+            if other != datapath.bridge and snapshot.bridges[other].vlan == datapath.vlan:
                 builder.remove_bridge(other)
     if not kept:
-        builder.additions.add_br(dp.bridge, dp.dp_bridge, dp.vlan)
-    builder.settings.br_set_external_id(dp.bridge, netconfig.NETWORK_UUIDS_KEY,
-                                        netconfig.network_uuids(hn, dp.bridge))
+        builder.additions.add_br(datapath.bridge, datapath.datapath_bridge, datapath.vlan)
+    builder.settings.br_set_external_id(datapath.bridge, netconfig.NETWORK_UUIDS_KEY,
+                                        netconfig.network_uuids(host_network, datapath.bridge))
     values = {}
-    if dp.dp_mac:
-        values["mac"] = dp.dp_mac      # the VLAN's IP device has the datapath's MAC
+    if datapath.datapath_mac:
+        values["mac"] = datapath.datapath_mac      # the VLAN's IP device has the datapath's MAC
     if vlan_mtu is not None:
         values["mtu_request"] = vlan_mtu
-    builder.settings.set("Interface", dp.bridge, values)
+    builder.settings.set("Interface", datapath.bridge, values)
 
 
 def attached_from_xapi(host_network):
@@ -403,32 +407,34 @@ def attached_from_switch(host_network, snapshot):
 
 
 def plan_down(host_network, pif_ref, snapshot, attached):
-    """The :class:`Plan` that takes ``pif_ref`` down.
+    """The :class:`SwitchPlan` that takes ``pif_ref`` down.
 
     ``attached(pif_ref)`` says whether another PIF is in use (see
     :func:`attached_from_xapi` / :func:`attached_from_switch`).
     """
-    hn = host_network
-    dp = Datapath(hn, pif_ref)
-    plan = Plan(pif_ref, dp.ip_device)
-    builder = _Builder(hn, snapshot, plan)
-    remove_datapath = bool(dp.dp_bridge)
-    if dp.vlan is not None:
-        builder.remove_bridge(dp.bridge)
-        users = [v for v in hn.vlan_pifs_on(dp.dp) if v != pif_ref and attached(v)]
-        if attached(dp.dp) or users:
-            log.info("%s: leaving bridge %s up for %s", hn.describe(pif_ref), dp.dp_bridge,
-                     ", ".join(hn.describe(p) for p in ([dp.dp] if attached(dp.dp) else [])
-                               + users))
+    datapath = Datapath(host_network, pif_ref)
+    plan = SwitchPlan(pif_ref, datapath.ip_device)
+    builder = _Builder(host_network, snapshot, plan)
+    remove_datapath = bool(datapath.datapath_bridge)
+    if datapath.vlan is not None:
+        builder.remove_bridge(datapath.bridge)
+        users = [v for v in host_network.vlan_pifs_on(datapath.datapath_pif)
+                 if v != pif_ref and attached(v)]
+        if attached(datapath.datapath_pif) or users:
+            holders = ([datapath.datapath_pif] if attached(datapath.datapath_pif) else []) + users
+            log.info("%s: leaving bridge %s up for %s", host_network.describe_pif(pif_ref),
+                     datapath.datapath_bridge,
+                     ", ".join(host_network.describe_pif(p) for p in holders))
             remove_datapath = False
     else:
-        users = [v for v in hn.vlan_pifs_on(pif_ref) if attached(v)]
+        users = [v for v in host_network.vlan_pifs_on(pif_ref) if attached(v)]
         if users:
-            log.info("%s: leaving bridge %s up for the VLANs %s", hn.describe(pif_ref),
-                     dp.dp_bridge, ", ".join(hn.describe(p) for p in users))
+            log.info("%s: leaving bridge %s up for the VLANs %s",
+                     host_network.describe_pif(pif_ref), datapath.datapath_bridge,
+                     ", ".join(host_network.describe_pif(p) for p in users))
             remove_datapath = False
     if remove_datapath:
-        builder.remove_bridge(dp.dp_bridge)
-        plan.nics_down = list(dp.nics)
+        builder.remove_bridge(datapath.datapath_bridge)
+        plan.nics_down = list(datapath.nics)
     plan.changes = builder.changes()
     return plan

@@ -1,12 +1,11 @@
-"""IP configuration of a PIF's IP device: the plan, and applying it.
+"""IP configuration of a PIF's IP device: the plan.
 
 The IP device is the PIF's bridge, or its NIC for a network without one; the
 caller decides.  :func:`plan_up` validates every value it will use -- modes,
 addresses, netmask, gateways, DNS servers, domain, static routes -- and
 raises :class:`InvalidValue` naming the PIF before anything is touched.
 The plan is plain data (files to write, steps to run), so ``str(plan)`` is a
-dry run.  :func:`apply` swaps the files in together, then runs the steps;
-on any failure the previous files come back.
+dry run; :func:`~xsovs_common.net.ipconfig_apply.apply` runs it.
 
 Addresses are set directly with iproute2 and dhclient (see
 :mod:`~xsovs_common.system.dhclient` for its files), the same on a XenServer host
@@ -34,13 +33,10 @@ Steps (tuples, first item the kind):
   ("update-issue",)                      <root>/sbin/update-issue, when it exists
 """
 
-import os
-
-
 from .. import paths, validate
 from . import nicconfig
-from ..system import dhclient, files, hostconfig, ifcfg, iproute, process
-from ..errors import ConfigError, Error, InvalidValue
+from ..system import dhclient, files, hostconfig, ifcfg
+from ..errors import ConfigError, InvalidValue
 from ..log import log
 
 IPV4_MODES = ("None", "DHCP", "Static")
@@ -112,14 +108,14 @@ def _chosen_pif(host_network, key):
             if validate.boolean(value, what=key):
                 chosen.append((record.get("device") or "", ref))
         except InvalidValue as exc:
-            log.warning("%s: ignoring %s", host_network.describe(ref), exc.message)
+            log.warning("%s: ignoring %s", host_network.describe_pif(ref), exc.message)
     if not chosen:
         return host_network.management_pif()
     chosen.sort()
     if len(chosen) > 1:
         log.warning("several PIFs have other_config %s=true: using %s, ignoring %s", key,
-                    host_network.describe(chosen[0][1]),
-                    ", ".join(host_network.describe(ref) for _, ref in chosen[1:]))
+                    host_network.describe_pif(chosen[0][1]),
+                    ", ".join(host_network.describe_pif(ref) for _, ref in chosen[1:]))
     return chosen[0][1]
 
 
@@ -165,7 +161,7 @@ class _Settings:
 
     def __init__(self, host_network, pif_ref):
         record = host_network.pif(pif_ref)
-        name = host_network.describe(pif_ref)
+        name = host_network.describe_pif(pif_ref)
         other_config = host_network.other_config(pif_ref)
         self.mode = _mode(record.get("ip_configuration_mode"), IPV4_MODES,
                           "ip_configuration_mode of " + name)
@@ -208,39 +204,40 @@ class _Settings:
         self.mtu = nicconfig.mtu(host_network, pif_ref)
 
 
-def _ifcfg_fields(device, s):
+def _ifcfg_fields(device, settings):
     fields = [("XEMANAGED", "yes"), ("DEVICE", device), ("ONBOOT", "no"),
               ("NOZEROCONF", "yes"), ("TYPE", "Ethernet")]
-    if s.mode == "DHCP":
+    if settings.mode == "DHCP":
         fields += [("BOOTPROTO", "dhcp"), ("PERSISTENT_DHCLIENT", "yes")]
-        if not s.is_gateway:
+        if not settings.is_gateway:
             fields.append(("DEFROUTE", "no"))
-        if not s.is_dns:
+        if not settings.is_dns:
             fields.append(("PEERDNS", "no"))
-    elif s.mode == "Static":
-        fields += [("BOOTPROTO", "none"), ("NETMASK", s.netmask), ("IPADDR", s.address)]
-        if s.gateway:
+    elif settings.mode == "Static":
+        fields += [("BOOTPROTO", "none"), ("NETMASK", settings.netmask),
+                   ("IPADDR", settings.address)]
+        if settings.gateway:
             # As the historical tool wrote it; GATEWAYDEV says which device routes.
-            fields.append(("GATEWAY", s.gateway))
+            fields.append(("GATEWAY", settings.gateway))
     else:
         fields.append(("BOOTPROTO", "none"))
-    if s.mtu is not None:
-        fields.append(("MTU", s.mtu))
-    if s.is_dns:
-        fields += [("DNS%d" % i, server) for i, server in enumerate(s.dns, 1)]
-        if s.domains:
-            fields.append(("DOMAIN", " ".join(s.domains)))
-    if s.ipv6_mode == "Static":
+    if settings.mtu is not None:
+        fields.append(("MTU", settings.mtu))
+    if settings.is_dns:
+        fields += [("DNS%d" % i, server) for i, server in enumerate(settings.dns, 1)]
+        if settings.domains:
+            fields.append(("DOMAIN", " ".join(settings.domains)))
+    if settings.ipv6_mode == "Static":
         fields += [("IPV6INIT", "yes"), ("IPV6_AUTOCONF", "no")]
-        if s.ipv6_addresses:
-            fields.append(("IPV6ADDR", s.ipv6_addresses[0]))
-        if len(s.ipv6_addresses) > 1:
-            fields.append(("IPV6ADDR_SECONDARIES", " ".join(s.ipv6_addresses[1:])))
-        if s.is_gateway and s.ipv6_gateway:
-            fields.append(("IPV6_DEFAULTGW", s.ipv6_gateway))
-    elif s.ipv6_mode == "DHCP":
+        if settings.ipv6_addresses:
+            fields.append(("IPV6ADDR", settings.ipv6_addresses[0]))
+        if len(settings.ipv6_addresses) > 1:
+            fields.append(("IPV6ADDR_SECONDARIES", " ".join(settings.ipv6_addresses[1:])))
+        if settings.is_gateway and settings.ipv6_gateway:
+            fields.append(("IPV6_DEFAULTGW", settings.ipv6_gateway))
+    elif settings.ipv6_mode == "DHCP":
         fields += [("IPV6INIT", "yes"), ("DHCPV6C", "yes"), ("IPV6_AUTOCONF", "no")]
-    elif s.ipv6_mode == "Autoconf":
+    elif settings.ipv6_mode == "Autoconf":
         fields += [("IPV6INIT", "yes"), ("IPV6_AUTOCONF", "yes")]
     return fields
 
@@ -270,18 +267,19 @@ def _network_file(root, device, gateway, dns):
     return None if new == old else (paths.SYSCONFIG_NETWORK, new)
 
 
-def _dhclient_files(device, s):
+def _dhclient_files(device, settings):
     result = []
-    for version, used in ((4, s.mode == "DHCP"), (6, s.ipv6_mode == "DHCP")):
-        text = dhclient.conf_text(device, version, s.is_gateway, s.is_dns) if used else None
+    for version, used in ((4, settings.mode == "DHCP"), (6, settings.ipv6_mode == "DHCP")):
+        text = dhclient.conf_text(device, version, settings.is_gateway,
+                                  settings.is_dns) if used else None
         result.append((dhclient.conf_file(device, version), text))
     return result
 
 
-def _ipv6_sysctl(s):
-    if s.ipv6_mode in ("DHCP", "Autoconf"):
-        return (("accept_ra", 1), ("accept_ra_defrtr", 1 if s.is_gateway else 0),
-                ("autoconf", 1 if s.ipv6_mode == "Autoconf" else 0))
+def _ipv6_sysctl(settings):
+    if settings.ipv6_mode in ("DHCP", "Autoconf"):
+        return (("accept_ra", 1), ("accept_ra_defrtr", 1 if settings.is_gateway else 0),
+                ("autoconf", 1 if settings.ipv6_mode == "Autoconf" else 0))
     return RA_OFF
 
 
@@ -294,41 +292,42 @@ def plan_up(root, host_network, pif_ref, ip_device, set_mtu=False):
     but changes nothing.
     """
     device = validate.interface_name(ip_device, what="IP device")
-    s = _Settings(host_network, pif_ref)
+    settings = _Settings(host_network, pif_ref)
     plan = IpPlan("up", device)
     plan.files.append((_script(device, "ifcfg"), ifcfg.ifcfg_text(device,
-                                                                 _ifcfg_fields(device, s))))
-    plan.files.append((_script(device, "route"), ifcfg.route_text(device, s.routes)))
-    network = _network_file(root, device, s.is_gateway, s.is_dns)
+                                                                 _ifcfg_fields(device, settings))))
+    plan.files.append((_script(device, "route"), ifcfg.route_text(device, settings.routes)))
+    network = _network_file(root, device, settings.is_gateway, settings.is_dns)
     if network:
         plan.files.append(network)
-    if s.is_dns and s.mode == "Static" and (s.dns or s.domains):
+    if settings.is_dns and settings.mode == "Static" and (settings.dns or settings.domains):
         old = files.read_text(root.path(paths.RESOLV_CONF), default="")
-        plan.files.append((paths.RESOLV_CONF, ifcfg.resolv_conf_text(old, s.dns, s.domains)))
-    plan.files += _dhclient_files(device, s)
+        plan.files.append((paths.RESOLV_CONF,
+                           ifcfg.resolv_conf_text(old, settings.dns, settings.domains)))
+    plan.files += _dhclient_files(device, settings)
     plan.files = [(path, text) for path, text in plan.files
                   if text is not None or root.exists(path)]
 
     steps = plan.steps
     steps.append(("dhclient-stop", device))
-    steps.append(("ipv6-sysctl", device, _ipv6_sysctl(s)))
-    if set_mtu and s.mtu is not None:
-        steps.append(("link-mtu", device, s.mtu))
+    steps.append(("ipv6-sysctl", device, _ipv6_sysctl(settings)))
+    if set_mtu and settings.mtu is not None:
+        steps.append(("link-mtu", device, settings.mtu))
     steps += [("link-up", device), ("addr-flush", device)]
-    if s.mode == "Static":
-        steps.append(("addr-add", device, "%s/%d" % (s.address, s.prefix)))
-        if s.is_gateway and s.gateway:
-            steps.append(("route-add", device, "default", s.gateway))
-    elif s.mode == "DHCP":
+    if settings.mode == "Static":
+        steps.append(("addr-add", device, "%s/%d" % (settings.address, settings.prefix)))
+        if settings.is_gateway and settings.gateway:
+            steps.append(("route-add", device, "default", settings.gateway))
+    elif settings.mode == "DHCP":
         steps.append(("dhclient-start", device, 4))
-    if s.ipv6_mode == "Static":
-        steps += [("addr-add", device, address) for address in s.ipv6_addresses]
-        if s.is_gateway and s.ipv6_gateway:
-            steps.append(("route-add", device, "default", s.ipv6_gateway))
-    elif s.ipv6_mode == "DHCP":
+    if settings.ipv6_mode == "Static":
+        steps += [("addr-add", device, address) for address in settings.ipv6_addresses]
+        if settings.is_gateway and settings.ipv6_gateway:
+            steps.append(("route-add", device, "default", settings.ipv6_gateway))
+    elif settings.ipv6_mode == "DHCP":
         steps.append(("dhclient-start", device, 6))
-    for destination, gateway in s.routes:
-        static = s.mode == "Static" if ":" not in gateway else s.ipv6_mode == "Static"
+    for destination, gateway in settings.routes:
+        static = settings.mode == "Static" if ":" not in gateway else settings.ipv6_mode == "Static"
         steps.append(("route-add" if static else "route-add-dynamic", device, destination,
                       gateway))
     steps.append(("update-issue",))
@@ -350,70 +349,3 @@ def plan_down(root, host_network, pif_ref, ip_device):
     plan.steps = [("dhclient-stop", device), ("ipv6-sysctl", device, RA_OFF),
                   ("addr-flush", device), ("link-down", device), ("update-issue",)]
     return plan
-
-
-def apply(root, plan):
-    """Put the plan's files in place together, then run its steps in order.
-
-    On any failure the previous files come back and the error is raised.
-    Steps of a ``down`` plan on a device that no longer exists are skipped.
-    """
-    fileset = files.FileSet()
-    for host_path, text in plan.files:
-        fileset.stage(root.path(host_path), text)
-    fileset.commit()
-    try:
-        for step in plan.steps:
-            _run(root, plan, step)
-    except BaseException:
-        fileset.rollback()
-        raise
-
-
-def _run(root, plan, step):
-    try:
-        _STEPS[step[0]](root, *step[1:])
-    except Error as exc:
-        if _best_effort(step):
-            log.warning("%s: %s", plan.ip_device, exc.message)
-            return
-        if plan.action == "down" and len(step) > 1 and not iproute.link_exists(root, step[1]):
-            log.info("%s is gone: skipping %s", step[1], step[0])
-            return
-        raise
-
-
-def _best_effort(step):
-    """True for steps whose failure is only logged."""
-    if step[0] == "ipv6-sysctl":
-        # Turning router advertisements off on a host without IPv6 has nothing to do.
-        return not any(value for _, value in step[2])
-    return step[0] in ("route-add-dynamic", "update-issue")
-
-
-def _dhclient_start(root, device, version):
-    if version == 6 and not iproute.wait_ipv6_link_local(root, device):
-        log.warning("%s: link-local IPv6 address still tentative; starting dhclient -6",
-                    device)
-    dhclient.start(root, device, version)
-
-
-def _update_issue(root):
-    program = root.program("update-issue")
-    if os.path.exists(program):
-        process.run([program], timeout=30)
-
-
-_STEPS = {
-    "dhclient-stop": dhclient.stop,
-    "dhclient-start": _dhclient_start,
-    "ipv6-sysctl": iproute.set_ipv6_conf,
-    "link-mtu": iproute.set_mtu,
-    "link-up": iproute.link_up,
-    "link-down": iproute.link_down,
-    "addr-flush": iproute.addr_flush,
-    "addr-add": iproute.addr_add,
-    "route-add": iproute.route_add,
-    "route-add-dynamic": iproute.route_add,
-    "update-issue": _update_issue,
-}

@@ -161,7 +161,7 @@ class HostNetwork:
                              % (bridge, ", ".join(sorted(found))), params=[bridge])
         return found[0]
 
-    def describe(self, pif_ref):
+    def describe_pif(self, pif_ref):
         """A PIF as an administrator finds it in messages: uuid and device."""
         record = self.pif(pif_ref)
         return "PIF %s (%s)" % (record.get("uuid") or pif_ref, record.get("device") or "no device")
@@ -196,7 +196,7 @@ class HostNetwork:
         tag = self.pif(pif_ref).get("VLAN", "-1")
         if str(tag) == "-1" and self.is_vlan(pif_ref):
             tag = self.vlan_record(pif_ref).get("tag", "-1")
-        return validate.vlan_tag(str(tag), what="VLAN tag of " + self.describe(pif_ref))
+        return validate.vlan_tag(str(tag), what="VLAN tag of " + self.describe_pif(pif_ref))
 
     def vlan_slave(self, pif_ref):
         """The tagged PIF a VLAN PIF rides on."""
@@ -251,7 +251,7 @@ class HostNetwork:
         """
         refs = [pif_ref] + ([self.vlan_slave(pif_ref)] if self.is_vlan(pif_ref) else [])
         return [validate.uuid(self.network(self.pif(ref)["network"]).get("uuid", ""),
-                              what="uuid of the network of " + self.describe(ref))
+                              what="uuid of the network of " + self.describe_pif(ref))
                 for ref in refs]
 
     def other_config(self, pif_ref):

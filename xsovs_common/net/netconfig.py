@@ -105,13 +105,13 @@ def bond_port_columns(host_network, bond_pif):
     Invalid values are logged and the default kept.
     """
     record = host_network.pif(bond_pif)
-    oc = record.get("other_config", {})
-    mode = _choice(oc, "bond-mode", BOND_MODES) or BOND_DEFAULTS["mode"]
-    miimon = _int(oc, "bond-miimon")
-    updelay = _int(oc, "bond-updelay")
-    downdelay = _int(oc, "bond-downdelay")
-    use_carrier = _choice(oc, "bond-use_carrier", ("0", "1", "true", "false"))
-    rebalance = _int(oc, "bond-rebalance-interval")
+    other_config = record.get("other_config", {})
+    mode = _choice(other_config, "bond-mode", BOND_MODES) or BOND_DEFAULTS["mode"]
+    miimon = _int(other_config, "bond-miimon")
+    updelay = _int(other_config, "bond-updelay")
+    downdelay = _int(other_config, "bond-downdelay")
+    use_carrier = _choice(other_config, "bond-use_carrier", ("0", "1", "true", "false"))
+    rebalance = _int(other_config, "bond-rebalance-interval")
     columns = {
         "bond_updelay": BOND_DEFAULTS["updelay"] if updelay is None else updelay,
         "bond_downdelay": BOND_DEFAULTS["downdelay"] if downdelay is None else downdelay,
@@ -121,13 +121,13 @@ def bond_port_columns(host_network, bond_pif):
                                          else "carrier",
     }
     if mode == "lacp":
-        hashing = _choice(oc, "bond-hashing-algorithm", tuple(LACP_HASHING)) or "src_mac"
+        hashing = _choice(other_config, "bond-hashing-algorithm", tuple(LACP_HASHING)) or "src_mac"
         columns["bond_mode"] = LACP_HASHING[hashing]
         columns["lacp"] = "active"
-        lacp_time = _choice(oc, "bond-lacp-time", ("fast", "slow"))
+        lacp_time = _choice(other_config, "bond-lacp-time", ("fast", "slow"))
         if lacp_time:
             columns["other_config:lacp-time"] = lacp_time
-        fallback = _choice(oc, "bond-lacp-fallback-ab", ("true", "false"))
+        fallback = _choice(other_config, "bond-lacp-fallback-ab", ("true", "false"))
         if fallback:
             columns["other_config:lacp-fallback-ab"] = fallback
     else:
@@ -135,7 +135,7 @@ def bond_port_columns(host_network, bond_pif):
         columns["lacp"] = None
         columns["other_config:bond-rebalance-interval"] = str(
             BOND_DEFAULTS["rebalance-interval"] if rebalance is None else rebalance)
-    for key, value in sorted(oc.items()):
+    for key, value in sorted(other_config.items()):
         target = "other_config:" + key
         if key.startswith("bond-") and key not in _BOND_KEYS:
             if target in columns:
@@ -185,21 +185,42 @@ def bond_settings(host_network, snapshot):
     return settings
 
 
-def restore_changes(host_network, snapshot):
-    """Put back what ``emer-reset`` wiped and XAPI's data defines.
+def _differing(row, values):
+    """``values`` without the columns (``column`` or ``column:key``) ``row`` holds already."""
+    kept = {}
+    for column, value in values.items():
+        name, _, key = column.partition(":")
+        current = getattr(row, name).get(key) if key else getattr(row, name)
+        if current != value:
+            kept[column] = value
+    return kept
+
+
+def settings_changes(host_network, snapshot, after_reset):
+    """The bridge and bond settings XAPI's data defines, as changes to ``snapshot``.
 
     For every real bridge in ``snapshot`` carrying one of this host's
-    networks: fail mode and disable-in-band.  For every bond of this host
-    whose port exists: the bond's other_config settings.  Returns
-    ``(changes, invalid)`` where ``invalid`` maps bridge -> unusable value.
+    networks: fail mode and disable-in-band; for every bond of this host
+    whose port exists: the bond's other_config settings.  A bridge XAPI does
+    not know is left alone; a fake bridge has no Bridge row and follows its
+    parent.  ``after_reset``: ``emer-reset`` wipes them in the same
+    transaction, so every value is put back (a removal has nothing left to
+    remove); otherwise only what differs from ``snapshot`` changes.
+    Returns ``(changes, invalid)`` where ``invalid`` maps bridge -> unusable value.
     """
     changes = ChangeSet()
     invalid = {}
     for name, values, bad in bridge_settings(host_network, snapshot):
-        changes.set("Bridge", name, {k: v for k, v in values.items() if v is not None})
+        if after_reset:
+            values = {k: v for k, v in values.items() if v is not None}
+        else:
+            values = _differing(snapshot.bridges[name], values)
+        changes.set("Bridge", name, values)
         if bad is not None:
             invalid[name] = bad
     for port, columns in bond_settings(host_network, snapshot):
+        if not after_reset:
+            columns = _differing(snapshot.ports[port], columns)
         changes.set("Port", port, columns)
     return changes, invalid
 

@@ -33,7 +33,7 @@ def mtu(host_network, pif_ref):
     try:
         return validate.mtu(str(value).strip(), what=source)
     except InvalidValue as exc:
-        log.warning("%s: ignoring %s", host_network.describe(pif_ref), exc.message)
+        log.warning("%s: ignoring %s", host_network.describe_pif(pif_ref), exc.message)
         return None
 
 
@@ -50,7 +50,7 @@ def ethtool_plan(host_network, pif_ref, device):
     """
     device = validate.interface_name(device)
     other_config = host_network.other_config(pif_ref)
-    where = host_network.describe(pif_ref)
+    where = host_network.describe_pif(pif_ref)
     checks = (
         ("speed", lambda v, w: str(validate.integer(v, 1, MAX_SPEED, what=w))),
         ("duplex", lambda v, w: validate.choice(v, DUPLEX, what=w)),

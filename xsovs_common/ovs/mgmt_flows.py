@@ -15,6 +15,8 @@ internal port: the tag is stripped on the way in and added on the way out.
 Flows carry a cookie of their own so a later run replaces exactly them.
 """
 
+import contextlib
+
 from .. import validate
 from . import openflow
 
@@ -95,3 +97,16 @@ def install(root, path):
     """Replace this project's flows on the management bridge with ``path``'s."""
     lines = ["delete cookie=%s/-1" % COOKIE] + ["add " + f for f in flows(path)]
     openflow.bundle(root, path.bridge, lines)
+
+
+@contextlib.contextmanager
+def around_transaction(root, path, before, after):
+    """Install ``path``'s flows before the OVSDB transaction run inside, and/or after it.
+
+    ``before`` / ``after`` as :func:`install_times` says; nothing with no ``path``.
+    """
+    if path is not None and before:
+        install(root, path)
+    yield
+    if path is not None and after:
+        install(root, path)

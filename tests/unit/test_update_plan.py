@@ -4,7 +4,7 @@ import itertools
 
 from tests.support.sample_network import sample
 from xsovs_common import paths
-from xsovs_common.actions import cfg_update
+from xsovs_common.actions import cfg_update, update_plan, update_read
 from xsovs_common.ovs.snapshot import Snapshot
 from xsovs_common.system import firewall
 from xsovs_common.xapi import controller
@@ -76,7 +76,7 @@ def host_switch(fail_mode="standalone", in_band=None, managers=(), ssl=None, bon
 
 
 def state(hn, target=None):
-    return cfg_update.XapiState("host-uuid", hn, {}, controller.Wanted(target, "test"))
+    return update_read.XapiState("host-uuid", hn, {}, controller.Wanted(target, "test"))
 
 
 SSL_TARGET = controller.target("ssl", "192.0.2.1", 6632)
@@ -84,10 +84,10 @@ OUR_SSL = {"private_key": PEM, "certificate": PEM, "ca_cert": CA, "bootstrap_ca_
 
 
 def test_nothing_to_change():
-    plan = cfg_update.plan_update(ROOT, state(sample()), host_switch())
+    plan = update_plan.plan_update(ROOT, state(sample()), host_switch())
     assert plan.is_empty() and plan.notes == [] and plan.warnings == []
     assert cfg_update.summary(plan.notes) == "No change to configuration"
-    plan = cfg_update.plan_update(ROOT, state(sample(), SSL_TARGET),
+    plan = update_plan.plan_update(ROOT, state(sample(), SSL_TARGET),
                                   host_switch(managers=["ssl:192.0.2.1:6632"], ssl=OUR_SSL))
     assert plan.is_empty()
 
@@ -95,7 +95,7 @@ def test_nothing_to_change():
 def test_a_new_controller_resets_and_restores_in_one_change_set():
     hn = sample(net_other_config={"vswitch-disable-in-band": "true"},
                 bond_other_config={"bond-miimon": "70"})
-    plan = cfg_update.plan_update(ROOT, state(hn, SSL_TARGET), host_switch())
+    plan = update_plan.plan_update(ROOT, state(hn, SSL_TARGET), host_switch())
     changes = plan.changes.changes
     assert changes[:3] == [EmerReset(), SetSsl(PEM, PEM, CA, True),
                            SetManager(("ssl:192.0.2.1:6632",))]
@@ -117,7 +117,7 @@ def test_a_new_controller_resets_and_restores_in_one_change_set():
 
 
 def test_removing_the_controller():
-    plan = cfg_update.plan_update(ROOT, state(sample()),
+    plan = update_plan.plan_update(ROOT, state(sample()),
                                   host_switch(managers=["ssl:192.0.2.1:6632"], ssl=OUR_SSL))
     assert plan.changes.changes[:3] == [EmerReset(), SetManager(()), DelSsl()]
     assert plan.notes[0] == "Successfully removed controller config"
@@ -126,11 +126,11 @@ def test_removing_the_controller():
 
 def test_ssl_not_as_needed_means_set_again():
     other_ssl = dict(OUR_SSL, ca_cert="/etc/elsewhere.pem")
-    plan = cfg_update.plan_update(ROOT, state(sample(), SSL_TARGET),
+    plan = update_plan.plan_update(ROOT, state(sample(), SSL_TARGET),
                                   host_switch(managers=["ssl:192.0.2.1:6632"], ssl=other_ssl))
     assert EmerReset() in plan.changes.changes
     tcp = controller.target("tcp", "192.0.2.1", 6632)
-    plan = cfg_update.plan_update(ROOT, state(sample(), tcp),
+    plan = update_plan.plan_update(ROOT, state(sample(), tcp),
                                   host_switch(managers=["tcp:192.0.2.1:6632"]))
     assert plan.is_empty()
 
@@ -141,14 +141,14 @@ PSSL_SSL = {"private_key": PEM, "certificate": PEM, "ca_cert": SDN_CA, "bootstra
 
 
 def test_pssl_ssl_as_xapi_sets_it_and_its_ports():
-    plan = cfg_update.plan_update(ROOT, state(sample(), PSSL), host_switch())
+    plan = update_plan.plan_update(ROOT, state(sample(), PSSL), host_switch())
     # XAPI's key and certificate, the pool's SDN controller CA, no bootstrap.
     assert plan.changes.changes[:3] == [EmerReset(), SetSsl(PEM, PEM, SDN_CA, False),
                                         SetManager(("pssl:6640",))]
     assert str(plan.changes).splitlines()[1] == "set-ssl %s %s %s" % (PEM, PEM, SDN_CA)
     assert plan.firewall_open == [firewall.MANAGER_RULE, firewall.OPENFLOW_RULE]
     assert plan.firewall_close == []
-    plan = cfg_update.plan_update(ROOT, state(sample(), PSSL),
+    plan = update_plan.plan_update(ROOT, state(sample(), PSSL),
                                   host_switch(managers=["pssl:6640"], ssl=PSSL_SSL))
     assert plan.is_empty() and plan.firewall_open == [firewall.MANAGER_RULE,
                                                       firewall.OPENFLOW_RULE]
@@ -156,10 +156,10 @@ def test_pssl_ssl_as_xapi_sets_it_and_its_ports():
 
 def test_pssl_with_a_bootstrapped_ca_is_set_again():
     """What earlier versions set for pssl (bootstrap, vswitchd.cacert) lets no client in."""
-    plan = cfg_update.plan_update(ROOT, state(sample(), PSSL),
+    plan = update_plan.plan_update(ROOT, state(sample(), PSSL),
                                   host_switch(managers=["pssl:6640"], ssl=OUR_SSL))
     assert SetSsl(PEM, PEM, SDN_CA, False) in plan.changes.changes
-    plan = cfg_update.plan_update(ROOT, state(sample(), PSSL),
+    plan = update_plan.plan_update(ROOT, state(sample(), PSSL),
                                   host_switch(managers=["pssl:6640"],
                                               ssl=dict(PSSL_SSL, bootstrap_ca_cert=True)))
     assert EmerReset() in plan.changes.changes
@@ -167,19 +167,19 @@ def test_pssl_with_a_bootstrapped_ca_is_set_again():
 
 def test_of_method_other_than_channel_closes_6653():
     hn = sample()
-    st = cfg_update.XapiState("host-uuid", hn, {"other_config": {
-        cfg_update.OF_METHOD_KEY: "openflow-plugin"}}, controller.Wanted(PSSL, "test"))
-    plan = cfg_update.plan_update(ROOT, st, host_switch())
+    st = update_read.XapiState("host-uuid", hn, {"other_config": {
+        update_plan.OF_METHOD_KEY: "openflow-plugin"}}, controller.Wanted(PSSL, "test"))
+    plan = update_plan.plan_update(ROOT, st, host_switch())
     assert plan.firewall_open == [firewall.MANAGER_RULE]
     assert plan.firewall_close == [firewall.OPENFLOW_RULE]
-    plan = cfg_update.plan_update(ROOT, state(hn), host_switch())     # no controller
+    plan = update_plan.plan_update(ROOT, state(hn), host_switch())     # no controller
     assert plan.firewall_open == [] and plan.firewall_close == list(firewall.MANAGER_RULES)
 
 
 def test_missing_ssl_files_are_named(tmp_path):
     root = paths.Root(str(tmp_path))
     pem, ca = root.path(PEM), root.path(SDN_CA)
-    plan = cfg_update.plan_update(root, state(sample(), PSSL), host_switch())
+    plan = update_plan.plan_update(root, state(sample(), PSSL), host_switch())
     assert SetSsl(pem, pem, ca, False) in plan.changes.changes    # set all the same
     assert [w.split(" is missing")[0] for w in plan.warnings] == [
         "SSL key and certificate file " + pem, "SDN controller CA file " + ca]
@@ -187,16 +187,16 @@ def test_missing_ssl_files_are_named(tmp_path):
     (tmp_path / "etc/xensource/xapi-ssl.pem").write_text("key and certificate\n")
     (tmp_path / "etc/stunnel/certs").mkdir(parents=True)
     (tmp_path / "etc/stunnel/certs/sdn-controller-ca.pem").write_text("CA\n")
-    assert cfg_update.plan_update(root, state(sample(), PSSL), host_switch()).warnings == []
+    assert update_plan.plan_update(root, state(sample(), PSSL), host_switch()).warnings == []
     # An active manager bootstraps its CA: only the key and certificate must be there.
-    plan = cfg_update.plan_update(root, state(sample(), SSL_TARGET), host_switch())
+    plan = update_plan.plan_update(root, state(sample(), SSL_TARGET), host_switch())
     assert plan.warnings == []
 
 
 def test_bridge_settings_only_where_they_differ():
     hn = sample(pool_other_config={"vswitch-controller-fail-mode": "secure"},
                 net_other_config={"vswitch-controller-fail-mode": "standalone"})
-    plan = cfg_update.plan_update(ROOT, state(hn), host_switch(fail_mode="standalone",
+    plan = update_plan.plan_update(ROOT, state(hn), host_switch(fail_mode="standalone",
                                                                in_band="true"))
     # xenbr0: network says standalone (as it is); in-band absent in XAPI -> removed.
     # xapi1: the pool's secure.  foreign: not XAPI's, untouched.
@@ -210,7 +210,7 @@ def test_bridge_settings_only_where_they_differ():
 
 def test_invalid_in_band_is_left_and_named():
     hn = sample(net_other_config={"vswitch-disable-in-band": "maybe"})
-    plan = cfg_update.plan_update(ROOT, state(hn), host_switch(in_band="true"))
+    plan = update_plan.plan_update(ROOT, state(hn), host_switch(in_band="true"))
     assert plan.is_empty()
     assert plan.warnings == ["invalid vswitch-disable-in-band 'maybe' for xenbr0 left as it is"]
     # Nothing changed: exactly the no-change line (the value is logged, and in status).
@@ -224,7 +224,7 @@ def test_invalid_in_band_is_left_and_named():
 
 
 def test_bond_settings_come_back_after_an_emergency_reset():
-    plan = cfg_update.plan_update(ROOT, state(sample()), host_switch(bond={}))
+    plan = update_plan.plan_update(ROOT, state(sample()), host_switch(bond={}))
     assert plan.changes.changes == [Set("Port", "bond0", {
         "other_config:" + k: v for k, v in BOND_OTHER_CONFIG.items()})]
     assert plan.notes == ["bond settings set on bond0"]
@@ -232,22 +232,22 @@ def test_bond_settings_come_back_after_an_emergency_reset():
 
 def test_management_flows_when_a_controller_is_set_on_a_secure_bridge():
     hn = sample(pool_other_config={"vswitch-controller-fail-mode": "secure"})
-    plan = cfg_update.plan_update(ROOT, state(hn, SSL_TARGET), host_switch(fail_mode=None))
+    plan = update_plan.plan_update(ROOT, state(hn, SSL_TARGET), host_switch(fail_mode=None))
     assert plan.management_flows.bridge == "xenbr0"
     assert plan.management_flows.nics == ["eth0"]
     assert plan.flows_after          # the fail mode changes: ovs-vswitchd flushes flows
-    plan = cfg_update.plan_update(ROOT, state(hn, SSL_TARGET), host_switch(fail_mode="secure"))
+    plan = update_plan.plan_update(ROOT, state(hn, SSL_TARGET), host_switch(fail_mode="secure"))
     assert plan.management_flows is not None and not plan.flows_after
-    plan = cfg_update.plan_update(ROOT, state(hn), host_switch(
+    plan = update_plan.plan_update(ROOT, state(hn), host_switch(
         fail_mode="secure", managers=["ssl:192.0.2.1:6632"], ssl=OUR_SSL))
     assert plan.management_flows is None          # removed, not set
-    plan = cfg_update.plan_update(ROOT, state(sample(), SSL_TARGET), host_switch())
+    plan = update_plan.plan_update(ROOT, state(sample(), SSL_TARGET), host_switch())
     assert plan.management_flows is None          # standalone
 
 
 def test_set_manager_leaves_bridges_alone():
     hn = sample(pool_other_config={"vswitch-controller-fail-mode": "secure"})
-    plan = cfg_update.plan_update(ROOT, state(hn), host_switch(), bridges=False)
+    plan = update_plan.plan_update(ROOT, state(hn), host_switch(), bridges=False)
     assert plan.is_empty()
 
 
@@ -255,4 +255,4 @@ def test_summary_is_one_line():
     assert cfg_update.summary(["a\nb", "", "c"]) == "a b; c"
     assert cfg_update.summary([]) == "No change to configuration"
     names = ["br%d" % n for n in range(10)]
-    assert cfg_update._names(names) == "10 bridges (br0, br1, br2, ...)"
+    assert update_plan.bridge_names(names) == "10 bridges (br0, br1, br2, ...)"
