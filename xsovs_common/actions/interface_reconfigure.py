@@ -33,7 +33,7 @@ import uuid as uuidmod
 
 from .. import bulk, cli, paths, validate
 from . import reconfigure, rewrite
-from ..net import datapath, dbcache, ipconfig
+from ..net import dbcache, ipconfig, pif_datapath
 from ..system import hostconfig, lock
 from ..xapi import network as xapi_network
 from ..net.dbcache import CacheError
@@ -306,7 +306,7 @@ def force_rewrite(root, bridge, device, mac, mode, ip=None, netmask=None, gatewa
         network = {"uuid": network_uuid, "bridge": bridge, "MTU": "1500", "PIFs": [pif_ref],
                    "other_config": {}}
         host_network = HostNetwork({pif_ref: pif}, {network_ref: network})
-        datapath.Datapath(host_network, pif_ref)
+        pif_datapath.Datapath(host_network, pif_ref)
         ipconfig.plan_up(root, host_network, pif_ref, bridge)
         dbcache.write(root.path(paths.NETWORK_DBCACHE), host_network)
         log.info("network cache rewritten: %s on %s, %s", device, bridge, mode)
