@@ -158,33 +158,35 @@ xsovs_restore() {
     fi
 }
 
-# Every plugin path runs xsovs, or (on failure) none more than before.
-xsovs_take_over() {
+# STEP on every plugin path (but those SKIP says are done already), all or
+# none: when one fails, UNDO the paths this run changed and fail.
+xsovs_all_or_none() {
     xsovs_done=""
     for xsovs_each in $VENDOR_PLUGINS; do
-        if xsovs_is_link "$xsovs_each" && [ "$(readlink "$xsovs_each")" = "$XSOVS_PLUGIN" ]; then
+        if [ -n "${3:-}" ] && "$3" "$xsovs_each"; then
             continue
         fi
-        if xsovs_divert "$xsovs_each"; then
+        if "$1" "$xsovs_each"; then
             xsovs_done="$xsovs_done $xsovs_each"
         else
-            for xsovs_undo in $xsovs_done; do xsovs_restore "$xsovs_undo" || :; done
+            for xsovs_undo in $xsovs_done; do "$2" "$xsovs_undo" || :; done
             return 1
         fi
     done
 }
 
+xsovs_runs_xsovs() {
+    xsovs_is_link "$1" && [ "$(readlink "$1")" = "$XSOVS_PLUGIN" ]
+}
+
+# Every plugin path runs xsovs, or (on failure) none more than before.
+xsovs_take_over() {
+    xsovs_all_or_none xsovs_divert xsovs_restore xsovs_runs_xsovs
+}
+
 # Every plugin path is the vendor's again, or (on failure) all stay xsovs's.
 xsovs_give_back() {
-    xsovs_back=""
-    for xsovs_each in $VENDOR_PLUGINS; do
-        if xsovs_restore "$xsovs_each"; then
-            xsovs_back="$xsovs_back $xsovs_each"
-        else
-            for xsovs_undo in $xsovs_back; do xsovs_divert "$xsovs_undo" || :; done
-            return 1
-        fi
-    done
+    xsovs_all_or_none xsovs_restore xsovs_divert
 }
 
 # A path a vendor package took away (erased with --nodeps, or dropped in a
