@@ -3,8 +3,9 @@
 The project carries its own map (docs/design.md); a user of it has nothing
 else.  So no tracked file may point at a design page elsewhere (any
 ``design.md`` but ``docs/design.md``), at a sibling directory of the
-checkout, at the place the project was written in, or at a numbered issue of some tracker: say the fact,
-or point at the place in the repository that says it.
+checkout, at the place the project was written in, or at a numbered issue
+of some tracker: say the fact, or point at the place in the repository that
+says it.
 
     python3 tools/check_self_contained.py [DIR]
 
@@ -19,7 +20,7 @@ import subprocess
 import sys
 
 # Spelled in pieces, so that this file does not match itself.
-OUTSIDE = re.compile(r"\.\./" "shared|in this " "workplace|[Ii]ssue [0-9]+|design\.md")
+OUTSIDE = re.compile(r"\.\./" r"shared|in this " r"workplace|[Ii]ssue [0-9]+|design\.md")
 ALLOWED = "docs/design.md"
 SKIP_DIRS = {".git", ".venv", ".venv36", "build", "dist", "__pycache__", ".pytest_cache",
              ".ruff_cache"}

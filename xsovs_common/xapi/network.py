@@ -221,28 +221,32 @@ def load_pif(api, host_uuid, pif_ref, pif_record=None, action="up", pool_records
 
 def _riding_vlans(reader, pif_ref, action):
     """VLAN refs riding on the PIFs whose bridges the action may remove."""
-    hn = HostNetwork(reader.pifs, reader.networks, reader.bonds, reader.vlans, reader.tunnels)
+    host_network = HostNetwork(reader.pifs, reader.networks, reader.bonds, reader.vlans,
+                               reader.tunnels)
     try:
-        dp = hn.datapath_pif(pif_ref)
+        datapath_pif = host_network.datapath_pif(pif_ref)
     except (ModelError, InvalidValue):   # the plan reports what is wrong with the PIF
         return set()
     if action == "down":
-        holders = [dp]
+        holders = [datapath_pif]
     else:
         holders = []
-        nics = hn.bond_slaves(dp) if hn.is_bond_master(dp) and _has_slaves(hn, dp) else [dp]
+        nics = [datapath_pif]
+        if host_network.is_bond_master(datapath_pif) and _has_slaves(host_network, datapath_pif):
+            nics = host_network.bond_slaves(datapath_pif)
         for nic in nics:
-            if nic != dp:
+            if nic != datapath_pif:
                 holders.append(nic)
-            master = hn.bond_master(nic)
-            if master in hn.pifs and master != dp:
+            master = host_network.bond_master(nic)
+            if master in host_network.pifs and master != datapath_pif:
                 holders.append(master)
-    return {v for h in holders for v in hn.pif(h).get("VLAN_slave_of") or ()
-            if v and v != NULL_REF}
+    return {vlan for holder in holders
+            for vlan in host_network.pif(holder).get("VLAN_slave_of") or ()
+            if vlan and vlan != NULL_REF}
 
 
-def _has_slaves(hn, dp):
+def _has_slaves(host_network, datapath_pif):
     try:
-        return bool(hn.bond_slaves(dp))
+        return bool(host_network.bond_slaves(datapath_pif))
     except ModelError:
         return False
