@@ -10,6 +10,7 @@ import subprocess
 
 import pytest
 
+from tests.support.rpm_root import unit_assignments
 from tools import build_rpm
 from xsovs_common.system import hostconfig
 from xsovs_dev.skips import need
@@ -151,15 +152,9 @@ def installed(rpm_path, tmp_path_factory):
 
 def _unit(installed, name):
     """{(section, key): [values]} of an installed unit file."""
-    entries, section = {}, None
-    with open(str(installed) + UNITDIR + "/" + name) as handle:
-        for line in handle:
-            line = line.strip()
-            if line.startswith("["):
-                section = line.strip("[]")
-            elif line and not line.startswith("#"):
-                key, value = line.split("=", 1)
-                entries.setdefault((section, key), []).extend(value.split())
+    entries = {}
+    for section, key, value in unit_assignments(str(installed) + UNITDIR + "/" + name):
+        entries.setdefault((section, key), []).extend(value.split())
     return entries
 
 

@@ -200,6 +200,19 @@ def build_standins(topdir):
     return built
 
 
+
+def unit_assignments(path):
+    """(section, key, value) of each assignment of a systemd unit file, in order."""
+    section = None
+    with open(path) as handle:
+        for line in handle:
+            line = line.strip()
+            if line.startswith("["):
+                section = line.strip("[]")
+            elif line and not line.startswith("#"):
+                key, value = line.split("=", 1)
+                yield section, key, value
+
 class Host:
     """A private rpm root with a busybox shell: a dom0 as far as rpm can tell."""
 
@@ -269,21 +282,15 @@ class Host:
                         dropins.setdefault(entry, os.path.join(real, entry))
         files += [dropins[entry] for entry in sorted(dropins)]
         lists = {"ExecStart", "ExecStop", "Requires", "Wants", "After", "Before", "WantedBy"}
-        merged, section = {}, None
+        merged = {}
         for path in files:
-            with open(path) as handle:
-                for line in handle:
-                    line = line.strip()
-                    if line.startswith("["):
-                        section = line.strip("[]")
-                    elif line and not line.startswith("#"):
-                        key, value = line.split("=", 1)
-                        if not value:
-                            merged[(section, key)] = []
-                        elif key in lists:
-                            merged.setdefault((section, key), []).append(value)
-                        else:
-                            merged[(section, key)] = [value]
+            for section, key, value in unit_assignments(path):
+                if not value:
+                    merged[(section, key)] = []
+                elif key in lists:
+                    merged.setdefault((section, key), []).append(value)
+                else:
+                    merged[(section, key)] = [value]
         return merged
 
     def systemd_view(self, unit):
