@@ -199,12 +199,12 @@ def test_invalid_in_band_value_leaves_the_key():
 def test_secure_management_bridge_gets_flows_before_when_it_exists():
     hn = sample(pool_other_config={"vswitch-controller-fail-mode": "secure"})
     existing = up(hn, "eth0", {"xenbr0": {"ports": {"eth0": ["eth0"]}}})
-    assert existing.management_flows.bridge == "xenbr0"
+    assert existing.management_flows.path.bridge == "xenbr0"
     # Before, and again after: turning secure flushes the flows.
-    assert (existing.flows_before, existing.flows_after) == (True, True)
+    assert (existing.management_flows.before, existing.management_flows.after) == (True, True)
     new = up(hn, "eth0")
-    assert new.management_flows.nics == ["eth0"]
-    assert (new.flows_before, new.flows_after) == (False, True)
+    assert new.management_flows.path.nics == ["eth0"]
+    assert (new.management_flows.before, new.management_flows.after) == (False, True)
     assert up(hn, "bond0").management_flows is None          # not the management bridge
     assert up(sample(), "eth0").management_flows is None      # standalone
 
@@ -214,10 +214,10 @@ def test_management_vlan_flows_wait_for_a_new_fake_bridge():
     hn.pifs["eth0"]["management"] = False
     hn.pifs["v100"]["management"] = True
     plan = up(hn, "v100", {"xenbr0": {"ports": {"eth0": ["eth0"]}}})
-    assert plan.management_flows.host_port == "xapi2"
-    assert (plan.flows_before, plan.flows_after) == (False, True)
+    assert plan.management_flows.path.host_port == "xapi2"
+    assert (plan.management_flows.before, plan.management_flows.after) == (False, True)
     plan = up(hn, "v100", {"xenbr0": {"ports": {"eth0": ["eth0"]}, "fakes": {"xapi2": 100}}})
-    assert plan.flows_before
+    assert plan.management_flows.before
 
 
 # Bad input: the plan is refused, naming the PIF.

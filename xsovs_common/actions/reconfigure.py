@@ -99,8 +99,7 @@ def apply(root, connection, plan, snapshot):
         ipconfig_apply.apply(root, released)
     if plan.action == "up":
         _nics(root, [device for device, _ in plan.nic_steps], True, dict(plan.nic_steps))
-    with mgmt_flows.around_transaction(root, switch.management_flows,
-                                       switch.flows_before, switch.flows_after):
+    with mgmt_flows.around_transaction(root, switch.management_flows):
         transaction.apply(connection, switch.changes, snapshot,
                           comment="interface-reconfigure %s %s" % (plan.action, switch.ip_device))
     if plan.action == "up":

@@ -23,8 +23,7 @@ XenServer's rules (the vswitch backend of the historical tool):
   leaves its bridge while VLANs on it are attached.
 """
 
-from . import netconfig
-from ..ovs import mgmt_flows
+from . import management, netconfig
 from ..system import hostconfig
 from ..errors import InvalidValue
 from ..log import log
@@ -47,9 +46,7 @@ class SwitchPlan:
         self.nics_up = []              # [(PIF ref, device)] the datapath's NICs
         self.nics_down = []            # devices no bridge holds any more
         self.released = []             # [(PIF ref, IP device)] PIFs whose bridge goes
-        self.management_flows = None   # mgmt_flows.ManagementPath to install
-        self.flows_before = False      # install them before the transaction ...
-        self.flows_after = False       # ... and/or after it (mgmt_flows.install_times)
+        self.management_flows = None   # management.ManagementFlows, around the transaction
 
     def __eq__(self, other):
         return isinstance(other, SwitchPlan) and vars(self) == vars(other)
@@ -62,10 +59,7 @@ class SwitchPlan:
         lines += ["ip link set dev %s down" % dev for dev in self.nics_down]
         lines += ["IP device %s of %s goes down" % (dev, ref) for ref, dev in self.released]
         if self.management_flows is not None:
-            when = [w for w, yes in (("before", self.flows_before), ("after", self.flows_after))
-                    if yes]
-            lines.append("management flows on %s (%s the transaction)" % (
-                self.management_flows.bridge, " and ".join(when)))
+            lines.append(str(self.management_flows))
         return "\n".join(lines)
 
     def __repr__(self):
@@ -198,7 +192,7 @@ def _management_flows(host_network, datapath, builder, fail_mode):
     if fail_mode != "secure":
         return
     try:
-        path = mgmt_flows.management_path(host_network)
+        path = management.management_path(host_network)
     except (ModelError, InvalidValue) as exc:
         if host_network.management_pif() in (datapath.pif, datapath.datapath_pif):
             raise
@@ -206,7 +200,6 @@ def _management_flows(host_network, datapath, builder, fail_mode):
         return
     if path is None or path.bridge != datapath.datapath_bridge:
         return
-    builder.plan.management_flows = path
     needed = list(path.nics) + ([path.host_port] if path.host_port != "LOCAL" else [])
     snapshot = builder.snapshot
     bridge = datapath.datapath_bridge
@@ -217,7 +210,7 @@ def _management_flows(host_network, datapath, builder, fail_mode):
                 or _real_bridge_of(port) != datapath.datapath_bridge:
             present = False
     now = snapshot.bridges[datapath.datapath_bridge].fail_mode if present else None
-    builder.plan.flows_before, builder.plan.flows_after = mgmt_flows.install_times(present, now)
+    builder.plan.management_flows = management.plan(path, present, now)
 
 
 def plan_up(host_network, pif_ref, snapshot, datapath_type=DEFAULT_DATAPATH_TYPE, mtu=None):

@@ -1,0 +1,96 @@
+"""What keeps the host reachable on a secure management bridge, as a plan.
+
+A bridge in ``secure`` fail mode forwards nothing until its controller has
+connected and programmed it, so the host would cut itself off from the very
+controller it is about to reach.  Flows that let the management traffic
+through (:mod:`~xsovs_common.ovs.mgmt_flows` writes them) go onto the
+management bridge around the OVSDB transaction that could cut it.
+
+:func:`management_path` says what those flows are made of -- the management
+PIF's bridge, NICs, MAC, the host's port and VLAN -- from its
+:class:`~xsovs_common.net.pif_datapath.Datapath`, where every name and MAC
+is validated, so no value XAPI (or the cache) got wrong reaches a flow.
+:func:`plan` says when they go in: a :class:`ManagementFlows`, the one flows
+plan of ``update`` and of a PIF's ``up``.
+"""
+
+from .model import ModelError
+from .pif_datapath import Datapath
+
+
+class ManagementPath:
+    """What the flows are made of: bridge, NICs, the host's port, MAC, VLAN.
+
+    The host's port is ``LOCAL`` (the bridge's own), or for a management
+    interface on a VLAN the fake bridge's internal port.
+    """
+
+    def __init__(self, datapath):
+        self.bridge = datapath.datapath_bridge
+        self.nics = list(datapath.nics)
+        self.mac = datapath.datapath_mac
+        self.vlan = datapath.vlan
+        self.host_port = datapath.bridge if datapath.vlan is not None else "LOCAL"
+        self.bonded = datapath.bonded
+
+    def __eq__(self, other):
+        return isinstance(other, ManagementPath) and vars(self) == vars(other)
+
+    __hash__ = None
+
+    def __repr__(self):
+        return "ManagementPath(%r)" % vars(self)
+
+
+def management_path(host_network):
+    """The :class:`ManagementPath` of this host's management PIF, or None.
+
+    None also when there is no bridge or no NIC (a tunnel) to protect.  A
+    management PIF the model gets wrong, or without a MAC the flows could
+    match, raises ModelError / InvalidValue naming it.
+    """
+    pif = host_network.management_pif()
+    if pif is None:
+        return None
+    datapath = Datapath(host_network, pif)
+    if not (datapath.datapath_bridge and datapath.nics):
+        return None
+    if datapath.datapath_mac is None:
+        raise ModelError("%s has no MAC: management flows cannot match its traffic"
+                         % host_network.describe_pif(datapath.datapath_pif),
+                         params=[datapath.datapath_pif])
+    return ManagementPath(datapath)
+
+
+class ManagementFlows:
+    """The flows plan: ``path``'s flows before the OVSDB transaction and/or after it."""
+
+    def __init__(self, path, before, after):
+        self.path = path
+        self.before = before
+        self.after = after
+
+    def __eq__(self, other):
+        return isinstance(other, ManagementFlows) and vars(self) == vars(other)
+
+    __hash__ = None
+
+    def __repr__(self):
+        return "ManagementFlows(%r)" % vars(self)
+
+    def __str__(self):
+        when = [w for w, yes in (("before", self.before), ("after", self.after)) if yes]
+        return "management flows on %s (%s the transaction)" % (self.path.bridge,
+                                                                " and ".join(when))
+
+
+def plan(path, bridge_ready, fail_mode_now, fail_mode_wanted="secure"):
+    """When ``path``'s flows go in around the transaction.
+
+    Before, when the bridge and its ports exist already, so the host is never
+    cut off; after, when the transaction creates them or changes the bridge's
+    fail mode: ovs-vswitchd flushes a bridge's flows when its fail mode
+    changes while it has no controller (seen with Open vSwitch 3.1).
+    """
+    return ManagementFlows(path, bridge_ready,
+                           (not bridge_ready) or fail_mode_now != fail_mode_wanted)
