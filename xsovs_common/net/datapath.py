@@ -124,26 +124,22 @@ class _Builder:
 
 
 def _release_nics(host_network, datapath, builder):
-    """Remove the bridges and bonds that hold ``datapath``'s NICs (XenServer's teardown)."""
-    ours = set(datapath.nic_pifs)
-    holders = []
-    for nic in datapath.nic_pifs:
-        if nic != datapath.datapath_pif:
-            holders.append(nic)                      # a slave's own bridge
-        bond_ref = host_network.pif(nic).get("bond_slave_of")
-        bond = host_network.bonds.get(bond_ref)
-        master = bond.get("master") if bond else None
-        if master in host_network.pifs and master != datapath.datapath_pif:
-            holders.append(master)                   # another bond over this NIC
-            if host_network.bridge(master) not in builder.snapshot.bridges:
-                continue                             # not up: its other NICs are not ours
-            for other in bond.get("slaves", ()):
-                if other in host_network.pifs and other not in ours and other not in holders \
-                        and not host_network.pif(other).get("currently_attached"):
-                    holders.append(other)
-                    dev = host_network.pif(other).get("device")
-                    if dev and dev not in builder.plan.nics_down:
-                        builder.plan.nics_down.append(device_of(host_network, other))
+    """Remove the bridges and bonds that hold ``datapath``'s NICs (XenServer's teardown).
+
+    A bond that is up and goes takes its other NICs down too, unless attached.
+    """
+    holders = host_network.nic_holders(datapath.datapath_pif, datapath.nic_pifs)
+    for master in [h for h in holders if host_network.is_bond_master(h)]:
+        if host_network.bridge(master) not in builder.snapshot.bridges:
+            continue                                 # not up: its other NICs are not ours
+        for other in host_network.bond_record(master).get("slaves", ()):
+            if other in host_network.pifs and other not in datapath.nic_pifs \
+                    and other not in holders \
+                    and not host_network.pif(other).get("currently_attached"):
+                holders.append(other)
+                device = device_of(host_network, other)
+                if device not in builder.plan.nics_down:
+                    builder.plan.nics_down.append(device)
     for holder in holders:
         name = host_network.bridge(holder)
         if name and name != datapath.datapath_bridge:
