@@ -40,7 +40,6 @@ LOCK_FILE = "/var/run/xsovs.lock"
 DHCLIENT_DIR = "/var/lib/xcp"        # dhclient lease and configuration files
 DHCLIENT_PID_DIR = "/var/run"        # dhclient pid files
 RESOLV_CONF = "/etc/resolv.conf"
-SYS_CLASS_NET = "/sys/class/net"
 
 # External programs, by the absolute path they have on a host.  Debian's
 # merged /usr makes the same paths valid on the test machines.
