@@ -18,7 +18,7 @@ import time
 import pytest
 
 from xsovs_common import paths
-from xsovs_common.actions import interface_reconfigure
+from xsovs_common.actions.commands import interface_reconfigure
 from xsovs_common.net import dbcache
 from xsovs_common.net.model import HostNetwork
 from xsovs_dev import dnsmasq, netns, ovs
@@ -148,7 +148,7 @@ class Lab:
         os.environ.update(OVS_RUNDIR=self.host_ovs.rundir, XSOVS_DATAPATH_TYPE="netdev")
         os.environ.update(env or {})
         try:
-            return interface_reconfigure.run(["--root-prefix", self.root.path, "--no-syslog"]
+            return interface_reconfigure.main(["--root-prefix", self.root.path, "--no-syslog"]
                                              + list(argv))
         finally:
             os.environ.clear()

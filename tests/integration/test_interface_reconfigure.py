@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from xsovs_common import paths
-from xsovs_common.actions import interface_reconfigure
+from xsovs_common.actions.commands import interface_reconfigure
 from xsovs_common.net import dbcache
 from xsovs_common.ovs import transaction
 from xsovs_common.ovs.changes import ChangeSet
@@ -67,7 +67,7 @@ class Host:
 
     def run(self, *argv):
         """In-process, as the executable does; returns (status, stderr)."""
-        status = interface_reconfigure.run(["--root-prefix", self.fake_root.path,
+        status = interface_reconfigure.main(["--root-prefix", self.fake_root.path,
                                             "--no-syslog"] + list(argv))
         return status, self.capsys.readouterr().err
 
@@ -687,8 +687,8 @@ def test_bad_xapi_input_changes_nothing(host):
     # An unknown PIF uuid, a malformed one.
     result = host.execute("--pif-uuid", "00000003-0000-4000-8000-0000000000ff", "up")
     assert result.returncode == 1 and "UUID_INVALID" in result.stderr
-    result = host.execute("--pif-uuid", "not-a-uuid", "up")
-    assert result.returncode == 1 and "PIF uuid" in result.stderr
+    result = host.execute("--pif-uuid", "not-a-uuid", "up")     # a usage error
+    assert result.returncode == 2 and "--pif-uuid" in result.stderr
     # XAPI data that fails validation.
     eth0 = host.sim.store.find("PIF", device="eth0", host=host.host_ref(), VLAN=-1)[0]
     host.sim.store.set("PIF", eth0, "IP", "192.0.2.999")

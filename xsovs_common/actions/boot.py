@@ -160,8 +160,9 @@ def plan(root, restart=False):
                 tls_refused=tls_daemon_options(sysconfig)[1])
 
 
-def start(root, restart=False, environ=None):
-    """Start (or restart) the daemons and open the tunnel ports."""
+def start(root, environ, restart=False):
+    """Start (or restart) the daemons and open the tunnel ports; ``environ`` is the
+    program's environment, which ovs-ctl runs in (:func:`ovsctl.environment`)."""
     with lock.host_lock(root):
         the_plan = plan(root, restart)
         for text in the_plan.tls_refused:
@@ -172,7 +173,7 @@ def start(root, restart=False, environ=None):
             log.info("netdev datapath: not loading the %s kernel module", ovsctl.MODULE)
         if the_plan.delete_bridges:
             log.info("first start since power-on: deleting every bridge")
-        env = ovsctl.environment(root, load_kmod=the_plan.load_kmod, base=environ)
+        env = ovsctl.environment(root, environ, load_kmod=the_plan.load_kmod)
         ovsctl.run(root, "restart" if restart else "start", the_plan.ovs_ctl_options, env)
         if first_start(root):
             _mark_booted(root)
@@ -188,10 +189,10 @@ def start(root, restart=False, environ=None):
     return the_plan
 
 
-def stop(root, environ=None):
+def stop(root, environ):
     """Stop the daemons and close the tunnel ports."""
     with lock.host_lock(root):
-        env = ovsctl.environment(root, base=environ)
+        env = ovsctl.environment(root, environ)
         try:
             ovsctl.run(root, "stop", [], env)
         finally:
@@ -200,13 +201,14 @@ def stop(root, environ=None):
                 log.info("firewall: %d tunnel rule(s) removed", removed)
 
 
-def status(root, environ=None):
+def status(root, environ):
     """(LSB status, report) of ovsdb-server and ovs-vswitchd."""
-    return ovsctl.status(root, ovsctl.environment(root, base=environ))
+    return ovsctl.status(root, ovsctl.environment(root, environ))
 
 
-def run(root, command, out, environ=None):
-    """One init-script command; returns its exit status.
+def run(root, command, out, environ):
+    """One init-script command; returns its exit status.  ``environ``: the
+    program's environment, read once as it started.
 
     ``status`` always tells the daemons' real state (0 running, 1 dead with
     a pid file left, 3 stopped, 4 unknown): it is a question, not an action.
@@ -229,7 +231,7 @@ def run(root, command, out, environ=None):
     if command == "stop":
         stop(root, environ)
     else:
-        start(root, restart=(command == "restart"), environ=environ)
+        start(root, environ, restart=(command == "restart"))
     return 0
 
 

@@ -13,7 +13,6 @@ openvswitch package ships it; ``PYTHONPATH`` points there).  unixctl
 commands: ``exit``, and ``flush-cache`` (read everything from XAPI again).
 """
 
-import argparse
 import logging
 import os
 import queue
@@ -23,7 +22,7 @@ import time
 
 from . import rules
 from ..log import log
-from ..paths import VSWITCH_SCHEMA, Root
+from ..paths import VSWITCH_SCHEMA
 from .cache import CLASSES, XapiCache
 from ..xapi.events import Follower
 
@@ -36,7 +35,7 @@ COLUMNS = {
 MAX_RETRY_DELAY = 5.0
 
 
-def _ovs():
+def ovs_library():
     """The ovs library's modules, or exit with a clear reason."""
     try:
         import ovs.daemon
@@ -238,37 +237,16 @@ class Daemon:
         self.idl.close()
 
 
-def parse_args(ovs, argv):
-    early = argparse.ArgumentParser(add_help=False)
-    early.add_argument("--root-prefix", metavar="DIR", default=None)
-    known, _ = early.parse_known_args(argv)
-    root = Root.from_environment(known.root_prefix)
-    # The ovs library's defaults (pidfile, unixctl socket, log file) follow the root.
-    ovs.dirs.RUNDIR = root.ovs_rundir()
-    ovs.dirs.LOGDIR = root.ovs_logdir()
-    parser = argparse.ArgumentParser(
-        prog=PROGRAM, description="Keep OVSDB's external ids in step with XAPI.")
-    parser.add_argument("database", metavar="DATABASE", nargs="?",
-                        default="unix:" + root.ovsdb_socket(),
-                        help="ovsdb-server's socket (default: unix:%(default)s)")
-    parser.add_argument("--root-prefix", metavar="DIR", default=None,
-                        help="use DIR as the host's root directory (for testing)")
-    ovs.vlog.add_args(parser)
-    ovs.daemon.add_args(parser)
-    return root, parser.parse_args(argv)
-
-
 def schema_path(root):
     """The vswitch schema under the root prefix when there is one, else the host's."""
     path = root.path(VSWITCH_SCHEMA)
     return path if os.path.exists(path) else VSWITCH_SCHEMA
 
 
-def main(argv=None):
-    ovs = _ovs()
-    argv = sys.argv[1:] if argv is None else argv
+def serve(ovs, root, args):
+    """Run the daemon with the parsed command line ``args`` (of
+    :mod:`xsovs_common.actions.commands.ovs_xapi_sync`) until it is told to exit."""
     vlog = ovs.vlog.Vlog(PROGRAM)    # before vlog's set-up, as the library requires
-    root, args = parse_args(ovs, argv)
     ovs.vlog.handle_args(args)
     ovs.daemon.handle_args(args)
     for handler in list(log.handlers):
