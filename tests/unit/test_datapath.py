@@ -7,7 +7,8 @@ from tests.support.switch_state import snapshot
 from xsovs_common.net import datapath
 from xsovs_common.errors import InvalidValue
 from xsovs_common.net.model import ModelError
-from xsovs_common.ovs.changes import AddBr, AddPort, BrSetExternalId, ChangeSet, DelBr, DelPort, Set
+from xsovs_common.ovs.change_kinds import AddBr, AddPort, BrSetExternalId, DelBr, DelPort, Set
+from xsovs_common.ovs.changes import ChangeSet
 
 STANDALONE = {"fail_mode": "standalone", "other_config:disable-in-band": None}
 

@@ -7,7 +7,7 @@ from tests.support.switch_state import snapshot
 from xsovs_common import paths
 from xsovs_common.actions import reconfigure
 from xsovs_common.errors import InvalidValue
-from xsovs_common.ovs.changes import AddBr
+from xsovs_common.ovs.change_kinds import AddBr
 
 
 def test_up_plans_every_part(root):

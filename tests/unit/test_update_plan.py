@@ -8,7 +8,7 @@ from xsovs_common.actions import cfg_update, update_plan, update_read
 from xsovs_common.ovs.snapshot import Snapshot
 from xsovs_common.system import firewall
 from xsovs_common.xapi import controller
-from xsovs_common.ovs.changes import DelSsl, EmerReset, Set, SetManager, SetSsl
+from xsovs_common.ovs.change_kinds import DelSsl, EmerReset, Set, SetManager, SetSsl
 
 ROOT = paths.Root("/")
 PEM = paths.XAPI_SSL_PEM
