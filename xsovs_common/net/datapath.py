@@ -19,8 +19,12 @@ XenServer's rules (the vswitch backend of the historical tool):
 - a VLAN PIF is a fake bridge (``add-br BRIDGE PARENT TAG``) on its
   datapath's bridge;
 - taking a VLAN down removes its fake bridge, and the parent's bridge too
-  unless the parent or another VLAN on it is attached; taking a PIF down
-  leaves its bridge while VLANs on it are attached.
+  unless the parent is in use -- attached, the management PIF, or with an
+  IP configuration -- or another VLAN on it is attached or the management
+  PIF (so a VLAN's ``down`` never takes the host's own network); taking a
+  PIF down leaves its bridge while VLANs on it are attached;
+- bringing a VLAN up on a parent bridge the plan creates (or makes again)
+  gives that parent its own IP configuration back.
 """
 
 from . import management, netconfig
@@ -46,6 +50,7 @@ class SwitchPlan:
         self.nics_up = []              # [(PIF ref, device)] the datapath's NICs
         self.nics_down = []            # devices no bridge holds any more
         self.released = []             # [(PIF ref, IP device)] PIFs whose bridge goes
+        self.restored = []             # [(PIF ref, IP device)] parents made again, IP back
         self.management_flows = None   # management.ManagementFlows, around the transaction
 
     def __eq__(self, other):
@@ -58,6 +63,8 @@ class SwitchPlan:
         lines += ["ip link set dev %s up" % dev for _, dev in self.nics_up]
         lines += ["ip link set dev %s down" % dev for dev in self.nics_down]
         lines += ["IP device %s of %s goes down" % (dev, ref) for ref, dev in self.released]
+        lines += ["IP device %s of %s gets its IP configuration back" % (dev, ref)
+                  for ref, dev in self.restored]
         if self.management_flows is not None:
             lines.append(str(self.management_flows))
         return "\n".join(lines)
@@ -257,6 +264,8 @@ def plan_up(host_network, pif_ref, snapshot, datapath_type=DEFAULT_DATAPATH_TYPE
 
     if datapath.vlan is not None:
         _vlan_bridge(host_network, datapath, builder, kept, mtu_of(pif_ref))
+        if not kept and host_network.has_ip_configuration(datapath.datapath_pif):
+            plan.restored.append((datapath.datapath_pif, datapath.datapath_bridge))
     _management_flows(host_network, datapath, builder, values.get("fail_mode"))
     plan.changes = builder.changes()
     return plan
@@ -296,9 +305,9 @@ def attached_from_switch(host_network, snapshot):
     """Attachment when the source is the cache (which says nothing is attached).
 
     A VLAN PIF counts as attached while its fake bridge exists; any other PIF
-    as not attached.  So at boot ``--force BRIDGE down`` of a VLAN keeps the
-    parent bridge only while other VLANs on it are up, and ``down`` of a
-    bridge with VLANs up keeps it (its IP device still goes down).
+    as not attached (whether its bridge is in use says :func:`in_use`).  So
+    at boot ``--force BRIDGE down`` of a bridge with VLANs up keeps it (its
+    IP device still goes down).
     """
     def attached(ref):
         if not host_network.is_vlan(ref):
@@ -306,6 +315,25 @@ def attached_from_switch(host_network, snapshot):
         bridge = snapshot.bridges.get(host_network.bridge(ref))
         return bridge is not None and bridge.is_fake
     return attached
+
+
+def in_use(host_network, pif_ref, attached):
+    """Why the bridge of ``pif_ref``, the parent of a VLAN going down, must stay:
+    a list of reasons, empty when it may go.
+
+    Attached (``attached(pif_ref)``), the management PIF, or with an IP
+    configuration: from the cache nothing reads as attached, but a bridge
+    with the host's own addresses on it is in use all the same, and the
+    management interface is never taken down unless that was asked.
+    """
+    reasons = []
+    if attached(pif_ref):
+        reasons.append("attached")
+    if host_network.pif(pif_ref).get("management"):
+        reasons.append("the management interface")
+    if host_network.has_ip_configuration(pif_ref):
+        reasons.append("with an IP configuration")
+    return reasons
 
 
 def plan_down(host_network, pif_ref, snapshot, attached):
@@ -320,13 +348,17 @@ def plan_down(host_network, pif_ref, snapshot, attached):
     remove_datapath = bool(datapath.datapath_bridge)
     if datapath.vlan is not None:
         builder.remove_bridge(datapath.bridge)
-        users = [v for v in host_network.vlan_pifs_on(datapath.datapath_pif)
-                 if v != pif_ref and attached(v)]
-        if attached(datapath.datapath_pif) or users:
-            holders = ([datapath.datapath_pif] if attached(datapath.datapath_pif) else []) + users
+        parent = datapath.datapath_pif
+        holders = {parent: in_use(host_network, parent, attached)}
+        for vlan in host_network.vlan_pifs_on(parent):
+            if vlan != pif_ref:
+                holders[vlan] = [r for r in in_use(host_network, vlan, attached)
+                                 if r != "with an IP configuration"]   # up or not: attached
+        holders = ["%s (%s)" % (host_network.describe_pif(ref), ", ".join(reasons))
+                   for ref, reasons in holders.items() if reasons]
+        if holders:
             log.info("%s: leaving bridge %s up for %s", host_network.describe_pif(pif_ref),
-                     datapath.datapath_bridge,
-                     ", ".join(host_network.describe_pif(p) for p in holders))
+                     datapath.datapath_bridge, ", ".join(holders))
             remove_datapath = False
     else:
         users = [v for v in host_network.vlan_pifs_on(pif_ref) if attached(v)]

@@ -156,6 +156,12 @@ class HostNetwork:
         """The pool record ({} when the source had none)."""
         return next(iter(self.pools.values())) if self.pools else {}
 
+    def has_ip_configuration(self, pif_ref):
+        """True when XAPI gives the PIF addresses: an IPv4 or IPv6 mode other than None."""
+        record = self.pif(pif_ref)
+        return any(str(record.get(mode) or "None").lower() != "none"
+                   for mode in ("ip_configuration_mode", "ipv6_configuration_mode"))
+
     def management_pif(self):
         for ref, rec in self.pifs.items():
             if rec.get("management"):
