@@ -16,7 +16,7 @@ def _as_management(hn, ref):
 
 def test_physical():
     path = management.management_path(sample())
-    assert vars(path) == {"bridge": "xenbr0", "nics": ["eth0"], "mac": "02:00:00:00:00:01",
+    assert path._asdict() == {"bridge": "xenbr0", "nics": ["eth0"], "mac": "02:00:00:00:00:01",
                           "host_port": "LOCAL", "vlan": None, "bonded": False}
 
 
@@ -59,8 +59,7 @@ def test_values_are_checked_before_they_reach_a_flow(field, value, error):
 def test_when_the_flows_go_in():
     path = management.management_path(sample())
     # The bridge is there and stays secure: before only.
-    assert vars(management.plan(path, True, "secure")) == \
-        {"path": path, "before": True, "after": False}
+    assert management.plan(path, True, "secure") == (path, True, False)
     # Turning secure flushes flows: again after.
     assert (management.plan(path, True, None).before, management.plan(path, True, None).after) \
         == (True, True)

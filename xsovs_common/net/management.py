@@ -14,32 +14,28 @@ is validated, so no value XAPI (or the cache) got wrong reaches a flow.
 plan of ``update`` and of a PIF's ``up``.
 """
 
+import collections
+
 from .model import ModelError
 from .pif_datapath import Datapath
 
 
-class ManagementPath:
-    """What the flows are made of: bridge, NICs, the host's port, MAC, VLAN.
+class ManagementPath(collections.namedtuple(
+        "ManagementPath", "bridge nics mac host_port vlan bonded")):
+    """What the flows are made of: bridge, NICs, MAC, the host's port, VLAN, bonded.
 
     The host's port is ``LOCAL`` (the bridge's own), or for a management
     interface on a VLAN the fake bridge's internal port.
     """
 
-    def __init__(self, datapath):
-        self.bridge = datapath.datapath_bridge
-        self.nics = list(datapath.nics)
-        self.mac = datapath.datapath_mac
-        self.vlan = datapath.vlan
-        self.host_port = datapath.bridge if datapath.vlan is not None else "LOCAL"
-        self.bonded = datapath.bonded
+    __slots__ = ()
 
-    def __eq__(self, other):
-        return isinstance(other, ManagementPath) and vars(self) == vars(other)
-
-    __hash__ = None
-
-    def __repr__(self):
-        return "ManagementPath(%r)" % vars(self)
+    @classmethod
+    def of(cls, datapath):
+        """The path of a :class:`Datapath`, whose names and MACs are validated."""
+        return cls(datapath.datapath_bridge, list(datapath.nics), datapath.datapath_mac,
+                   datapath.bridge if datapath.vlan is not None else "LOCAL", datapath.vlan,
+                   datapath.bonded)
 
 
 def management_path(host_network):
@@ -59,24 +55,13 @@ def management_path(host_network):
         raise ModelError("%s has no MAC: management flows cannot match its traffic"
                          % host_network.describe_pif(datapath.datapath_pif),
                          params=[datapath.datapath_pif])
-    return ManagementPath(datapath)
+    return ManagementPath.of(datapath)
 
 
-class ManagementFlows:
+class ManagementFlows(collections.namedtuple("ManagementFlows", "path before after")):
     """The flows plan: ``path``'s flows before the OVSDB transaction and/or after it."""
 
-    def __init__(self, path, before, after):
-        self.path = path
-        self.before = before
-        self.after = after
-
-    def __eq__(self, other):
-        return isinstance(other, ManagementFlows) and vars(self) == vars(other)
-
-    __hash__ = None
-
-    def __repr__(self):
-        return "ManagementFlows(%r)" % vars(self)
+    __slots__ = ()
 
     def __str__(self):
         when = [w for w, yes in (("before", self.before), ("after", self.after)) if yes]
