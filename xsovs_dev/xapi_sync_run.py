@@ -2,7 +2,8 @@
 
 Shared by the tests and the benchmark: the records of the historical
 daemon's own test, the daemon as a child process (any interpreter, e.g.
-dom0's Python 3.6), and ports added the way XAPI's vif script adds them.
+dom0's Python 3.6), ports added the way XAPI's vif script adds them, and
+the time it takes to catch up after either server was away.
 """
 
 import os
@@ -12,7 +13,8 @@ import sys
 import time
 
 from xsovs_common.paths import XAPI_INIT_COOKIE as COOKIE
-from xsovs_dev.xapisim import REPO_ROOT
+from xsovs_dev import ovs as ovsmod
+from xsovs_dev.xapisim import REPO_ROOT, Simulator
 
 PROGRAM = str(REPO_ROOT / "libexec" / "ovs-xapi-sync")
 PY36 = str(REPO_ROOT / ".venv36" / "bin" / "python")
@@ -144,3 +146,65 @@ class SyncDaemon:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+OUTAGE_CHANGE = "changed-during-outage"
+
+
+def recovery_after_outage(workdir, server, seconds, python=None):
+    """Seconds from ``server`` ("xapi" or "ovsdb") answering again to OVSDB in step.
+
+    A daemon of its own, with its own ovsdb-server and simulator: once it has
+    written vif1.0's iface-id, the server goes away for ``seconds``, the VIF's
+    ``nicira-iface-id`` changes in XAPI meanwhile (for XAPI, a restart that
+    also lost every session), and the server comes back on the same address.
+    Measured from the moment it accepts connections again until ovs-vsctl
+    reads the new iface-id (polling, so a little over, never under).
+    """
+    if server not in ("xapi", "ovsdb"):
+        raise ValueError("server must be xapi or ovsdb, not %r" % server)
+    switch = ovsmod.OvsInstance(os.path.join(workdir, "ovs")).start()
+    sim = Simulator(historical_fixture())
+    daemon = None
+    try:
+        sim.start()
+        daemon = SyncDaemon(workdir, make_root(os.path.join(workdir, "root")), switch,
+                            sim.url, python=python).start()
+
+        def iface_id():
+            try:
+                return switch.vsctl("--no-wait", "get", "Interface", "vif1.0",
+                                    "external-ids:iface-id").strip().strip('"')
+            except subprocess.CalledProcessError:   # ovsdb-server away
+                return None
+
+        switch.vsctl("--no-wait", "add-br", "xenbr0",
+                     *vif_script_add("xenbr0", "vif1.0", vif_script_ids()))
+        if not wait_for(lambda: iface_id() == "custom iface ID", timeout=30):
+            raise RuntimeError("the daemon never wrote vif1.0's iface-id; see %s"
+                               % daemon.log_file)
+        port = int(sim.url.rsplit(":", 1)[1].strip("/"))
+        if server == "xapi":
+            sim.stop()
+            sim.forget_sessions()
+        else:
+            switch.stop_server()
+        sim.store.set("VIF", VIF, "other_config", {"nicira-iface-id": OUTAGE_CHANGE})
+        time.sleep(seconds)
+        if server == "xapi":
+            sim.start(port=port)             # listening when it returns
+        else:
+            switch.restart_server()          # returns once a client connects
+        answered = time.monotonic()
+        if not wait_for(lambda: iface_id() == OUTAGE_CHANGE, timeout=60, interval=0.01):
+            raise RuntimeError("%s back after %g s: OVSDB never got the change; see %s"
+                               % (server, seconds, daemon.log_file))
+        took = time.monotonic() - answered
+        if daemon.proc.poll() is not None:
+            raise RuntimeError("the daemon exited (%s)" % daemon.proc.returncode)
+        return took
+    finally:
+        if daemon is not None:
+            daemon.stop()
+        sim.stop()
+        switch.stop()
