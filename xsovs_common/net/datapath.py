@@ -317,21 +317,21 @@ def attached_from_switch(host_network, snapshot):
     return attached
 
 
-def in_use(host_network, pif_ref, attached):
+def in_use(host_network, pif_ref, attached, addresses=True):
     """Why the bridge of ``pif_ref``, the parent of a VLAN going down, must stay:
     a list of reasons, empty when it may go.
 
-    Attached (``attached(pif_ref)``), the management PIF, or with an IP
-    configuration: from the cache nothing reads as attached, but a bridge
-    with the host's own addresses on it is in use all the same, and the
-    management interface is never taken down unless that was asked.
+    Attached (``attached(pif_ref)``), the management PIF, or -- ``addresses``
+    -- with an IP configuration: from the cache nothing reads as attached,
+    but a bridge with the host's own addresses on it is in use all the same,
+    and the management interface is never taken down unless that was asked.
     """
     reasons = []
     if attached(pif_ref):
         reasons.append("attached")
     if host_network.pif(pif_ref).get("management"):
         reasons.append("the management interface")
-    if host_network.has_ip_configuration(pif_ref):
+    if addresses and host_network.has_ip_configuration(pif_ref):
         reasons.append("with an IP configuration")
     return reasons
 
@@ -352,8 +352,8 @@ def plan_down(host_network, pif_ref, snapshot, attached):
         holders = {parent: in_use(host_network, parent, attached)}
         for vlan in host_network.vlan_pifs_on(parent):
             if vlan != pif_ref:
-                holders[vlan] = [r for r in in_use(host_network, vlan, attached)
-                                 if r != "with an IP configuration"]   # up or not: attached
+                # Another VLAN's addresses hold nothing while it is down: attached says.
+                holders[vlan] = in_use(host_network, vlan, attached, addresses=False)
         holders = ["%s (%s)" % (host_network.describe_pif(ref), ", ".join(reasons))
                    for ref, reasons in holders.items() if reasons]
         if holders:
