@@ -35,6 +35,10 @@ def test_each_executable_runs_from_the_checkout(version, program, tmp_path):
     result = _run(PYTHONS[version], [str(program), "--help"], tmp_path)
     assert result.returncode == 0, result.stderr
     assert "usage" in result.stdout.lower() and "Traceback" not in result.stderr
+    # Where XAPI is, for every program that talks to it; the root for all.
+    if program.name != "openvswitch-boot":
+        assert "XSOVS_XAPI_URL" in result.stdout
+    assert "XSOVS_ROOT" in result.stdout
 
 
 @pytest.mark.parametrize("version", sorted(PYTHONS))
