@@ -69,6 +69,7 @@ class XapiUnreachable(XapiError):
                       "or socket path" % paths.ENV_XAPI_URL)
         self.message = "XAPI_UNREACHABLE: no XAPI answers at %s (%s): %s" % (
             where, reason, advice)
+        self.args = (self.message,)
 
 
 class _UnixTransport(xmlrpc.client.Transport):
