@@ -33,6 +33,8 @@ from ..errors import ConfigError
 from ..log import log
 from ..net.model import DEFAULTS, NULL_REF, HostNetwork, ModelError
 
+PROGRAM = "interface-reconfigure"   # named in messages that say what to run
+
 
 def check_backend(root):
     """network.conf must say openvswitch (or vswitch)."""
@@ -121,9 +123,21 @@ def force_action(root, bridge, action, management=False):
     """``--force BRIDGE up|down``: from the cache, XAPI not running."""
     bridge = validate.interface_name(bridge, what="bridge")
     with lock.host_lock(root):
-        host_network = dbcache.read(root.path(paths.NETWORK_DBCACHE))
+        try:
+            host_network = dbcache.read(root.path(paths.NETWORK_DBCACHE))
+        except CacheError as exc:
+            raise CacheError("%s; %s" % (exc.message, _cache_recovery(bridge)),
+                             params=exc.params)
         pif_ref = host_network.pif_by_bridge(bridge)
         _act(root, host_network, pif_ref, action, management, from_cache=True)
+
+
+def _cache_recovery(bridge):
+    """How to make a usable cache again, for the error that found none."""
+    return ("to recover, write a new one: while XAPI runs, '%s rewrite'; without XAPI, "
+            "'%s --force %s rewrite --device=NIC --mac=MAC --mode=dhcp|static "
+            "[--ip=IP --netmask=MASK [--gateway=GW]]' (the management PIF's), then "
+            "'--force %s up' again" % (PROGRAM, PROGRAM, bridge, bridge))
 
 
 def _identity(root, bridge, device):

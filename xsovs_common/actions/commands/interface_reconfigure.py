@@ -13,12 +13,12 @@ status 2) like a bad combination; what each form does is
 import getopt
 import sys
 
-from ... import cli, validate
+from ... import cli, paths, validate
 from .. import interface_reconfigure as actions
 from ...errors import InvalidValue, UsageError
 from ...log import log
 
-PROGRAM = "interface-reconfigure"
+PROGRAM = actions.PROGRAM
 
 USAGE = """\
 Usage:
@@ -36,7 +36,8 @@ Options:
 up/down with --session/--pif or --pif-uuid read XAPI and then refresh the
 network cache (/var/xapi/network.dbcache); --force reads that cache (at boot,
 before XAPI runs).
-"""
+
+""" + cli.environment_help(paths.ENV_ROOT, paths.ENV_XAPI_URL, paths.ENV_DATAPATH_TYPE)
 
 ACTIONS = ("up", "down", "rewrite")
 _ALIASES = {"rewrite-configuration": "rewrite"}

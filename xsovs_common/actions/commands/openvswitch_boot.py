@@ -7,14 +7,15 @@ with this program's environment, read here once, as it starts.
 import os
 import sys
 
-from ... import cli
+from ... import cli, paths
 from .. import boot
 
 PROGRAM = "openvswitch-boot"
 
 
 def parser():
-    result = cli.ArgumentParser(prog=PROGRAM, description="Open vSwitch at host boot.")
+    result = cli.ArgumentParser(prog=PROGRAM, description="Open vSwitch at host boot.",
+                                environment=(paths.ENV_ROOT, paths.ENV_DATAPATH_TYPE))
     result.add_argument("command", choices=boot.COMMANDS)
     return result
 

@@ -6,7 +6,7 @@ the pool, in parallel, as a table (:mod:`xsovs_common.actions.pool_update`).
 
 import sys
 
-from ... import cli
+from ... import cli, paths
 from .. import pool_update
 from ...xapi import session as xapi
 
@@ -17,7 +17,8 @@ MAX_WORKERS = 256
 def parser():
     result = cli.ArgumentParser(
         prog=PROGRAM,
-        description="Run the openvswitch-cfg-update plugin on every host of the pool.")
+        description="Run the openvswitch-cfg-update plugin on every host of the pool.",
+        environment=(paths.ENV_ROOT, paths.ENV_XAPI_URL))
     result.add_argument("fn", nargs="?", default="update", choices=pool_update.FUNCTIONS,
                         help="plugin function to run on every host (default: update)")
     result.add_argument("--workers", type=cli.number(1, MAX_WORKERS, integer=True),

@@ -5,7 +5,7 @@ waits for XAPI and asks it to run the plugin's ``update`` on this host
 (:func:`xsovs_common.actions.pool_update.update_this_host`).
 """
 
-from ... import cli
+from ... import cli, paths
 from .. import pool_update
 from ...log import log
 
@@ -18,7 +18,8 @@ def parser():
     result = cli.ArgumentParser(
         prog=PROGRAM,
         description="XAPI start-up hook: run the openvswitch-cfg-update plugin's update "
-                    "on this host.")
+                    "on this host.",
+        environment=(paths.ENV_ROOT, paths.ENV_XAPI_URL))
     cli.seconds_option(result, "--wait", cli.MIN_TIMEOUT, cli.MAX_SECONDS,
                        pool_update.DEFAULT_WAIT, "how long to wait for XAPI to start")
     cli.seconds_option(result, "--interval", MIN_INTERVAL, MAX_INTERVAL,

@@ -9,7 +9,7 @@ options (``--pidfile``, ``--detach``, ``--monitor``, ``--log-file``, ``-v``,
 import argparse
 import sys
 
-from ...paths import Root
+from ... import cli, paths
 from ...sync import daemon
 
 PROGRAM = daemon.PROGRAM
@@ -21,12 +21,14 @@ def parse(ovs, argv):
     early = argparse.ArgumentParser(add_help=False)
     early.add_argument("--root-prefix", metavar="DIR", default=None)
     known, _ = early.parse_known_args(argv)
-    root = Root.from_environment(known.root_prefix)
+    root = paths.Root.from_environment(known.root_prefix)
     # The ovs library's defaults (pidfile, unixctl socket, log file) follow the root.
     ovs.dirs.RUNDIR = root.ovs_rundir()
     ovs.dirs.LOGDIR = root.ovs_logdir()
     parser = argparse.ArgumentParser(
-        prog=PROGRAM, description="Keep OVSDB's external ids in step with XAPI.")
+        prog=PROGRAM, description="Keep OVSDB's external ids in step with XAPI.",
+        epilog=cli.environment_help(paths.ENV_ROOT, paths.ENV_XAPI_URL),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("database", metavar="DATABASE", nargs="?",
                         default="unix:" + root.ovsdb_socket(),
                         help="ovsdb-server's socket (default: %(default)s)")
