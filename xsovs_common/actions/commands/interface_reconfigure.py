@@ -115,8 +115,10 @@ def _check(options, seen):
     elif options.force is None and not by_xapi and options.pif_uuid is None:
         _usage("%s needs --session REF --pif REF, --pif-uuid UUID or --force BRIDGE"
                % options.action)
-    _check_values([(validate.ref, options.session, "--session"),
-                   (validate.ref, options.pif, "--pif"),
+    def ref(value, what):
+        return validate.ref(value, what=what, null_ok=False)
+    _check_values([(ref, options.session, "--session"),
+                   (ref, options.pif, "--pif"),
                    (validate.uuid, options.pif_uuid, "--pif-uuid"),
                    (validate.interface_name, options.force, "--force bridge")])
 
