@@ -2,7 +2,7 @@
 
 import pytest
 
-from xsovs_common import paths
+from tests.support import xapi_firewall
 from xsovs_dev import netns
 
 
@@ -53,54 +53,25 @@ def test_pssl_opens_the_manager_port_and_ssl_closes_it(host):
     assert manager_rules(namespace) == []
 
 
-# XAPI's helper, as its contract is: open|close PORT [PROTOCOL], idempotent, its
-# own chain hooked into INPUT.  (Written here for the namespace; a host has its own.)
-FIREWALL_PORT = """#!/bin/sh
-set -e
-rule="-p ${3:-tcp} -m conntrack --ctstate NEW -m ${3:-tcp} --dport $2 -j ACCEPT"
-ipt="ip netns exec %s iptables -w"
-echo "$*" >> %s
-case "$1" in
-open)
-    if ! $ipt -C xapi-INPUT $rule 2>/dev/null; then
-        if $ipt -N xapi-INPUT 2>/dev/null; then
-            $ipt -A xapi-INPUT -j RETURN
-            $ipt -I INPUT -j xapi-INPUT
-        fi
-        $ipt -I xapi-INPUT $rule
-    fi ;;
-close)
-    if $ipt -C xapi-INPUT $rule 2>/dev/null; then $ipt -D xapi-INPUT $rule; fi ;;
-*) exit 1 ;;
-esac
-"""
-
-
-def xapi_rules(namespace):
-    listing = namespace.run(["iptables", "-S", "xapi-INPUT"], check=False).stdout
-    return [line for line in listing.splitlines() if "--dport" in line]
-
-
 def test_xapi_firewall_port_helper_is_used_when_present(host, tmp_path):
     host, namespace = host
     sdn = host.x.SDN_controller.introduce("pssl", "", "0")
     host.call("update")                               # before the helper: rules of our own
     assert _ports(manager_rules(namespace)) == [6640, 6653]
     log = tmp_path / "firewall-port.log"
-    host.root.write(paths.PROGRAMS["firewall-port"], FIREWALL_PORT % (namespace.name, log),
-                    mode=0o755)
+    xapi_firewall.install(host.root, namespace, log)
     assert host.call("update").startswith("firewall closed 2 manager rule(s); ")
-    assert _ports(xapi_rules(namespace)) == [6640, 6653]
+    assert xapi_firewall.open_ports(namespace) == [6640, 6653]
     assert manager_rules(namespace) == []            # no rules of xsovs's own
     assert host.call("update") == "No change to configuration"
-    assert _ports(xapi_rules(namespace)) == [6640, 6653]
+    assert xapi_firewall.open_ports(namespace) == [6640, 6653]
 
     host.x.SDN_controller.forget(sdn)
     host.x.SDN_controller.introduce("ssl", "192.0.2.7", "6632")
     assert "Successfully set controller to ssl:192.0.2.7:6632" in host.call("update")
-    assert _ports(xapi_rules(namespace)) == [6653]
+    assert xapi_firewall.open_ports(namespace) == [6653]
     host.x.SDN_controller.forget(host.x.SDN_controller.get_all()[0])
     assert "Successfully removed controller config" in host.call("update")
-    assert xapi_rules(namespace) == []
+    assert xapi_firewall.rules(namespace) == []
     calls = log.read_text().splitlines()
     assert "open 6640 tcp" in calls and "close 6640 tcp" in calls and "close 6653 tcp" in calls
