@@ -11,13 +11,12 @@ XAPI does not know.
 
 import contextlib
 import json
-import os
 
 import pytest
 import XenAPI
 
 from xsovs_common import paths
-from xsovs_dev.xapisim import REPO_ROOT, PoolBuilder, Simulator, client
+from xsovs_dev.xapisim import PoolBuilder, Simulator, client
 
 PLUGIN = "openvswitch-cfg-update"
 NEW_PLUGIN = "openvswitch-config-update"
@@ -35,16 +34,6 @@ def one_host(**pool):
     builder.bond("bond0", ["eth2", "eth3"], "xapi1", pif_other_config={"bond-miimon": "70"})
     builder.vlan("eth0", 100, "xapi2")
     return builder
-
-
-def install_plugin(fake_root):
-    """The host's plugin directory, with this tree's plugin under both names."""
-    plugins = fake_root.file("/etc/xapi.d/plugins")
-    os.makedirs(plugins, exist_ok=True)
-    for name in (PLUGIN, NEW_PLUGIN):
-        if not os.path.lexists(os.path.join(plugins, name)):
-            os.symlink(str(REPO_ROOT / "xapi.d" / "plugins" / PLUGIN), os.path.join(plugins, name))
-    return plugins
 
 
 def build_bridges(ovs):
@@ -81,7 +70,7 @@ class Host:
         fake_root.stub_program("iptables")
         fake_root.link_program("ovs-ofctl")
         sim.host_env[host_uuid] = {"XSOVS_ROOT": fake_root.path, "OVS_RUNDIR": ovs.rundir}
-        sim.host_plugin_dirs[host_uuid] = [install_plugin(fake_root)]
+        sim.host_plugin_dirs[host_uuid] = [fake_root.install_plugin()]
         self.session = client.session(sim.url)
         self.session.xenapi.login_with_password("root", "")
         self.x = self.session.xenapi
