@@ -10,9 +10,9 @@ from xsovs_common.ovs import mgmt_flows
 def test_physical():
     path = management_path(sample())
     flows = mgmt_flows.flows(path)
-    head = "cookie=0x78736f7673,priority=65000,"
+    head = "cookie=0x78736f7673,idle_timeout=0,priority=0,"   # a fallback: anything wins
     assert flows == [
-        head + "in_port=eth0,arp,actions=LOCAL",
+        head + "in_port=eth0,arp,arp_op=1,actions=LOCAL",          # ARP requests only
         head + "in_port=eth0,dl_dst=02:00:00:00:00:01,actions=LOCAL",
         head + "in_port=LOCAL,dl_src=02:00:00:00:00:01,arp,actions=output:eth0",
         head + "in_port=LOCAL,dl_src=02:00:00:00:00:01,actions=output:eth0"]
@@ -23,7 +23,7 @@ def test_bond_gets_one_arp_flow_per_slave():
     hn.pifs["eth0"]["management"] = False
     hn.pifs["bond0"]["management"] = True
     flows = mgmt_flows.flows(management_path(hn))
-    assert sum("arp,actions=LOCAL" in f for f in flows) == 2
+    assert sum("arp,arp_op=1,actions=LOCAL" in f for f in flows) == 2
     assert flows[-1].endswith("actions=NORMAL")
 
 
@@ -32,7 +32,7 @@ def test_vlan_management():
     hn.pifs["eth0"]["management"] = False
     hn.pifs["v100"]["management"] = True
     flows = mgmt_flows.flows(management_path(hn))
-    assert "in_port=eth0,dl_vlan=100,arp,actions=strip_vlan,output:xapi2" in flows[0]
+    assert "in_port=eth0,dl_vlan=100,arp,arp_op=1,actions=strip_vlan,output:xapi2" in flows[0]
     assert flows[-1].endswith("in_port=xapi2,dl_src=02:00:00:00:00:01,"
                               "actions=mod_vlan_vid:100,output:eth0")
 
