@@ -2,8 +2,8 @@
 
 Event-driven on both sides: OVSDB changes arrive through the ``ovs``
 library's IDL monitor, XAPI changes through ``event.from`` (see
-:mod:`.xapi_events`); either wakes one loop that recomputes the plan
-(:mod:`.xapi_sync_rules`) from the two local replicas and commits the
+:mod:`~xsovs_common.xapi.events`); either wakes one loop that recomputes the plan
+(:mod:`.rules`) from the two local replicas and commits the
 differences as one OVSDB transaction.  Map keys are written with mutations,
 so keys other clients own are never overwritten.  No XAPI call is made per
 interface or bridge.
@@ -24,7 +24,7 @@ import time
 from . import rules
 from ..log import log
 from ..paths import VSWITCH_SCHEMA, Root
-from .cache import XapiCache
+from .cache import CLASSES, XapiCache
 from ..xapi.events import Follower
 
 PROGRAM = "ovs-xapi-sync"
@@ -125,7 +125,7 @@ class Daemon:
     def start_follower(self):
         if self.follower is not None:
             self.follower.stop()
-        self.follower = Follower(self.root, self._deliver).start()
+        self.follower = Follower(self.root, CLASSES, self._deliver).start()
 
     # -- unixctl ------------------------------------------------------------------
     def _exit(self, conn, unused_argv, unused_aux):
