@@ -129,7 +129,7 @@ def wanted(records):
     refused, frozen_networks, frozen_vifs, frozen_rules = [], set(), set(), set()
     networks = _networks(records, refused, frozen_networks)
     switches = {}
-    for ref, (uuid, name) in sorted(networks.items(), key=lambda item: item[1]):
+    for uuid, name in sorted(networks.values()):
         switches.setdefault(name, []).append(uuid)
     network_rules = {}
     for ref in networks:
@@ -142,7 +142,7 @@ def wanted(records):
             network_rules[ref] = None
     candidates = []
     by_name = collections.defaultdict(list)
-    for ref, vif in records.tables["vif"].items():
+    for vif in records.tables["vif"].values():
         network = records.tables["network"].get(vif["network"])
         if network is not None and network["uuid"] in frozen_networks:
             frozen_vifs.add(vif["uuid"])
@@ -162,9 +162,9 @@ def wanted(records):
             frozen_vifs.add(vif["uuid"])
             continue
         by_name[name].append(vif["uuid"])
-        candidates.append((name, vif, network, vm, columns))
+        candidates.append((name, vif, vm, columns))
     ports, rules = {}, []
-    for name, vif, network, vm, columns in sorted(candidates, key=lambda c: c[0]):
+    for name, vif, vm, columns in sorted(candidates, key=lambda c: c[0]):
         if len(by_name[name]) > 1:
             refused.append(("VIF %s" % vif["uuid"], "logical port name %r is also that of VIF %s"
                             % (name, ", ".join(u for u in by_name[name] if u != vif["uuid"]))))

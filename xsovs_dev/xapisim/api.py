@@ -13,13 +13,15 @@ when the address changes; SDN_controller.introduce/forget with XAPI's checks,
 updating every host via openvswitch-config-update; Bond.set_mode;
 PIF.set_primary_address_type; VIF.set_locking_mode and
 network.set_default_locking_mode; VIF.set/add/remove_ipv4_allowed and _ipv6_
-(XAPI's checks: a set of addresses of that family, INVALID_VALUE otherwise); session.login_with_password,
+(XAPI's checks: a set of addresses of that family, INVALID_VALUE otherwise);
+session.login_with_password,
 slave_local_login_with_password, logout, local_logout, get_this_host;
 event.from (see events.py), which waits without holding the store lock.
 ``calls`` counts every call by method name.
 """
 
 import collections
+import functools
 import ipaddress
 
 from . import events, query
@@ -64,8 +66,8 @@ class Api:
         for family in ("ipv4", "ipv6"):
             field = family + "_allowed"
             for op in ("set", "add", "remove"):
-                self.custom["VIF.%s_%s" % (op, field)] = (
-                    3, lambda ref, value, op=op, field=field: self.vif_allowed(op, field, ref, value))
+                self.custom["VIF.%s_%s" % (op, field)] = (3, functools.partial(
+                    self.vif_allowed, op, field))
         self.runs_plugins = {
             "host.call_plugin", "pool.set_vswitch_controller",
             "SDN_controller.introduce", "SDN_controller.forget",
