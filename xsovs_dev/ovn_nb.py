@@ -93,13 +93,16 @@ class NbServer:
                               check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               universal_newlines=True).stdout
 
-    def dump(self, table, columns):
-        """Every row of ``table`` as {column: value}, values as JSON gives them."""
-        query = [{"op": "select", "table": table, "where": [], "columns": columns}]
+    def dump(self, tables):
+        """{table: rows} of ``tables`` ({table: columns}), read in one transaction; a row
+        is {column: value as JSON gives it}, ``_uuid`` and ``_version`` among them."""
+        names = sorted(tables)
+        query = [{"op": "select", "table": table, "where": [],
+                  "columns": list(tables[table]) + ["_uuid", "_version"]} for table in names]
         out = subprocess.run(["ovsdb-client", "transact", "unix:" + self.socket,
                               json.dumps(["OVN_Northbound"] + query)],
                              check=True, stdout=subprocess.PIPE, universal_newlines=True).stdout
-        return json.loads(out)[0]["rows"]
+        return {table: result["rows"] for table, result in zip(names, json.loads(out))}
 
     def __enter__(self):
         return self.start()

@@ -7,7 +7,6 @@ NB content read back as plain data to compare.
 
 import json
 import os
-import subprocess
 
 from xsovs_dev.xapi_sync_run import SyncDaemon
 from xsovs_dev.xapisim import REPO_ROOT
@@ -59,11 +58,6 @@ def _value(datum):
     return datum
 
 
-def _rows(nb, table, columns):
-    return [{c: _value(row[c]) for c in columns + ["_uuid", "_version"]}
-            for row in nb.dump(table, columns)]
-
-
 def _one_or_list(value):
     return value if isinstance(value, list) else [value]
 
@@ -77,10 +71,13 @@ def nb_state(nb):
     priority, match, action) of every ACL; ``versions``: every row's
     ``_version``, which changes with any write to the row.
     """
-    ports = _rows(nb, "Logical_Switch_Port",
-                  ["name", "addresses", "port_security", "enabled", "external_ids"])
-    acls = _rows(nb, "ACL", ["direction", "priority", "match", "action", "external_ids"])
-    switches = _rows(nb, "Logical_Switch", ["name", "external_ids", "ports", "acls"])
+    tables = {"Logical_Switch_Port": ["name", "addresses", "port_security", "enabled",
+                                      "external_ids"],
+              "ACL": ["direction", "priority", "match", "action", "external_ids"],
+              "Logical_Switch": ["name", "external_ids", "ports", "acls"]}
+    rows = {table: [{c: _value(v) for c, v in row.items()} for row in found]
+            for table, found in nb.dump(tables).items()}
+    ports, acls, switches = rows["Logical_Switch_Port"], rows["ACL"], rows["Logical_Switch"]
     port_names = {p["_uuid"]: p["name"] for p in ports}
     acl_matches = {a["_uuid"]: a["match"] for a in acls}
     out = {"switches": {}, "versions": {}}
@@ -102,12 +99,3 @@ def nb_state(nb):
 def db_size(nb):
     """The size of a standalone NB's database file: it grows with every committed write."""
     return os.path.getsize(nb.db_path)
-
-
-def nbctl_argv(nb):
-    return ["ovn-nbctl", "--db=unix:" + nb.socket]
-
-
-def run(argv):
-    return subprocess.run(argv, check=True, stdout=subprocess.PIPE,
-                          universal_newlines=True).stdout

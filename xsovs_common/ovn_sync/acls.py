@@ -7,9 +7,9 @@ from ..errors import InvalidValue
 Acl = collections.namedtuple("Acl", "port vif source direction priority match action")
 
 
-def parse(text, what):
+def parse(text):
     if text:
-        raise InvalidValue("%s: traffic rules are not compiled yet" % what)
+        raise InvalidValue("traffic rules are not compiled yet")
     return []
 
 

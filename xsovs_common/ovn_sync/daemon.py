@@ -38,7 +38,7 @@ from ..system import files
 from ..xapi.events import Follower
 
 PROGRAM = "ovn-xapi-sync"
-MASTER_CHECK_INTERVAL = 5.0     # seconds between reads of pool.conf
+MASTER_CHECK_INTERVAL = 2.0     # seconds between reads of pool.conf
 MAX_RETRY_DELAY = 5.0           # seconds between retries of a transaction NB refused
 
 
@@ -145,12 +145,12 @@ class Daemon:
                 if last:
                     self._open_nb(last, leaving=True)
             return
-        what = "pool %s other_config:%s" % (self.pool, OVN_NB_KEY)
+        what = "pool %s" % self.pool
         try:
-            remote = nb_remote(text, what=what)
+            remote = nb_remote(text, what="other_config:" + OVN_NB_KEY)
         except InvalidValue as exc:
             if self.remote_refused != (what, exc.message):
-                log.warning("refused: %s; keeping the remote in use", exc.message)
+                log.warning("refused: %s: %s; keeping the remote in use", what, exc.message)
             self.remote_refused = (what, exc.message)
             return
         self.remote_refused = None
@@ -245,10 +245,16 @@ class Daemon:
                 "remote": self.nb.remote, "connected": self.nb.connected(),
                 "leaving": self.leaving, "transactions": self.nb.transactions},
             "owned": self.owned,
-            "in_step": self.in_step and self.nb is not None and self.nb.txn is None,
+            "in_step": self._in_step(),
             "last_error": self.last_error,
             "refused": [{"what": what, "reason": reason} for what, reason in refused],
         }
+
+    def _in_step(self):
+        """The last plan was empty, and nothing came since that could change it."""
+        return (self.in_step and self.nb is not None and self.nb.txn is None
+                and self.connection is not None and self.retry_at is None
+                and self.seen == self._now())
 
     def _status_command(self, conn, unused_argv, unused_aux):
         conn.reply(json.dumps(self.status(), indent=2, sort_keys=True))

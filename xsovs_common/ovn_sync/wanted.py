@@ -87,15 +87,15 @@ def effective_locking_mode(vif, network):
     mode = vif["locking_mode"]
     if mode == "network_default":
         mode = network["default_locking_mode"]
-    return validate.choice(mode, LOCKING_MODES, what="locking mode of VIF %s" % vif["uuid"])
+    return validate.choice(mode, LOCKING_MODES, what="locking mode")
 
 
 def port_columns(vif, network):
     """(addresses, port_security, enabled) of a VIF's logical port; InvalidValue when bad."""
-    mac = validate.mac(vif["MAC"], what="MAC of VIF %s" % vif["uuid"])
-    ip4 = sorted(set(validate.ip_address(a, 4, what="ipv4_allowed of VIF %s" % vif["uuid"])
+    mac = validate.mac(vif["MAC"], what="MAC")
+    ip4 = sorted(set(validate.ip_address(a, 4, what="ipv4_allowed")
                      for a in vif["ipv4_allowed"]))
-    ip6 = sorted(set(validate.ip_address(a, 6, what="ipv6_allowed of VIF %s" % vif["uuid"])
+    ip6 = sorted(set(validate.ip_address(a, 6, what="ipv6_allowed")
                      for a in vif["ipv6_allowed"]))
     mode = effective_locking_mode(vif, network)
     address = " ".join([mac] + ip4 + ip6)
@@ -113,11 +113,11 @@ def _networks(records, refused, frozen):
         other = network["other_config"]
         what = "network %s" % network["uuid"]
         try:
-            if not ovn_enabled(other.get(OVN_KEY), what="%s other_config:%s" % (what, OVN_KEY)):
+            if not ovn_enabled(other.get(OVN_KEY), what="other_config:" + OVN_KEY):
                 continue
             name = other.get(LOGICAL_SWITCH_KEY) or network["uuid"]
             out[ref] = (network["uuid"], switch_name(
-                name, what="%s other_config:%s" % (what, LOGICAL_SWITCH_KEY)))
+                name, what="other_config:" + LOGICAL_SWITCH_KEY))
         except InvalidValue as exc:
             refused.append((what, exc.message))
             frozen.add(network["uuid"])
@@ -135,8 +135,7 @@ def wanted(records):
     for ref in networks:
         network = records.tables["network"][ref]
         try:
-            network_rules[ref] = acls.parse(network["other_config"].get(RULES_KEY, ""),
-                                            what="network %s" % network["uuid"])
+            network_rules[ref] = acls.parse(network["other_config"].get(RULES_KEY, ""))
         except InvalidValue as exc:
             refused.append(("network %s" % network["uuid"], exc.message))
             network_rules[ref] = None
@@ -155,7 +154,7 @@ def wanted(records):
         what = "VIF %s" % vif["uuid"]
         try:
             name = port_name(vif["other_config"].get(IFACE_ID_KEY) or vif["uuid"],
-                             what="%s other_config:%s" % (what, IFACE_ID_KEY))
+                             what="other_config:" + IFACE_ID_KEY)
             columns = port_columns(vif, network)
         except InvalidValue as exc:
             refused.append((what, exc.message))
@@ -175,8 +174,7 @@ def wanted(records):
         ports[name] = Port(name, switch, uuid, vif["uuid"], vm["uuid"] if vm else "",
                            addresses, security, enabled)
         try:
-            own = acls.parse(vif["other_config"].get(RULES_KEY, ""),
-                             what="VIF %s" % vif["uuid"])
+            own = acls.parse(vif["other_config"].get(RULES_KEY, ""))
         except InvalidValue as exc:
             refused.append(("VIF %s" % vif["uuid"], exc.message))
             own = None
