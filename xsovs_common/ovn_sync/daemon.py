@@ -325,12 +325,16 @@ def _no_arguments(unused_parser, unused_root):
     pass
 
 
+def parse_args(ovs, argv):
+    """(root, options) of the command line; the library's defaults follow the root."""
+    return service.parse_args(ovs, PROGRAM, "Keep the OVN northbound database in step "
+                              "with XAPI.", argv, _no_arguments)
+
+
 def main(argv=None):
     ovs = service.load_ovs(PROGRAM)
     argv = sys.argv[1:] if argv is None else argv
-    root, unused_args = service.start(
-        ovs, PROGRAM, argv, "Keep the OVN northbound database in step with XAPI.",
-        _no_arguments)
+    root, unused_args = service.start(ovs, PROGRAM, lambda: parse_args(ovs, argv))
     daemon = Daemon(ovs, root)
 
     def stop():

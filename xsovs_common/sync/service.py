@@ -75,10 +75,11 @@ def parse_args(ovs, program, description, argv, add_arguments):
     return root, parser.parse_args(argv)
 
 
-def start(ovs, program, argv, description, add_arguments):
-    """Parse the command line and send the log through vlog: (root, options)."""
+def start(ovs, program, parse):
+    """Parse the command line (``parse()``: (root, options)) and send the log
+    through vlog; (root, options)."""
     vlog = ovs.vlog.Vlog(program)    # before vlog's set-up, as the library requires
-    root, args = parse_args(ovs, program, description, argv, add_arguments)
+    root, args = parse()
     ovs.vlog.handle_args(args)
     ovs.daemon.handle_args(args)
     for handler in list(log.handlers):
