@@ -2,6 +2,7 @@
 
 APT_PACKAGES := openvswitch-switch openvswitch-common iproute2 iptables dnsmasq rpm \
                 iputils-ping isc-dhcp-client ethtool openssl busybox
+APT_PACKAGES += ovn-central ovn-host
 APT_PACKAGES += python3-venv
 # The OVN northbound schema, ovsdb-server for it and ovn-nbctl (ovn-xapi-sync's tests).
 APT_PACKAGES += ovn-central
