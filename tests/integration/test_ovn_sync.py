@@ -327,13 +327,13 @@ def test_bad_input_refused_changes_nothing(nb, sims, run):
     sim.store.set("network", net, "other_config",
                   dict(OVN, **{"xsovs:ovn-logical-switch": 'a"b'}))
     sim.store.set("VIF", vif_ref(b, 0), "MAC", "02:00:00:00:00:zz")
-    sim.store.set("pool", pool_ref, "other_config", {"xsovs:ovn-nb": "tcp:127.0.0.1"})
+    sim.store.set("pool", pool_ref, "other_config", {"xsovs:ovn-nb": "tcp:nb.example:6641"})
     status = wait_for(lambda: _refusals(daemon, 2), timeout=10)
     assert status, daemon.status()
     reasons = {r["what"]: r["reason"] for r in status["refused"]}
     net_uuid = uuid_of(b, "network", net)
     assert 'a"b' in reasons["network " + net_uuid]
-    assert "xsovs:ovn-nb 'tcp:127.0.0.1'" in reasons["pool " + POOL_A]
+    assert "xsovs:ovn-nb 'tcp:nb.example:6641'" in reasons["pool " + POOL_A]
     assert status["nb"]["remote"] == nb.remote
     time.sleep(0.5)
     assert db_size(nb) == size and nb_state(nb) == before

@@ -55,7 +55,7 @@ def test_locking_modes_as_xapi_applies_them():
     assert want.refused == []
     assert list(want.switches) == [net_uuid(b)]
     got = {p.vif: (p.addresses, p.port_security, p.enabled) for p in want.ports.values()}
-    locked = "02:aa:00:00:00:01 10.0.0.4 10.0.0.5 2001:db8::5"
+    locked = "02:aa:00:00:00:01 10.0.0.5 10.0.0.4 2001:db8::5"    # XAPI's order
     assert got == {
         v[0]: ((locked,), (locked,), True),
         v[1]: (("02:01:00:00:00:02",), ("02:01:00:00:00:02 0.0.0.0/32",), True),
@@ -91,9 +91,9 @@ def test_names_templates_and_other_networks():
 
 
 @pytest.mark.parametrize("network_oc, reason", [
-    ({"xsovs:ovn": "maybe"}, "expected true or false"),
-    (dict(OVN, **{"xsovs:ovn-logical-switch": 'a"b'}), "without"),
-    (dict(OVN, **{"xsovs:ovn-logical-switch": "x" * 300}), "longer than"),
+    ({"xsovs:ovn": "maybe"}, "not true or false"),
+    (dict(OVN, **{"xsovs:ovn-logical-switch": 'a"b'}), "not a logical switch name"),
+    (dict(OVN, **{"xsovs:ovn-logical-switch": "x" * 65}), "not a logical switch name"),
 ])
 def test_bad_network_values_refused_and_frozen(network_oc, reason):
     b = pool(other_config=network_oc)
@@ -104,6 +104,14 @@ def test_bad_network_values_refused_and_frozen(network_oc, reason):
     assert want.switches == {} and want.ports == {}
     assert want.frozen_networks == {net_uuid(b)}
     assert want.frozen_vifs == set(vif_uuids(b))
+
+
+def test_network_with_pifs_is_no_logical_switch():
+    b = PoolBuilder().host("h1").physical_pif("eth1", "xenbr9")
+    b.tables["network"][b.network_ref("xenbr9")]["other_config"] = dict(OVN)
+    want = wanted(records(b.build()))
+    assert "has PIFs" in dict(want.refused)["network %s" % net_uuid(b)]
+    assert want.switches == {}
 
 
 def test_bad_vif_values_refused_and_frozen():
@@ -121,19 +129,24 @@ def test_bad_vif_values_refused_and_frozen():
     assert set(reasons) == {"VIF %s" % u for u in v[:5]}
     assert "MAC" in reasons["VIF %s" % v[0]]
     assert "10.0.0.300" in reasons["VIF %s" % v[1]]
-    assert v[3] in reasons["VIF %s" % v[2]] and "same" in reasons["VIF %s" % v[2]]
+    assert "'same' is that of 2 VIFs" in reasons["VIF %s" % v[2]]
     assert want.frozen_vifs == set(v[:5])
     assert list(want.ports) == [v[5]]
 
 
 def test_nb_remotes():
+    def remote(value):
+        return nb_remote({"uuid": POOL, "other_config": {"xsovs:ovn-nb": value}})
+
+    assert remote("") is None
+    assert remote("tcp:192.0.2.1") == "tcp:192.0.2.1:6641"
     for good in ("tcp:192.0.2.1:6641", "ssl:192.0.2.1:6641,ssl:192.0.2.2:6641",
-                 "tcp:[2001:db8::1]:6641", "unix:/run/ovn/ovnnb_db.sock", "ssl:nb.example:6641"):
-        assert nb_remote(good) == good
-    for bad in ("192.0.2.1:6641", "tcp:192.0.2.1", "tcp:192.0.2.1:0", "ptcp:6641",
-                "tcp:192.0.2.1:6641,", "unix:relative", "tcp:bad host:1", "tcp:a:1\n"):
+                 "tcp:[2001:db8::1]:6641"):
+        assert remote(good) == good
+    for bad in ("192.0.2.1:6641", "tcp:192.0.2.1:0", "ptcp:6641", "tcp:192.0.2.1:6641,",
+                "unix:/run/ovn/ovnnb_db.sock", "tcp:bad host:1", "tcp:192.0.2.1:1\n"):
         with pytest.raises(InvalidValue):
-            nb_remote(bad)
+            remote(bad)
 
 
 # -- the plan ---------------------------------------------------------------------

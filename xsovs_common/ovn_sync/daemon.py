@@ -27,12 +27,12 @@ import time
 
 from . import nb as northbound
 from . import plan as nbplan
-from .records import CLASSES, OVN_NB_KEY, OvnRecords
+from .records import CLASSES, OvnRecords
 from .wanted import nb_remote, wanted
 from .. import validate
 from ..errors import InvalidValue
 from ..log import log
-from ..paths import OVN_SYNC_REMOTE, POOL_CONF
+from ..paths import OVN_SYNC_REMOTE, POOL_CONF, SDN_CONTROLLER_CA, XAPI_SSL_PEM
 from ..sync import service
 from ..system import files
 from ..xapi.events import Follower
@@ -119,6 +119,13 @@ class Daemon:
         self._close_nb()
         log.info("%s northbound database %s", "removing this pool's rows from the"
                  if leaving else "following the", remote)
+        if "ssl:" in remote:
+            # As the host's ovn-controller and a listening manager: the host's key and
+            # certificate, the pool's CA.
+            stream = self.ovs.stream.Stream
+            stream.ssl_set_private_key_file(self.root.path(XAPI_SSL_PEM))
+            stream.ssl_set_certificate_file(self.root.path(XAPI_SSL_PEM))
+            stream.ssl_set_ca_cert_file(self.root.path(SDN_CONTROLLER_CA))
         self.nb = northbound.Northbound(self.ovs, remote)
         self.leaving = leaving
         self.retry_at, self.retry_delay = None, 0.0
@@ -135,9 +142,16 @@ class Daemon:
         except InvalidValue as exc:
             self.remote_refused = ("pool", exc.message)
             return
-        text = pool["other_config"].get(OVN_NB_KEY, "")
-        if not text:
-            self.remote_refused = None
+        what = "pool %s" % self.pool
+        try:
+            remote = nb_remote(pool)
+        except InvalidValue as exc:
+            if self.remote_refused != (what, exc.message):
+                log.warning("refused: %s; keeping the remote in use", exc.message)
+            self.remote_refused = (what, exc.message)
+            return
+        self.remote_refused = None
+        if remote is None:
             if self.nb is not None and not self.leaving:
                 self._open_nb(self.nb.remote, leaving=True)
             elif self.nb is None:
@@ -145,15 +159,6 @@ class Daemon:
                 if last:
                     self._open_nb(last, leaving=True)
             return
-        what = "pool %s" % self.pool
-        try:
-            remote = nb_remote(text, what="other_config:" + OVN_NB_KEY)
-        except InvalidValue as exc:
-            if self.remote_refused != (what, exc.message):
-                log.warning("refused: %s: %s; keeping the remote in use", what, exc.message)
-            self.remote_refused = (what, exc.message)
-            return
-        self.remote_refused = None
         if self.nb is None or self.leaving or self.nb.remote != remote:
             self._open_nb(remote, leaving=False)
 

@@ -27,7 +27,7 @@ planned again.
 
 import collections
 
-from .wanted import Wanted
+from .wanted import NOTHING
 
 POOL_KEY = "xsovs:pool"
 SWITCH_KEY_PREFIX = "xsovs:pool-"
@@ -274,4 +274,4 @@ def plan(wanted, nb, pool):
 
 def remove_all(nb, pool):
     """The plan that removes every row ``pool`` owns (its NB remote was unset)."""
-    return plan(Wanted({}, {}, [], [], set(), set(), set()), nb, pool)
+    return plan(NOTHING, nb, pool)

@@ -7,28 +7,23 @@ gives it (text, a list of text), and text longer than XAPI would ever hold
 for it is cut to nothing, so one huge value cannot grow the daemon.
 """
 
+from ..net import ovn
+from ..net import traffic_rules as tr
 from ..sync.cache import RecordCache
-
-# Keys of other_config, by what reads them.
-OVN_NB_KEY = "xsovs:ovn-nb"                      # pool: the NB remote(s)
-OVN_KEY = "xsovs:ovn"                            # network: "true" makes it a logical switch
-LOGICAL_SWITCH_KEY = "xsovs:ovn-logical-switch"  # network: the switch's name
-IFACE_ID_KEY = "nicira-iface-id"                 # VIF: the logical port's name
-RULES_KEY = "xo:sdn-controller:of-rules"         # VIF, network: Xen Orchestra's traffic rules
 
 # Event classes as event.from subscribes to them.
 CLASSES = ["pool", "network", "VIF", "VM"]
 # Event class -> (text fields, list fields, other_config keys) kept.
 KEPT = {
-    "pool": (("uuid",), (), (OVN_NB_KEY,)),
-    "network": (("uuid", "default_locking_mode"), (),
-                (OVN_KEY, LOGICAL_SWITCH_KEY, RULES_KEY)),
+    "pool": (("uuid",), (), ovn.POOL_KEYS + (tr.OF_FORMAT_KEY, tr.OF_METHOD_KEY)),
+    "network": (("uuid", "default_locking_mode"), ("PIFs",),
+                ovn.NETWORK_KEYS + (tr.RULES_KEY,)),
     "vif": (("uuid", "network", "VM", "MAC", "locking_mode"),
-            ("ipv4_allowed", "ipv6_allowed"), (IFACE_ID_KEY, RULES_KEY)),
+            ("ipv4_allowed", "ipv6_allowed"), (ovn.VIF_IFACE_ID, tr.RULES_KEY)),
     "vm": (("uuid",), (), ()),
 }
 MAX_TEXT = 4096           # bytes of one field or key kept
-MAX_RULES = 256 * 1024    # a list of traffic rules may be long
+MAX_RULES = tr.MAX_LIST_BYTES   # a list of traffic rules may be long
 MAX_ITEMS = 1024          # addresses in one allowed list
 
 
@@ -49,7 +44,7 @@ def trim(cls, snapshot):
     other_config = snapshot.get("other_config")
     other_config = other_config if isinstance(other_config, dict) else {}
     record["other_config"] = {
-        key: _text(other_config[key], MAX_RULES if key == RULES_KEY else MAX_TEXT)
+        key: _text(other_config[key], MAX_RULES if key == tr.RULES_KEY else MAX_TEXT)
         for key in keys if key in other_config}
     if cls == "vm":
         record["is_a_template"] = snapshot.get("is_a_template") is True

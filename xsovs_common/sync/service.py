@@ -24,6 +24,7 @@ def load_ovs(program):
         import ovs.db.idl
         import ovs.dirs
         import ovs.poller
+        import ovs.stream
         import ovs.unixctl
         import ovs.unixctl.server
         import ovs.util
