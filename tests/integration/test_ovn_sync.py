@@ -6,6 +6,7 @@ appends every committed transaction to it) and every row's ``_version``
 staying the same.
 """
 
+import json
 import os
 import signal
 import time
@@ -19,6 +20,10 @@ from xsovs_dev.xapi_sync_run import PY36, make_root, wait_for
 from xsovs_dev.xapisim import PoolBuilder, Simulator
 
 POOL_A = "00000001-0000-4000-8000-0000000000aa"
+RULES = "xo:sdn-controller:of-rules"
+DENY_SSH = '{"allow":false,"protocol":"tcp","port":22,"ipRange":"","direction":"to"}'
+ALLOW_ICMP = '{"allow":true,"protocol":"icmp","ipRange":"10.0.0.0/8","direction":"from"}'
+DROP_NET = '{"allow":false,"protocol":"ip","ipRange":"192.0.2.0/24","direction":"to"}'
 POOL_B = "00000001-0000-4000-8000-0000000000bb"
 OVN = {"xsovs:ovn": "true"}
 
@@ -81,8 +86,9 @@ def sims():
 
 def pool(nb, uuid=POOL_A, shared=None):
     """A pool on ``nb``: host h1, VM vm1; xenbr9 an OVN network (switch ``shared`` when
-    given), xenbr1 not."""
-    b = PoolBuilder(other_config={"xsovs:ovn-nb": nb.remote}).pool(uuid=uuid)
+    given), xenbr1 not; Xen Orchestra's rules in its current format."""
+    b = PoolBuilder(other_config={"xsovs:ovn-nb": nb.remote,
+                                  "xo:sdn-controller:of-format": "xapi-plugin"}).pool(uuid=uuid)
     b.host("h1").vm("vm1", host="h1")
     net_oc = dict(OVN, **({"xsovs:ovn-logical-switch": shared} if shared else {}))
     b.network("xenbr9", other_config=net_oc).network("xenbr1")
@@ -226,12 +232,16 @@ def test_shared_switch_across_two_pools(nb, sims, run):
 
 
 def big_pool(nb, networks=20, vifs=3):
+    """Networks with no VIF (even) and with ``vifs`` (odd), every VIF with a rule of its
+    own, every fourth network with a rule."""
     b = pool(nb)
     for n in range(networks):
         bridge = "xapi%d" % n
-        b.network(bridge, other_config=OVN)
+        b.network(bridge, other_config=dict(OVN, **({RULES: json.dumps([DROP_NET])}
+                                                    if n % 4 == 1 else {})))
         for v in range(vifs if n % 2 else 0):
-            b.vif("vm1", bridge, device="%d" % (n * 10 + v))
+            b.vif("vm1", bridge, device="%d" % (n * 10 + v),
+                  other_config={RULES: json.dumps([DENY_SSH])})
     return b
 
 
@@ -245,6 +255,7 @@ def test_two_instances_converge_and_never_fight(nb, sims, run):
     assert len(state["switches"]) == 21
     assert all(len(rows) == 1 for rows in state["switches"].values())
     assert len(state["ports"]) == 30
+    assert len(state["acls"]) == 30 + 5 * 3     # one per VIF, one per VIF of networks 4n+1
     sim.store.set("VIF", vif_ref(b, 0), "locking_mode", "locked")
     until_state(nb, lambda s: any(p["port_security"] for p in s["ports"].values()))
     in_step(first)
@@ -253,6 +264,36 @@ def test_two_instances_converge_and_never_fight(nb, sims, run):
     time.sleep(1.0)
     assert db_size(nb) == size
     assert in_step(first)["in_step"] and in_step(second)["in_step"]
+
+
+def test_traffic_rules_as_acls(nb, sims, run):
+    b = pool(nb)
+    b.tables["network"][b.network_ref("xenbr9")]["other_config"][RULES] = json.dumps([DROP_NET])
+    b.vif("vm1", "xenbr9", other_config={"nicira-iface-id": "web",
+                                         RULES: json.dumps([DENY_SSH, ALLOW_ICMP])})
+    sim = sims(b.build())
+    daemon = run(sim)
+    assert in_step(daemon)["owned"]["acls"] == 3
+    state = nb_state(nb)
+    web = [a[:2] + a[2:] for a in state["acls"]]
+    assert sorted((d, m, a) for d, _, m, a in web) == [
+        ("from-lport", 'inport == "web" && ip4 && ip4.dst == 192.0.2.0/24', "drop"),
+        ("from-lport", 'inport == "web" && ip4 && tcp && tcp.dst == 22', "drop"),
+        ("to-lport", 'outport == "web" && icmp4 && ip4.src == 10.0.0.0/8', "allow-stateless")]
+    (switch,) = state["switches"].values()
+    assert len(switch[0]["acls"]) == 3
+    # A bad list is refused and its ACLs stay; the other list's go on following XAPI.
+    before, vif = state["acls"], vif_ref(b, 0)
+    sim.store.set("VIF", vif, "other_config",
+                  {"nicira-iface-id": "web", RULES: json.dumps(["{"])})
+    status = wait_for(lambda: _refusals(daemon, 1), timeout=10)
+    assert "rule 1" in status["refused"][0]["reason"]
+    sim.store.set("network", b.network_ref("xenbr9"), "other_config", OVN)
+    state = until_state(nb, lambda s: len(s["acls"]) == 2)
+    assert set(state["acls"]) < set(before)
+    sim.store.set("VIF", vif, "other_config", {"nicira-iface-id": "web"})
+    until_state(nb, lambda s: s["acls"] == [])
+    assert in_step(daemon)["refused"] == []
 
 
 def test_restart_writes_nothing_when_in_step(nb, sims, run):
