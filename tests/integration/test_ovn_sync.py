@@ -3,7 +3,8 @@
 What NB holds is read back with ovsdb-client (``nb_state``); that nothing
 was written is the database file not growing (a standalone ovsdb-server
 appends every committed transaction to it) and every row's ``_version``
-staying the same.
+staying the same.  (test_ovn_sync_central.py: against a Raft central with
+ovn-northd.)
 """
 
 import json
@@ -13,19 +14,15 @@ import time
 
 import pytest
 
+from tests.support.ovn_sync import (ALLOW_ICMP, DENY_SSH, DROP_NET, OVN, POOL_A, POOL_B, RULES,
+                                    in_step, pool, py36, refusals, run, sims, uuid_of,
+                                    until_state, vif_ref)
 from xsovs_dev import ovn_nb
 from xsovs_dev.ovn_sync_run import OvnSyncDaemon, db_size, nb_state
 from xsovs_dev.skips import need
-from xsovs_dev.xapi_sync_run import PY36, make_root, wait_for
-from xsovs_dev.xapisim import PoolBuilder, Simulator
+from xsovs_dev.xapi_sync_run import make_root, wait_for
 
-POOL_A = "00000001-0000-4000-8000-0000000000aa"
-RULES = "xo:sdn-controller:of-rules"
-DENY_SSH = '{"allow":false,"protocol":"tcp","port":22,"ipRange":"","direction":"to"}'
-ALLOW_ICMP = '{"allow":true,"protocol":"icmp","ipRange":"10.0.0.0/8","direction":"from"}'
-DROP_NET = '{"allow":false,"protocol":"ip","ipRange":"192.0.2.0/24","direction":"to"}'
-POOL_B = "00000001-0000-4000-8000-0000000000bb"
-OVN = {"xsovs:ovn": "true"}
+__all__ = ["run", "sims"]     # fixtures
 
 
 @pytest.fixture(scope="module")
@@ -47,87 +44,8 @@ def nb(nb_server):
     return nb_server
 
 
-def py36():
-    need(None if os.path.exists(PY36) else "no Python 3.6 virtualenv (make setup-venv36)")
-    return PY36
-
-
-@pytest.fixture
-def run(tmp_path):
-    """``run(sim, name="a", root=None)``: a started daemon (dom0's Python), stopped afterwards."""
-    started = []
-
-    def start(sim, name="a", root=None, python=None):
-        root = root or make_root(str(tmp_path / ("root-" + name)))
-        daemon = OvnSyncDaemon(str(tmp_path / name), root, sim.url,
-                               python=python or py36()).start()
-        started.append(daemon)
-        return daemon
-
-    yield start
-    for daemon in started:
-        daemon.stop()
-
-
-@pytest.fixture
-def sims():
-    started = []
-
-    def start(fixture):
-        sim = Simulator(fixture)
-        sim.start()
-        started.append(sim)
-        return sim
-
-    yield start
-    for sim in started:
-        sim.stop()
-
-
-def pool(nb, uuid=POOL_A, shared=None):
-    """A pool on ``nb``: host h1, VM vm1; xenbr9 an OVN network (switch ``shared`` when
-    given), xenbr1 not; Xen Orchestra's rules in its current format."""
-    b = PoolBuilder(other_config={"xsovs:ovn-nb": nb.remote,
-                                  "xo:sdn-controller:of-format": "xapi-plugin"}).pool(uuid=uuid)
-    b.host("h1").vm("vm1", host="h1")
-    net_oc = dict(OVN, **({"xsovs:ovn-logical-switch": shared} if shared else {}))
-    b.network("xenbr9", other_config=net_oc).network("xenbr1")
-    return b
-
-
-def in_step(daemon, timeout=15):
-    """Wait until the daemon says it is in step; its status."""
-    status = wait_for(lambda: _in_step(daemon), timeout=timeout, interval=0.1)
-    assert status, "not in step: %r\n%s" % (daemon.status(), daemon.log()[-3000:])
-    return status
-
-
-def _in_step(daemon):
-    status = daemon.status()
-    return status if status and status["in_step"] and status["nb"]["connected"] else None
-
-
-def until_state(nb, check, timeout=15):
-    state = wait_for(lambda: _checked(nb, check), timeout=timeout, interval=0.1)
-    assert state, "NB never got there: %r" % nb_state(nb)
-    return state
-
-
-def _checked(nb, check):
-    state = nb_state(nb)
-    return state if check(state) else None
-
-
-def vif_ref(b, n):
-    return sorted(b.tables["VIF"])[n]
-
-
-def uuid_of(b, cls, ref):
-    return b.tables[cls][ref]["uuid"]
-
-
 def test_switches_and_ports_follow_xapi(nb, sims, run):
-    b = pool(nb)
+    b = pool(nb.remote)
     b.vm("template", template=True)
     b.vif("vm1", "xenbr9", locking_mode="locked", ipv4_allowed=["10.0.0.5"],
           ipv6_allowed=["2001:db8::5"], other_config={"nicira-iface-id": "web"})
@@ -177,7 +95,7 @@ def test_switches_and_ports_follow_xapi(nb, sims, run):
 def test_foreign_rows_untouched_and_their_names_refused(nb, sims, run):
     nb.nbctl("ls-add", "theirs", "--", "lsp-add", "theirs", "taken", "--",
              "acl-add", "theirs", "to-lport", "100", "tcp.dst == 22", "drop")
-    b = pool(nb, shared="theirs")
+    b = pool(nb.remote, shared="theirs")
     b.network("xenbr8", other_config=OVN)
     b.vif("vm1", "xenbr9")
     b.vif("vm1", "xenbr8", device="1", other_config={"nicira-iface-id": "taken"})
@@ -211,7 +129,7 @@ def test_foreign_rows_untouched_and_their_names_refused(nb, sims, run):
 def test_shared_switch_across_two_pools(nb, sims, run):
     pools = []
     for uuid, name in ((POOL_A, "a"), (POOL_B, "b")):
-        b = pool(nb, uuid=uuid, shared="tenant")
+        b = pool(nb.remote, uuid=uuid, shared="tenant")
         b.vif("vm1", "xenbr9", other_config={"nicira-iface-id": "port-" + name})
         pools.append((b, sims(b.build())))
     daemons = [run(sim, name=name) for (b, sim), name in zip(pools, "ab")]
@@ -234,7 +152,7 @@ def test_shared_switch_across_two_pools(nb, sims, run):
 def big_pool(nb, networks=20, vifs=3):
     """Networks with no VIF (even) and with ``vifs`` (odd), every VIF with a rule of its
     own, every fourth network with a rule."""
-    b = pool(nb)
+    b = pool(nb.remote)
     for n in range(networks):
         bridge = "xapi%d" % n
         b.network(bridge, other_config=dict(OVN, **({RULES: json.dumps([DROP_NET])}
@@ -267,7 +185,7 @@ def test_two_instances_converge_and_never_fight(nb, sims, run):
 
 
 def test_traffic_rules_as_acls(nb, sims, run):
-    b = pool(nb)
+    b = pool(nb.remote)
     b.tables["network"][b.network_ref("xenbr9")]["other_config"][RULES] = json.dumps([DROP_NET])
     b.vif("vm1", "xenbr9", other_config={"nicira-iface-id": "web",
                                          RULES: json.dumps([DENY_SSH, ALLOW_ICMP])})
@@ -286,7 +204,7 @@ def test_traffic_rules_as_acls(nb, sims, run):
     before, vif = state["acls"], vif_ref(b, 0)
     sim.store.set("VIF", vif, "other_config",
                   {"nicira-iface-id": "web", RULES: json.dumps(["{"])})
-    status = wait_for(lambda: _refusals(daemon, 1), timeout=10)
+    status = wait_for(lambda: refusals(daemon, 1), timeout=10)
     assert "rule 1" in status["refused"][0]["reason"]
     sim.store.set("network", b.network_ref("xenbr9"), "other_config", OVN)
     state = until_state(nb, lambda s: len(s["acls"]) == 2)
@@ -333,7 +251,7 @@ def test_xapi_restart_resyncs_without_duplicates(nb, sims, run):
 
 
 def test_nb_unreachable_then_converges(nb, sims, run):
-    b = pool(nb)
+    b = pool(nb.remote)
     b.vif("vm1", "xenbr9")
     sim = sims(b.build())
     daemon = run(sim)
@@ -353,7 +271,7 @@ def test_nb_unreachable_then_converges(nb, sims, run):
 
 
 def test_bad_input_refused_changes_nothing(nb, sims, run):
-    b = pool(nb)
+    b = pool(nb.remote)
     b.vif("vm1", "xenbr9", other_config={"nicira-iface-id": "p0"})
     b.vif("vm1", "xenbr9", device="1", other_config={"nicira-iface-id": "p1"})
     sim = sims(b.build())
@@ -369,7 +287,7 @@ def test_bad_input_refused_changes_nothing(nb, sims, run):
                   dict(OVN, **{"xsovs:ovn-logical-switch": 'a"b'}))
     sim.store.set("VIF", vif_ref(b, 0), "MAC", "02:00:00:00:00:zz")
     sim.store.set("pool", pool_ref, "other_config", {"xsovs:ovn-nb": "tcp:nb.example:6641"})
-    status = wait_for(lambda: _refusals(daemon, 2), timeout=10)
+    status = wait_for(lambda: refusals(daemon, 2), timeout=10)
     assert status, daemon.status()
     reasons = {r["what"]: r["reason"] for r in status["refused"]}
     net_uuid = uuid_of(b, "network", net)
@@ -387,14 +305,9 @@ def test_bad_input_refused_changes_nothing(nb, sims, run):
     assert "MAC" in reasons["VIF " + uuid_of(b, "VIF", vif_ref(b, 0))]
 
 
-def _refusals(daemon, count):
-    status = daemon.status()
-    return status if status and len(status["refused"]) >= count else None
-
-
 def test_remote_unset_removes_this_pools_rows_also_after_a_restart(nb, sims, run):
     nb.nbctl("ls-add", "theirs")
-    b = pool(nb)
+    b = pool(nb.remote)
     b.vif("vm1", "xenbr9")
     sim = sims(b.build())
     pool_ref = sim.store.refs("pool")[0]
@@ -415,7 +328,7 @@ def test_remote_unset_removes_this_pools_rows_also_after_a_restart(nb, sims, run
 
 
 def test_pool_member_idles_until_master(nb, sims, run, tmp_path):
-    b = pool(nb)
+    b = pool(nb.remote)
     b.vif("vm1", "xenbr9")
     sim = sims(b.build())
     root = make_root(str(tmp_path / "member"))
@@ -434,7 +347,7 @@ def test_pool_member_idles_until_master(nb, sims, run, tmp_path):
 
 
 def test_detach_pidfile_status_and_exit(nb, sims, tmp_path):
-    b = pool(nb)
+    b = pool(nb.remote)
     sim = sims(b.build())
     daemon = OvnSyncDaemon(str(tmp_path / "d"), make_root(str(tmp_path / "root")), sim.url,
                            python=py36(), extra=["--detach"])
@@ -462,7 +375,7 @@ def _alive(pid):
 
 
 def test_sigterm_exits_zero(nb, sims, run):
-    daemon = run(sims(pool(nb).build()))
+    daemon = run(sims(pool(nb.remote).build()))
     in_step(daemon)
     daemon.proc.send_signal(signal.SIGTERM)
     assert daemon.proc.wait(timeout=10) == 0
