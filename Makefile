@@ -4,8 +4,6 @@ APT_PACKAGES := openvswitch-switch openvswitch-common iproute2 iptables dnsmasq 
                 iputils-ping isc-dhcp-client ethtool openssl busybox
 APT_PACKAGES += ovn-central ovn-host
 APT_PACKAGES += python3-venv
-# The OVN northbound schema, ovsdb-server for it and ovn-nbctl (ovn-xapi-sync's tests).
-APT_PACKAGES += ovn-central
 PYTHON3      ?= python3
 PY36         ?= $(shell PYENV_VERSION=3.6.15 pyenv which python3.6 2>/dev/null)
 VENV         := .venv
