@@ -1,9 +1,10 @@
 """The OVN northbound database through the ``ovs`` library's IDL.
 
 A replica of the three tables the sync owns rows in, read as plain data
-(:meth:`Northbound.read`), and a plan (:mod:`.plan`) written as ONE
-transaction, committed without blocking the daemon's loop
-(:meth:`Northbound.begin`, then :meth:`Northbound.status` on each turn).
+(:meth:`Northbound.read`: only the rows the IDL reported changed are
+converted again), and a plan (:mod:`.plan`) written as ONE transaction,
+committed without blocking the daemon's loop (:meth:`Northbound.begin`,
+then :meth:`Northbound.status` on each turn).
 
 The schema is the part of OVN's northbound schema the sync reads, carried
 here: a pool master has no OVN package, and these columns have kept their
@@ -52,6 +53,26 @@ def _uuids(rows):
     return tuple(sorted(str(row.uuid) for row in rows))
 
 
+_CONVERT = {
+    "Logical_Switch": lambda r: nbplan.NbSwitch(str(r.uuid), r.name, dict(r.external_ids),
+                                                _uuids(r.ports), _uuids(r.acls)),
+    "Logical_Switch_Port": lambda r: nbplan.NbPort(str(r.uuid), r.name, list(r.addresses),
+                                                   list(r.port_security), list(r.enabled),
+                                                   dict(r.external_ids)),
+    "ACL": lambda r: nbplan.NbAcl(str(r.uuid), r.direction, r.priority, r.match, r.action,
+                                  dict(r.external_ids)),
+}
+
+
+def _idl_class(ovs):
+    """The library's Idl, noting which rows each update touched."""
+    class Idl(ovs.db.idl.Idl):
+        def notify(self, event, row, updates=None):
+            self.touched.add((row._table.name, row.uuid))
+
+    return Idl
+
+
 class Northbound:
     """One NB remote (a comma list for a cluster) followed by an IDL."""
 
@@ -61,7 +82,9 @@ class Northbound:
         helper = ovs.db.idl.SchemaHelper(schema_json=SCHEMA)
         for table, columns in TABLES.items():
             helper.register_columns(table, columns)
-        self.idl = ovs.db.idl.Idl(remote, helper)
+        self.idl = _idl_class(ovs)(remote, helper)
+        self.idl.touched = set()
+        self.plain = {table: {} for table in TABLES}     # table -> {uuid: plain row}
         # The library has no public setter; every version since 2.6 names it so.
         self.idl._session.reconnect.set_backoff(MIN_BACKOFF_MS, MAX_BACKOFF_MS)
         self.txn = None
@@ -77,19 +100,23 @@ class Northbound:
         return session.get_seqno() if session.is_connected() else None
 
     def read(self):
-        """The replica as :class:`~.plan.Nb` plain data."""
-        tables = self.idl.tables
-        switches = {str(r.uuid): nbplan.NbSwitch(str(r.uuid), r.name, dict(r.external_ids),
-                                                 _uuids(r.ports), _uuids(r.acls))
-                    for r in tables["Logical_Switch"].rows.values()}
-        ports = {str(r.uuid): nbplan.NbPort(str(r.uuid), r.name, list(r.addresses),
-                                            list(r.port_security), list(r.enabled),
-                                            dict(r.external_ids))
-                 for r in tables["Logical_Switch_Port"].rows.values()}
-        acls = {str(r.uuid): nbplan.NbAcl(str(r.uuid), r.direction, r.priority, r.match,
-                                          r.action, dict(r.external_ids))
-                for r in tables["ACL"].rows.values()}
-        return nbplan.Nb(switches, ports, acls)
+        """The replica as :class:`~.plan.Nb` plain data (the caller must not change it).
+
+        A row is converted again when the IDL reported it changed or it is new
+        (a reconnection replaces the replica without reporting what went)."""
+        touched, self.idl.touched = self.idl.touched, set()
+        for table, plain in self.plain.items():
+            rows = self.idl.tables[table].rows
+            for uuid in set(plain) - set(rows):
+                del plain[uuid]
+            again = {uuid for name, uuid in touched if name == table} | (set(rows) - set(plain))
+            for uuid in again:
+                if uuid in rows:
+                    plain[uuid] = _CONVERT[table](rows[uuid])
+        by_text = {table: {str(uuid): row for uuid, row in plain.items()}
+                   for table, plain in self.plain.items()}
+        return nbplan.Nb(by_text["Logical_Switch"], by_text["Logical_Switch_Port"],
+                         by_text["ACL"])
 
     def begin(self, steps, comment):
         """Start the transaction of a plan's steps (see :meth:`status`)."""

@@ -13,6 +13,9 @@ Each value is checked there.  A bad one is *refused*: its reason goes to
 the list ``status`` shows, and what it would have changed is *frozen* --
 the rows already there for that network, VIF or rule list are left exactly
 as they are, neither updated nor removed.
+
+A :class:`Memo` keeps what was worked out of each record between two
+calls, so that after a change only the records that changed are read again.
 """
 
 import collections
@@ -30,6 +33,42 @@ Port = collections.namedtuple(
 Wanted = collections.namedtuple(
     "Wanted", "switches ports acls refused frozen_networks frozen_vifs frozen_rules")
 NOTHING = Wanted({}, {}, [], [], set(), set(), set())
+
+
+class _Refused(object):
+    def __init__(self, error):
+        self.error = error
+
+
+class Memo:
+    """Results of pure functions of hashable arguments, kept from one :func:`wanted`
+    to the next; what the last call did not ask for is dropped."""
+
+    def __init__(self):
+        self.kept, self.used = {}, {}
+
+    def __call__(self, function, *args):
+        key = (function, args)
+        result = self.used.get(key, self.kept.get(key))
+        if result is None:
+            try:
+                result = function(*args)
+            except InvalidValue as exc:
+                result = _Refused(exc)
+        self.used[key] = result
+        if isinstance(result, _Refused):
+            raise result.error
+        return result
+
+    def sweep(self):
+        self.kept, self.used = self.used, {}
+
+
+def _logical_port(uuid, mac, mode, ip4, ip6, iface_id, network_uuid, default_mode):
+    return ovn.logical_port(
+        {"uuid": uuid, "MAC": mac, "locking_mode": mode, "ipv4_allowed": list(ip4),
+         "ipv6_allowed": list(ip6), "other_config": {ovn.VIF_IFACE_ID: iface_id}},
+        {"uuid": network_uuid, "default_locking_mode": default_mode})
 
 
 def nb_remote(pool):
@@ -66,19 +105,19 @@ def _vif_format(records, refused):
         return None
 
 
-def _rules(record, scope, fmt, refused):
+def _rules(memo, record, scope, fmt, refused):
     """The Rules of a VIF's or network's list, or None (refused) when it is bad."""
     if fmt is None:
         return None
     try:
-        return acls.parse(record["other_config"].get(tr.RULES_KEY, ""), scope, fmt)
+        return memo(acls.parse, record["other_config"].get(tr.RULES_KEY, ""), scope, fmt)
     except InvalidValue as exc:
         refused.append(("%s %s" % ("VIF" if scope == tr.SCOPE_VIF else "network",
                                    record["uuid"]), exc.message))
         return None
 
 
-def _candidates(records, networks, frozen_networks, refused, frozen_vifs):
+def _candidates(memo, records, networks, frozen_networks, refused, frozen_vifs):
     """[(LogicalPort, VIF record, VM record or None)] of the VIFs on OVN networks."""
     out = []
     for vif in records.tables["vif"].values():
@@ -92,24 +131,29 @@ def _candidates(records, networks, frozen_networks, refused, frozen_vifs):
         if vm is not None and vm["is_a_template"]:
             continue
         try:
-            out.append((ovn.logical_port(vif, network), vif, vm))
+            out.append((memo(_logical_port, vif["uuid"], vif["MAC"], vif["locking_mode"],
+                             tuple(vif["ipv4_allowed"]), tuple(vif["ipv6_allowed"]),
+                             vif["other_config"].get(ovn.VIF_IFACE_ID, ""), network["uuid"],
+                             network["default_locking_mode"]), vif, vm))
         except InvalidValue as exc:
             refused.append(("VIF %s" % vif["uuid"], exc.message))
             frozen_vifs.add(vif["uuid"])
     return sorted(out, key=lambda candidate: candidate[0].name)
 
 
-def wanted(records):
-    """The NB content of this pool (see the module docstring), as a :class:`Wanted`."""
+def wanted(records, memo=None):
+    """The NB content of this pool (see the module docstring), as a :class:`Wanted`;
+    ``memo`` (a :class:`Memo`) when the caller keeps one between calls."""
+    memo = Memo() if memo is None else memo
     refused, frozen_networks, frozen_vifs, frozen_rules = [], set(), set(), set()
     networks = _networks(records, refused, frozen_networks)
     switches = {}
     for uuid, name in sorted(networks.values()):
         switches.setdefault(name, []).append(uuid)
-    network_rules = {ref: _rules(records.tables["network"][ref], tr.SCOPE_NETWORK,
+    network_rules = {ref: _rules(memo, records.tables["network"][ref], tr.SCOPE_NETWORK,
                                  tr.FORMAT_PLUGIN, refused) for ref in networks}
     fmt = _vif_format(records, refused)
-    candidates = _candidates(records, networks, frozen_networks, refused, frozen_vifs)
+    candidates = _candidates(memo, records, networks, frozen_networks, refused, frozen_vifs)
     users = collections.Counter(lport.name for lport, _, _ in candidates)
     ports, rules = {}, []
     for lport, vif, vm in candidates:
@@ -122,11 +166,13 @@ def wanted(records):
         port = ports[lport.name] = Port(lport.name, switch, uuid, vif["uuid"],
                                         vm["uuid"] if vm else "", tuple(lport.addresses),
                                         tuple(lport.port_security), lport.enabled)
-        own = _rules(vif, tr.SCOPE_VIF, fmt, refused)
+        own = _rules(memo, vif, tr.SCOPE_VIF, fmt, refused)
         theirs = network_rules[vif["network"]]
         for scope, parsed in ((tr.SCOPE_VIF, own), (tr.SCOPE_NETWORK, theirs)):
             if parsed is None:
                 frozen_rules.add((vif["uuid"], scope))
-        rules.extend(acls.compile_rules(own or (), theirs or (), port))
+        if own or theirs:
+            rules.extend(memo(acls.compile_rules, own or (), theirs or (), port))
+    memo.sweep()
     return Wanted({name: Switch(name, tuple(uuids)) for name, uuids in switches.items()},
                   ports, rules, sorted(refused), frozen_networks, frozen_vifs, frozen_rules)
