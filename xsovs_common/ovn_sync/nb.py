@@ -107,12 +107,12 @@ class Northbound:
         touched, self.idl.touched = self.idl.touched, set()
         for table, plain in self.plain.items():
             rows = self.idl.tables[table].rows
-            for uuid in set(plain) - set(rows):
-                del plain[uuid]
-            again = {uuid for name, uuid in touched if name == table} | (set(rows) - set(plain))
-            for uuid in again:
-                if uuid in rows:
-                    plain[uuid] = _CONVERT[table](rows[uuid])
+            for gone in set(plain) - set(rows):
+                del plain[gone]
+            again = {key for name, key in touched if name == table} | (set(rows) - set(plain))
+            for key in again:
+                if key in rows:
+                    plain[key] = _CONVERT[table](rows[key])
         by_text = {table: {str(uuid): row for uuid, row in plain.items()}
                    for table, plain in self.plain.items()}
         return nbplan.Nb(by_text["Logical_Switch"], by_text["Logical_Switch_Port"],

@@ -35,7 +35,7 @@ Wanted = collections.namedtuple(
 NOTHING = Wanted({}, {}, [], [], set(), set(), set())
 
 
-class _Refused(object):
+class _Refused:
     def __init__(self, error):
         self.error = error
 
