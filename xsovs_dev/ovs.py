@@ -110,11 +110,11 @@ class OvsInstance:
         self.vsctl("remove", "Open_vSwitch", ".", "other_config", "xsovs-test")
 
     def stop_vswitchd(self):
-        _terminate(self._vswitchd)
+        terminate(self._vswitchd)
         self._vswitchd = None
 
     def stop_server(self):
-        _terminate(self._server)
+        terminate(self._server)
         self._server = None
 
     def stop(self):
@@ -167,7 +167,8 @@ class OvsInstance:
         return self.vsctl("get", table, record, column).strip()
 
 
-def _terminate(proc):
+def terminate(proc):
+    """SIGTERM, then SIGKILL after 5 s; a process already gone is left alone."""
     if proc is None or proc.poll() is not None:
         return
     proc.send_signal(signal.SIGTERM)

@@ -21,7 +21,6 @@ refused and why).
 """
 
 import json
-import queue
 import sys
 import time
 
@@ -55,8 +54,7 @@ class Daemon:
         self.ovs = ovs
         self.root = root
         self.records = OvnRecords()
-        self.batches = queue.Queue()
-        self.wakeup = service.Wakeup()
+        self.batches = service.Batches()
         self.follower = None
         self.exiting = False
         self.master = None
@@ -76,20 +74,6 @@ class Daemon:
         self.unixctl = None
 
     # -- XAPI --------------------------------------------------------------------
-    def _deliver(self, follower, events, reset):
-        self.batches.put((follower, events, reset))
-        self.wakeup.wake()
-
-    def _take_batches(self):
-        self.wakeup.drain()
-        while True:
-            try:
-                follower, events, reset = self.batches.get_nowait()
-            except queue.Empty:
-                return
-            if follower is self.follower:
-                self.records.apply(events, reset=reset)
-
     def check_master(self):
         """Follow XAPI only on the pool master; a member forgets what it had."""
         self.next_master_check = time.monotonic() + MASTER_CHECK_INTERVAL
@@ -104,7 +88,7 @@ class Daemon:
         self.records = OvnRecords()
         self._close_nb()
         if master:
-            self.follower = Follower(self.root, CLASSES, self._deliver).start()
+            self.follower = Follower(self.root, CLASSES, self.batches.deliver).start()
 
     # -- the NB remote -------------------------------------------------------------
     def _close_nb(self):
@@ -283,7 +267,7 @@ class Daemon:
                 break
             if time.monotonic() >= self.next_master_check:
                 self.check_master()
-            self._take_batches()
+            self.batches.take(self.follower, self.records.apply)
             self.follow_remote()
             if self.nb is not None:
                 self.nb.idl.run()
@@ -293,7 +277,7 @@ class Daemon:
             self.unixctl.wait(poller)
             if self.nb is not None:
                 self.nb.wait(poller)
-            poller.fd_wait(self.wakeup.read_fd, self.ovs.poller.POLLIN)
+            poller.fd_wait(self.batches.wakeup.read_fd, self.ovs.poller.POLLIN)
             if self._due():
                 poller.immediate_wake()
             elif self.retry_at is not None:
@@ -345,7 +329,7 @@ def main(argv=None):
     def stop():
         daemon.exiting = True
 
-    service.on_signals(daemon.wakeup, stop)
+    service.on_signals(daemon.batches.wakeup, stop)
     ovs.daemon.daemonize()
     daemon.register_commands()
     log.info("started")

@@ -17,6 +17,7 @@ reconnects by itself, waiting at most ``MAX_BACKOFF_MS`` between tries.
 import uuid
 
 from . import plan as nbplan
+from ..sync import service
 
 MIN_BACKOFF_MS = 1000      # the ovs library's floor
 MAX_BACKOFF_MS = 4000
@@ -204,14 +205,10 @@ class _Writer:
         elif isinstance(step, nbplan.SetPort):
             row = self.row("Logical_Switch_Port", step.port)
             for column, value in sorted(step.columns.items()):
-                if column != "external_ids":
+                if column == "external_ids":
+                    service.set_keys(row, column, value)
+                else:
                     setattr(row, column, value)
-                    continue
-                for key, item in sorted(value.items()):
-                    if item is None:
-                        row.delkey(column, key)
-                    else:
-                        row.setkey(column, key, item)
         elif isinstance(step, (nbplan.LinkPort, nbplan.UnlinkPort)):
             switch = self.row("Logical_Switch", step.switch)
             port = self.row("Logical_Switch_Port", step.port)

@@ -14,7 +14,6 @@ commands: ``exit``, and ``flush-cache`` (read everything from XAPI again).
 """
 
 import os
-import queue
 import sys
 import time
 
@@ -63,8 +62,7 @@ class Daemon:
         # The library has no public setter; every version since 2.6 names it so.
         self.idl._session.reconnect.set_backoff(RECONNECT_BACKOFF_MS, RECONNECT_BACKOFF_MS)
         self.cache = XapiCache()
-        self.batches = queue.Queue()
-        self.wakeup = service.Wakeup()
+        self.batches = service.Batches()
         self.follower = None
         self.exiting = False
         self.seen = (None, None)      # (IDL change_seqno, cache generation) last planned
@@ -73,15 +71,10 @@ class Daemon:
         self.retry_delay = 0.0
         self.unixctl = None
 
-    # -- batches from the XAPI follower's thread -------------------------------
-    def _deliver(self, follower, events, reset):
-        self.batches.put((follower, events, reset))
-        self.wakeup.wake()
-
     def start_follower(self):
         if self.follower is not None:
             self.follower.stop()
-        self.follower = Follower(self.root, CLASSES, self._deliver).start()
+        self.follower = Follower(self.root, CLASSES, self.batches.deliver).start()
 
     # -- unixctl ------------------------------------------------------------------
     def _exit(self, conn, unused_argv, unused_aux):
@@ -100,16 +93,6 @@ class Daemon:
         })
 
     # -- the loop -------------------------------------------------------------------
-    def _take_batches(self):
-        self.wakeup.drain()
-        while True:
-            try:
-                follower, events, reset = self.batches.get_nowait()
-            except queue.Empty:
-                return
-            if follower is self.follower:
-                self.cache.apply(events, reset=reset)
-
     def _ready(self):
         return self.cache.ready and self.idl.has_ever_connected()
 
@@ -164,14 +147,10 @@ class Daemon:
             if row is None:
                 continue
             for column, value in sorted(columns.items()):
-                if not isinstance(value, dict):
+                if isinstance(value, dict):
+                    service.set_keys(row, column, value)
+                else:
                     setattr(row, column, [value])
-                    continue
-                for key, item in sorted(value.items()):
-                    if item is None:
-                        row.delkey(column, key)
-                    else:
-                        row.setkey(column, key, item)
         txn.add_comment("%s: updating records from XAPI" % PROGRAM)
         return txn.commit_block()
 
@@ -183,12 +162,12 @@ class Daemon:
                 break
             self.idl.run()
             self._note_connection()
-            self._take_batches()
+            self.batches.take(self.follower, self.cache.apply)
             self.sync()
             poller = poller_cls()
             self.unixctl.wait(poller)
             self.idl.wait(poller)
-            poller.fd_wait(self.wakeup.read_fd, self.ovs.poller.POLLIN)
+            poller.fd_wait(self.batches.wakeup.read_fd, self.ovs.poller.POLLIN)
             if self._due():
                 # A commit took in changes of others: their socket data is read already.
                 poller.immediate_wake()
@@ -230,7 +209,7 @@ def main(argv=None):
     def stop():
         daemon.exiting = True
 
-    service.on_signals(daemon.wakeup, stop)
+    service.on_signals(daemon.batches.wakeup, stop)
     ovs.daemon.daemonize()
     daemon.register_commands()
     daemon.start_follower()
