@@ -27,7 +27,7 @@ import time
 from . import nb as northbound
 from . import plan as nbplan
 from .records import CLASSES, OvnRecords
-from .wanted import nb_remote, wanted
+from .wanted import Memo, nb_remote, wanted
 from .. import validate
 from ..errors import InvalidValue
 from ..log import log
@@ -54,6 +54,7 @@ class Daemon:
         self.ovs = ovs
         self.root = root
         self.records = OvnRecords()
+        self.memo = Memo()          # what wanted() worked out of each record, kept
         self.batches = service.Batches()
         self.follower = None
         self.exiting = False
@@ -204,7 +205,7 @@ class Daemon:
             result = nbplan.remove_all(rows, self.pool)
             refused = []
         else:
-            want = wanted(self.records)
+            want = wanted(self.records, self.memo)
             result = nbplan.plan(want, rows, self.pool)
             refused = sorted(set(want.refused) | set(result.refused))
         for what, reason in sorted(set(refused) - set(self.refused)):

@@ -1,4 +1,5 @@
-"""What the two sync daemons share as daemons: the ``ovs`` library and its logging,
+"""What the two sync daemons share as daemons: the ``ovs`` library (with a fast JSON
+parser where it has none: :mod:`.json_parser`) and its logging,
 the command line, the unixctl server, signals, the loop's wake-up pipe and
 the XAPI batches it hands over, and writing map keys through the IDL.
 
@@ -15,6 +16,7 @@ import queue
 import signal
 import sys
 
+from . import json_parser
 from ..log import log
 from ..paths import Root
 
@@ -35,6 +37,7 @@ def load_ovs(program):
         sys.stderr.write("%s: the Open vSwitch Python library is missing (%s); "
                          "set PYTHONPATH=/usr/share/openvswitch/python\n" % (program, exc))
         sys.exit(1)
+    json_parser.install(ovs)
     return ovs
 
 
