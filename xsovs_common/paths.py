@@ -28,6 +28,7 @@ SDN_CONTROLLER_CA = "/etc/stunnel/certs/sdn-controller-ca.pem"
 OVS_RUNDIR = "/var/run/openvswitch"
 VSWITCH_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 XAPI_INIT_COOKIE = "/var/run/xapi_init_complete.cookie"   # XAPI has finished starting
+XAPI_SOCKET = "/var/lib/xcp/xapi"            # XAPI's local socket, where root logs in
 POOL_CONF = "/etc/xensource/pool.conf"     # "master", or "slave:ADDRESS" on a pool member
 # The NB remote ovn-xapi-sync last wrote to: where to remove the pool's rows once unset.
 OVN_SYNC_REMOTE = "/var/lib/xsovs/ovn-xapi-sync.remote"

@@ -19,7 +19,7 @@ import time
 
 from . import rules, service
 from ..log import log
-from ..paths import VSWITCH_SCHEMA
+from ..paths import ENV_ROOT, ENV_XAPI_URL, VSWITCH_SCHEMA
 from .cache import CLASSES, XapiCache
 from ..xapi.events import Follower
 
@@ -191,7 +191,7 @@ def _add_database(parser, root):
 def parse_args(ovs, argv):
     """(root, options) of the command line; the library's defaults follow the root."""
     return service.parse_args(ovs, PROGRAM, "Keep OVSDB's external ids in step with XAPI.",
-                              argv, _add_database)
+                              argv, _add_database, environment=(ENV_ROOT, ENV_XAPI_URL))
 
 
 def schema_path(root):
