@@ -29,6 +29,7 @@ from . import plan as nbplan
 from .records import CLASSES, OvnRecords
 from .wanted import Memo, nb_remote, wanted
 from .. import validate
+from ..cli import environment_help
 from ..errors import InvalidValue
 from ..log import log
 from ..paths import (ENV_ROOT, ENV_XAPI_URL, OVN_SYNC_REMOTE, POOL_CONF, SDN_CONTROLLER_CA,
@@ -320,7 +321,7 @@ def parse_args(ovs, argv):
     """(root, options) of the command line; the library's defaults follow the root."""
     return service.parse_args(ovs, PROGRAM, "Keep the OVN northbound database in step "
                               "with XAPI.", argv, _no_arguments,
-                              environment=(ENV_ROOT, ENV_XAPI_URL))
+                              epilog=environment_help(ENV_ROOT, ENV_XAPI_URL))
 
 
 def main(argv=None):

@@ -18,6 +18,7 @@ import sys
 import time
 
 from . import rules, service
+from ..cli import environment_help
 from ..log import log
 from ..paths import ENV_ROOT, ENV_XAPI_URL, VSWITCH_SCHEMA
 from .cache import CLASSES, XapiCache
@@ -191,7 +192,8 @@ def _add_database(parser, root):
 def parse_args(ovs, argv):
     """(root, options) of the command line; the library's defaults follow the root."""
     return service.parse_args(ovs, PROGRAM, "Keep OVSDB's external ids in step with XAPI.",
-                              argv, _add_database, environment=(ENV_ROOT, ENV_XAPI_URL))
+                              argv, _add_database,
+                              epilog=environment_help(ENV_ROOT, ENV_XAPI_URL))
 
 
 def schema_path(root):

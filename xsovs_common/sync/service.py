@@ -17,7 +17,6 @@ import signal
 import sys
 
 from . import json_parser
-from ..cli import environment_help
 from ..log import log
 from ..paths import Root
 
@@ -63,20 +62,18 @@ class _ToVlog(logging.Handler):
             self.vlog.dbg(message)
 
 
-def parse_args(ovs, program, description, argv, add_arguments, environment=()):
+def parse_args(ovs, program, description, argv, add_arguments, epilog=None):
     """(root, options): ``--root-prefix``, vlog's and daemon's options, and the
-    program's own (``add_arguments(parser, root)``); ``--help`` ends with the
-    ``environment`` variables the program reads.  The library's default
-    pidfile, unixctl socket and log file follow the root."""
+    program's own (``add_arguments(parser, root)``); ``epilog`` ends ``--help``.
+    The library's default pidfile, unixctl socket and log file follow the root."""
     early = argparse.ArgumentParser(add_help=False)
     early.add_argument("--root-prefix", metavar="DIR", default=None)
     known, _ = early.parse_known_args(argv)
     root = Root.from_environment(known.root_prefix)
     ovs.dirs.RUNDIR = root.ovs_rundir()
     ovs.dirs.LOGDIR = root.ovs_logdir()
-    parser = argparse.ArgumentParser(
-        prog=program, description=description, epilog=environment_help(*environment),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog=program, description=description, epilog=epilog,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser, root)
     parser.add_argument("--root-prefix", metavar="DIR", default=None,
                         help="use DIR as the host's root directory (for testing)")
