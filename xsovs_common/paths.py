@@ -28,6 +28,10 @@ SDN_CONTROLLER_CA = "/etc/stunnel/certs/sdn-controller-ca.pem"
 OVS_RUNDIR = "/var/run/openvswitch"
 VSWITCH_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 XAPI_INIT_COOKIE = "/var/run/xapi_init_complete.cookie"   # XAPI has finished starting
+# The OVN host package's directories (ovn-ctl's defaults): ovn-controller's pid
+# file and control socket, its log.
+OVN_RUNDIR = "/var/run/ovn"
+OVN_LOGDIR = "/var/log/ovn"
 # Where ovs-ctl keeps the database, logs and core files under a root prefix
 # other than / (at / the Open vSwitch package's own defaults apply).
 OVS_DBDIR = "/etc/openvswitch"
@@ -49,6 +53,9 @@ PROGRAMS = {
     "ovs-ofctl": "/usr/bin/ovs-ofctl",
     "ovs-appctl": "/usr/bin/ovs-appctl",
     "ovs-ctl": "/usr/share/openvswitch/scripts/ovs-ctl",
+    # The OVN host package (ovn-host): its daemon, and the script that runs it.
+    "ovn-ctl": "/usr/share/ovn/scripts/ovn-ctl",
+    "ovn-controller": "/usr/bin/ovn-controller",
     "ip": "/sbin/ip",
     "ethtool": "/sbin/ethtool",
     "dhclient": "/sbin/dhclient",
