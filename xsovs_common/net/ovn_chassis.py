@@ -38,7 +38,7 @@ from ..system import firewall
 from ..xapi.controller import SslFiles
 from . import ovn
 
-INTEGRATION_BRIDGE = "br-int"
+INTEGRATION_BRIDGE = ovn.INTEGRATION_BRIDGE
 OWNER_KEY = "xsovs-ovn"
 OWNED_KEYS = ("ovn-remote", "ovn-encap-type", "ovn-encap-ip", "ovn-bridge",
               "ovn-bridge-datapath-type", OWNER_KEY)

@@ -21,7 +21,7 @@ import signal
 import sys
 import time
 
-from . import rules
+from . import ovn_pool, ovn_ports, rules
 from ..log import log
 from ..paths import VSWITCH_SCHEMA, Root
 from .cache import XapiCache
@@ -29,8 +29,8 @@ from ..xapi.events import Follower
 
 PROGRAM = "ovs-xapi-sync"
 COLUMNS = {
-    "Bridge": ["name", "external_ids", "other_config", "fail_mode"],
-    "Port": ["name", "fake_bridge", "external_ids"],
+    "Bridge": ["name", "external_ids", "other_config", "fail_mode", "ports"],
+    "Port": ["name", "fake_bridge", "external_ids", "interfaces"],
     "Interface": ["name", "external_ids"],
 }
 MAX_RETRY_DELAY = 5.0
@@ -105,6 +105,7 @@ class Daemon:
         for fd in (self.wake_r, self.wake_w):
             os.set_blocking(fd, False)
         self.follower = None
+        self.ovn_pool = ovn_pool.PoolWatch(root)
         self.exiting = False
         self.seen = (None, None)      # (IDL change_seqno, cache generation) last planned
         self.retry_at = None
@@ -159,6 +160,7 @@ class Daemon:
                 return
             if follower is self.follower:
                 self.cache.apply(events, reset=reset)
+                self.ovn_pool.check(self.cache)
 
     def _ready(self):
         return self.cache.ready and self.idl.has_ever_connected()
@@ -174,11 +176,12 @@ class Daemon:
             return
         self.retry_at = None
         changes = rules.plan(self.cache, *_idl_rows(self.idl))
-        if not changes:
+        moves = ovn_ports.plan(self.cache, *ovn_ports.rows(self.idl))
+        if not changes and not moves:
             self.seen = now
             self.retry_delay = 0.0
             return
-        status = self._commit(changes)
+        status = self._commit(changes, moves)
         Txn = self.ovs.db.idl.Transaction
         if status in (Txn.SUCCESS, Txn.UNCHANGED):
             self.seen = now
@@ -191,8 +194,9 @@ class Daemon:
                 log.warning("OVSDB transaction failed (%s); retrying in %.1f s",
                             Txn.status_to_string(status), self.retry_delay)
 
-    def _commit(self, changes):
+    def _commit(self, changes, moves=()):
         txn = self.ovs.db.idl.Transaction(self.idl)
+        ovn_ports.write(self.idl, moves)
         tables = {name: self.idl.tables[name].rows for name in COLUMNS}
         for (table, uuid), columns in sorted(changes.items()):
             row = tables[table].get(uuid)
