@@ -14,8 +14,10 @@ import pytest
 
 from xsovs_common import paths
 from xsovs_common.net import ovn
-from xsovs_dev import netns
+from xsovs_dev import netns, pki
 from xsovs_dev import ovs as ovsmod
+from xsovs_dev.ovn import central as centralmod
+from xsovs_dev.skips import need
 from xsovs_dev.xapi_sync_run import wait_for
 from tests.support.plugin_host import ovsdb_state
 
@@ -157,3 +159,34 @@ def test_status_names_the_package_when_ovn_controller_is_missing(host):
     assert "ovn-controller cannot run: /usr/bin/ovn-controller is not installed: install " \
         "the ovn-host package" in result
     assert _ids(host)["ovn-remote"] == "tcp:192.0.2.1:6642"   # ready once it is installed
+
+
+def test_ssl_remote_uses_xapis_key_and_certificate_and_the_pool_ca(host, tmp_path):
+    """The central (TLS only) accepts what the pool's CA signed: ovn-controller presents
+    /etc/xensource/xapi-ssl.pem and trusts /etc/stunnel/certs/sdn-controller-ca.pem."""
+    host, _ = host
+    need(pki.unavailable_reason())
+    certs = str(tmp_path / "certs")
+    pool_ca = pki.CA(certs, "pool")
+    central_leaf = pool_ca.issue("ovn-central")
+    with centralmod.OvnCentral(str(tmp_path / "central"),
+                               ssl=(central_leaf.key, central_leaf.cert, pool_ca.cert)) as central:
+        assert central.sb_remote.startswith("ssl:127.0.0.1:")
+        with open(pool_ca.cert) as handle:
+            host.root.write(paths.SDN_CONTROLLER_CA, handle.read())
+        # XAPI's own self-signed certificate: the central refuses it.
+        with open(pki.self_signed(certs, "host1").pem) as handle:
+            host.root.write(paths.XAPI_SSL_PEM, handle.read(), mode=0o600)
+        host.x.pool.add_to_other_config(host.pool, ovn.POOL_SB, central.sb_remote)
+        assert "ovn-controller started" in host.call("update")
+        status = host.status()["ovn"]
+        assert status["ssl"] == {"private_key": host.root.file(paths.XAPI_SSL_PEM),
+                                 "certificate": host.root.file(paths.XAPI_SSL_PEM),
+                                 "ca_cert": host.root.file(paths.SDN_CONTROLLER_CA)}
+        assert not wait_for(lambda: chassis(central, host.uuid), timeout=4)
+        # A certificate the pool's CA signed, in the same file: the chassis registers.
+        with open(pool_ca.issue("host1-signed").pem) as handle:
+            host.root.write(paths.XAPI_SSL_PEM, handle.read(), mode=0o600)
+        assert wait_for(lambda: chassis(central, host.uuid), timeout=30)
+        host.x.pool.remove_from_other_config(host.pool, ovn.POOL_SB)
+        assert "ovn-controller stopped" in host.call("update")
