@@ -22,7 +22,7 @@ def facts(api, root, state, config, current_ids):
     was a chassis of xsovs's is looked at (is ovn-controller to be stopped?)."""
     if not config.enabled:
         if current_ids.get(ovn_chassis.OWNER_KEY) != "true":
-            return ovn_chassis.Facts(state.host_uuid, None, None, None, None, False)
+            return ovn_chassis.Facts(state.host_uuid, None, None, None, None, None)
         return ovn_chassis.Facts(state.host_uuid, None, None, None, ovnctl.missing(root),
                                  ovnctl.running(root))
     missing = ovnctl.missing(root)

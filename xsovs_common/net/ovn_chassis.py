@@ -47,6 +47,7 @@ FIREWALL_OWNER = "xsovs-ovn"
 SSL = SslFiles(paths.XAPI_SSL_PEM, paths.XAPI_SSL_PEM, paths.SDN_CONTROLLER_CA, False)
 VSWITCHD_TIMEOUT = 30.0
 
+# controller_missing: what to install, or None; controller_running: None when not looked at.
 Facts = collections.namedtuple("Facts", "host_uuid hostname encap_ip datapath_type "
                                         "controller_missing controller_running")
 
@@ -112,7 +113,8 @@ class ChassisPlan:
             "external_ids": self.external_ids,
             "controller": self.controller,
             "ovn_controller": self.facts.controller_missing or (
-                "running" if self.facts.controller_running else "stopped"),
+                None if self.facts.controller_running is None     # not looked at: not ours
+                else "running" if self.facts.controller_running else "stopped"),
             "firewall_open": ["%s/%s" % (r.protocol, r.port) for r in self.firewall_open],
             "ssl": self.ssl and {"private_key": root.path(self.ssl.private_key),
                                  "certificate": root.path(self.ssl.certificate),
