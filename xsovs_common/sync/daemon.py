@@ -30,7 +30,7 @@ from ..xapi.events import Follower
 PROGRAM = "ovs-xapi-sync"
 COLUMNS = {
     "Bridge": ["name", "external_ids", "other_config", "fail_mode", "ports"],
-    "Port": ["name", "fake_bridge", "external_ids", "interfaces"],
+    "Port": ["name", "fake_bridge", "external_ids"],
     "Interface": ["name", "external_ids"],
 }
 MAX_RETRY_DELAY = 5.0      # seconds between retries of a transaction OVSDB refused
@@ -195,8 +195,10 @@ class Daemon:
             return
         now = (self.idl.change_seqno, self.cache.generation)
         self.retry_at = None
-        changes = rules.plan(self.cache, *_idl_rows(self.idl))
-        moves = ovn_ports.plan(self.cache, *ovn_ports.rows(self.idl))
+        bridges, fakes, ifaces = _idl_rows(self.idl)
+        changes = rules.plan(self.cache, bridges, fakes, ifaces)
+        moves = ovn_ports.plan(self.cache, *ovn_ports.rows(self.idl, ifaces, self.cache)) \
+            if ovn_ports.wanted(self.cache, self.idl) else []
         if not changes and not moves:
             self.seen = now
             self.retry_delay = 0.0

@@ -91,6 +91,7 @@ def plan(cache, bridges, ports):
     holder = {port: b for b in bridges for port in b.ports}
     integration = by_name.get(INTEGRATION_BRIDGE)
     moves = []
+    checked = {}               # network uuid -> OVN or not (None: a bad value), once a pass
     for port in sorted(ports, key=lambda p: p.name):
         if not _VIF_NAME.match(port.name) or not port.network_uuid:
             continue
@@ -98,7 +99,9 @@ def plan(cache, bridges, ports):
         current = holder.get(port.uuid)
         if network is None or current is None:
             continue
-        ovn_network = _is_ovn(network)
+        if port.network_uuid not in checked:
+            checked[port.network_uuid] = _is_ovn(network)
+        ovn_network = checked[port.network_uuid]
         if ovn_network is None:
             continue
         home = by_name.get(network.get("bridge"))
@@ -126,16 +129,34 @@ def write(idl, moves):
         log.info("moving %s to %s", move.port_name, move.target_name)
 
 
-def rows(idl):
-    """The :data:`BridgeRow` and :data:`PortRow` lists of the IDL's replica."""
-    bridges = [BridgeRow(r.uuid, r.name, {p.uuid for p in r.ports})
+def _ovn_bridges(cache):
+    """The bridges of the networks that carry the OVN key (whatever its value)."""
+    return {n.get("bridge") for n in cache.tables["network"].values()
+            if ovn.NETWORK_OVN in n["other_config"]}
+
+
+def wanted(cache, idl):
+    """Whether any port may have to move: an OVN network in XAPI, or a ``br-int``
+    that may hold ports to bring home.  Cheap: most hosts have neither."""
+    if _ovn_bridges(cache):
+        return True
+    return any(r.name == INTEGRATION_BRIDGE for r in idl.tables["Bridge"].rows.values())
+
+
+def rows(idl, interfaces, cache):
+    """The :data:`BridgeRow` and :data:`PortRow` lists of the IDL's replica.
+
+    ``interfaces``: rows with ``name`` and ``external_ids`` (the daemon's, read
+    once per pass); xenopsd names a VIF's port and its one interface alike.
+    Only ``br-int`` and the OVN networks' bridges list their ports: a port
+    moves from or to one of them, so no other bridge's ports are read.
+    """
+    networks = {i.name: i.external_ids.get("xs-network-uuid") for i in interfaces
+                if _VIF_NAME.match(i.name)}
+    listed = _ovn_bridges(cache) | {INTEGRATION_BRIDGE}
+    bridges = [BridgeRow(r.uuid, r.name, {p.uuid for p in r.ports} if r.name in listed
+                         else set())
                for r in idl.tables["Bridge"].rows.values()]
-    found = []
-    for r in idl.tables["Port"].rows.values():
-        if not _VIF_NAME.match(r.name):
-            continue
-        network = None
-        for iface in r.interfaces:
-            network = dict(iface.external_ids).get("xs-network-uuid") or network
-        found.append(PortRow(r.uuid, r.name, network))
+    found = [PortRow(r.uuid, r.name, networks.get(r.name))
+             for r in idl.tables["Port"].rows.values() if r.name in networks]
     return bridges, found
