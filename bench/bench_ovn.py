@@ -15,8 +15,9 @@ Measured:
 - tunnel ports per host;
 - a fourth host joining every network: ``update`` until its tunnels are up.
 
-Baseline in the same run, Xen Orchestra's SDN controller over the same 100
-networks: its star per network (one centre, a tunnel from each other host
+Baselines in the same run: SAMPLES VIFs plugged on a network without OVN,
+until ``ovs-xapi-sync`` has written their ``iface-id`` (what a plug costs
+without OVN); and Xen Orchestra's SDN controller over the same 100 networks: its star per network (one centre, a tunnel from each other host
 and one back), built with its own OVSDB transactions over TLS
 (:class:`xsovs_dev.sdn.XoClient`) on four hosts listening with ``pssl``:
 tunnel ports per host, and a fourth host added to every network.
@@ -50,6 +51,12 @@ def _uuid(kind, n):
 
 def _network(n):
     return _uuid(0xb0, n), "xapi%d" % (100 + n)
+
+
+def _vif_network(n):
+    """VIF n's network: one of the OVN networks, or (the baseline's VIFs, past VIFS) a
+    network without OVN, number NETWORKS."""
+    return _network(n % NETWORKS if n < VIFS else NETWORKS)
 
 
 class Host:
@@ -99,15 +106,17 @@ def _fixture(central):
     for n in range(NETWORKS):
         uuid, bridge = _network(n)
         builder.network(bridge, uuid=uuid, other_config={ovn.NETWORK_OVN: "true"})
+    uuid, bridge = _network(NETWORKS)
+    builder.network(bridge, uuid=uuid)
     fixture = builder.build()
     fixture.setdefault("VM", {})
     fixture.setdefault("VIF", {})
-    for n in range(VIFS):
+    for n in range(VIFS + SAMPLES):
         vm = "OpaqueRef:bench-vm-%d" % n
         fixture["VM"][vm] = {"uuid": _uuid(0xc0, n), "other_config": {}}
         fixture["VIF"]["OpaqueRef:bench-vif-%d" % n] = {
             "uuid": _uuid(0xd0, n), "VM": vm, "device": "0", "MAC": _mac(n),
-            "network": builder.network_ref(_network(n % NETWORKS)[1])}
+            "network": builder.network_ref(_vif_network(n)[1])}
     return builder, fixture
 
 
@@ -129,7 +138,7 @@ def _plug_args(host_index, vifs):
     """xenopsd's plug commands for ``vifs`` (VIF numbers), as one ovs-vsctl call."""
     args = [toolstack.VIF_TIMEOUT]
     for n in vifs:
-        uuid, bridge = _network(n % NETWORKS)
+        uuid, bridge = _vif_network(n)
         args += toolstack.plug_vif(bridge, "vif%d.0" % (n + 1), uuid, _uuid(0xd0, n),
                                    _uuid(0xc0, n), _mac(n))[1:]
     return args
@@ -137,7 +146,7 @@ def _plug_args(host_index, vifs):
 
 def _bridges_args():
     args = [toolstack.NETWORKD_TIMEOUT]
-    for n in range(NETWORKS):
+    for n in range(NETWORKS + 1):
         args += toolstack.create_bridge(_network(n)[1], _network(n)[0])[1:]
     return args
 
@@ -203,12 +212,26 @@ def measure_ovn(workdir, rows):
                             timeout=60, interval=0.005):
                 raise RuntimeError("%s never claimed" % dev)
             latency.append(time.monotonic() - started)
+        plain = []
+        for n in range(VIFS, VIFS + SAMPLES):
+            host = members[n % HOSTS]
+            dev = "vif%d.0" % (n + 1)
+            started = time.monotonic()
+            host.switch.vsctl(*_plug_args(n % HOSTS, [n]))
+            if not wait_for(lambda h=host, d=dev, n=n: h.has(d, "iface-id", _uuid(0xd0, n)),
+                            timeout=60, interval=0.005):
+                raise RuntimeError("%s never got its iface-id" % dev)
+            plain.append(time.monotonic() - started)
         med, top = _median_max(latency)
+        base, _ = _median_max(plain)
         rows.append(("OVN: one VIF plug -> claimed, median / max (%d)" % SAMPLES,
-                     "%.3f / %.3f s" % (med, top), "at %d VIFs" % VIFS))
-        med, top = _median_max(moved)
+                     "%.3f / %.3f s" % (med, top), "at %d VIFs; %.1fx the baseline's median"
+                     % (VIFS, med / base)))
+        mmed, mtop = _median_max(moved)
         rows.append(("  of which plug -> on br-int with iface-id (ovs-xapi-sync)",
-                     "%.3f / %.3f s" % (med, top), ""))
+                     "%.3f / %.3f s" % (mmed, mtop), ""))
+        rows.append(("baseline: a VIF plug on a network without OVN -> iface-id",
+                     "%.3f / %.3f s" % (base, max(plain)), "ovs-xapi-sync alone, same hosts"))
         rows.append(("OVN: tunnel ports per host", " ".join(str(h.tunnels()) for h in members),
                      "one per other chassis, whatever the networks"))
 
