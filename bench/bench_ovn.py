@@ -17,7 +17,8 @@ Measured:
 
 Baselines in the same run: SAMPLES VIFs plugged on a network without OVN,
 until ``ovs-xapi-sync`` has written their ``iface-id`` (what a plug costs
-without OVN); and Xen Orchestra's SDN controller over the same 100 networks: its star per network (one centre, a tunnel from each other host
+without OVN); and Xen Orchestra's SDN controller over the same 100
+networks: its star per network (one centre, a tunnel from each other host
 and one back), built with its own OVSDB transactions over TLS
 (:class:`xsovs_dev.sdn.XoClient`) on four hosts listening with ``pssl``:
 tunnel ports per host, and a fourth host added to every network.
