@@ -56,8 +56,11 @@ def status(api, root, state, snapshot):
         chassis = plan(api, root, state, snapshot)
     except Error as exc:
         return {"error": exc.error_description()}, False
-    report = chassis.as_dict(root)
     ids = snapshot.open_vswitch.get("external_ids") or {}
+    if not chassis.config.enabled and chassis.is_empty() \
+            and ids.get(ovn_chassis.OWNER_KEY) != "true":
+        return {"enabled": False}, True         # OVN is not this host's business
+    report = chassis.as_dict(root)
     report["current"] = {k: ids[k] for k in ("system-id", "hostname")
                          + ovn_chassis.OWNED_KEYS if k in ids}
     return report, chassis.is_empty()
