@@ -33,6 +33,9 @@ XAPI_SOCKET = "/var/lib/xcp/xapi"            # XAPI's local socket, where root l
 # file and control socket, its log.
 OVN_RUNDIR = "/var/run/ovn"
 OVN_LOGDIR = "/var/log/ovn"
+POOL_CONF = "/etc/xensource/pool.conf"     # "master", or "slave:ADDRESS" on a pool member
+# The NB remote ovn-xapi-sync last wrote to: where to remove the pool's rows once unset.
+OVN_SYNC_REMOTE = "/var/lib/xsovs/ovn-xapi-sync.remote"
 # Where ovs-ctl keeps the database, logs and core files under a root prefix
 # other than / (at / the Open vSwitch package's own defaults apply).
 OVS_DBDIR = "/etc/openvswitch"

@@ -80,6 +80,9 @@ def wait_for(check, timeout=10.0, interval=0.02):
 class SyncDaemon:
     """ovs-xapi-sync as a child process with its pidfile and log in ``workdir``."""
 
+    NAME = "ovs-xapi-sync"
+    PROGRAM = PROGRAM
+
     def __init__(self, workdir, root, ovs, xapi_url, python=None, extra=()):
         self.workdir = workdir
         self.root = root
@@ -88,9 +91,9 @@ class SyncDaemon:
         self.python = python or sys.executable
         self.extra = list(extra)
         # --pidfile without a name: the default, in OVS's run directory, where
-        # ``ovs-appctl -t ovs-xapi-sync`` looks.
-        self.pidfile = os.path.join(ovs.rundir, "ovs-xapi-sync.pid")
-        self.log_file = os.path.join(workdir, "ovs-xapi-sync.log")
+        # ``ovs-appctl -t NAME`` looks.
+        self.pidfile = os.path.join(ovs.rundir, self.NAME + ".pid")
+        self.log_file = os.path.join(workdir, self.NAME + ".log")
         self.proc = None
 
     @property
@@ -101,7 +104,7 @@ class SyncDaemon:
         return env
 
     def argv(self):
-        return [self.python, PROGRAM, "--root-prefix=" + self.root,
+        return [self.python, self.PROGRAM, "--root-prefix=" + self.root,
                 "--pidfile", "--log-file=" + self.log_file,
                 "-vconsole:off"] + self.extra + ["unix:" + self.ovs.socket]
 
@@ -111,7 +114,7 @@ class SyncDaemon:
         return self
 
     def appctl(self, *args):
-        return subprocess.run(["ovs-appctl", "-t", "ovs-xapi-sync", "--timeout=10"] + list(args),
+        return subprocess.run(["ovs-appctl", "-t", self.NAME, "--timeout=10"] + list(args),
                               env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               universal_newlines=True, check=False)
 

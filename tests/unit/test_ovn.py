@@ -111,7 +111,7 @@ def vif(**fields):
 def test_logical_port_follows_locking_mode():
     unlocked = {"uuid": NET_UUID, "default_locking_mode": "unlocked"}
     port = ovn.logical_port(vif(), unlocked)
-    assert port == ovn.LogicalPort(VIF_UUID, ["02:00:00:aa:bb:01"], [], True)
+    assert port == ovn.LogicalPort(VIF_UUID, ["02:00:00:aa:bb:01", "unknown"], [], True)
     locked = ovn.logical_port(vif(locking_mode="locked", ipv4_allowed=["10.0.0.5"],
                                   ipv6_allowed=["2001:DB8::5"],
                                   other_config={"nicira-iface-id": "lsp-1"}), unlocked)
@@ -125,3 +125,9 @@ def test_logical_port_follows_locking_mode():
         ovn.logical_port(vif(locking_mode="open"), unlocked)
     with pytest.raises(InvalidValue):
         ovn.logical_port(vif(MAC="nope"), unlocked)
+    # Locked with no address allowed: only DHCP and ARP probes get out, as with XAPI.
+    assert ovn.logical_port(vif(locking_mode="locked"), unlocked).port_security == [
+        "02:00:00:aa:bb:01 0.0.0.0/32"]
+    for name in ('a"b', "a\\b", "x" * 256):
+        with pytest.raises(InvalidValue):
+            ovn.logical_port(vif(other_config={"nicira-iface-id": name}), unlocked)

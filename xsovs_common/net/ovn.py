@@ -55,6 +55,8 @@ MAX_REMOTES = 16
 _SWITCH_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}\Z")
 
 LOCKING_MODES = ("network_default", "locked", "unlocked", "disabled")
+NO_ADDRESS = "0.0.0.0/32"      # port security letting out only DHCP and ARP probes
+MAX_PORT_NAME_BYTES = 255
 NETWORK_LOCKING_MODES = ("unlocked", "disabled")
 
 
@@ -276,12 +278,28 @@ def locking_mode(vif, network):
     return default
 
 
+def port_name(value, what="logical switch port name"):
+    """A logical port's name: printable, 1-255 bytes, without ``"`` or ``\\`` (it
+    stands quoted in ACL matches)."""
+    validate.text(value, MAX_PORT_NAME_BYTES, what=what)
+    if not value or '"' in value or "\\" in value:
+        raise InvalidValue("invalid %s %r: 1-%d printable bytes without \" or \\"
+                           % (what, value, MAX_PORT_NAME_BYTES), params=[what, value])
+    return value
+
+
 def logical_port(vif, network):
     """The :class:`LogicalPort` of a VIF record on its network record.
 
-    Addresses are the MAC and the VIF's ``ipv4_allowed`` / ``ipv6_allowed``;
-    ``locked`` confines the port to exactly them, ``unlocked`` leaves it free,
-    ``disabled`` turns it off.
+    Addresses are the MAC and the VIF's ``ipv4_allowed`` / ``ipv6_allowed``.
+    Port security follows the locking mode as xenopsd applies it:
+
+    - ``locked``: the guest may send only from exactly those addresses.
+      Locked with no address allowed, XAPI lets out only DHCP and ARP probes
+      (from 0.0.0.0): ``MAC 0.0.0.0/32`` is that;
+    - ``unlocked``: anything; the port also takes ``unknown`` destinations,
+      as the guest may answer for other MACs (a bridge, a VRRP address);
+    - ``disabled``: nothing: the port is disabled.
     """
     where = "VIF %s" % vif.get("uuid", "?")
     mac = validate.mac(vif.get("MAC", ""), what="%s MAC" % where)
@@ -291,6 +309,9 @@ def logical_port(vif, network):
             for a in vif.get("ipv6_allowed") or []]
     address = " ".join([mac] + ips)
     mode = locking_mode(vif, network)
-    name = validate.text(iface_id(vif), what="%s iface-id" % where)
-    return LogicalPort(name, [address], [address] if mode == "locked" else [],
-                       mode != "disabled")
+    name = port_name(iface_id(vif), what="%s iface-id" % where)
+    if mode == "unlocked":
+        return LogicalPort(name, [address, "unknown"], [], True)
+    if mode == "disabled":
+        return LogicalPort(name, [address], [], False)
+    return LogicalPort(name, [address], [address if ips else mac + " " + NO_ADDRESS], True)

@@ -64,20 +64,38 @@ def trim(cls, snapshot):
     return record
 
 
-class XapiCache:
-    """network, VIF, VM and pool records by ref, with the lookups the rules need."""
+class RecordCache:
+    """Records by event class and ref, kept from ``event.from`` batches.
 
-    def __init__(self):
+    ``classes`` are the event classes kept (lower case); ``trim(cls,
+    snapshot)`` says what is kept of a snapshot: a plain dict, or None to
+    drop it.  A subclass may index records (:meth:`_reindex`,
+    :meth:`_unindex`).  ``generation`` moves with every batch that changed
+    something, so a reader can tell whether its last plan is still current.
+    """
+
+    def __init__(self, classes, trim):
+        self.classes = tuple(classes)
+        self.trim = trim
         self.ready = False     # True once a full snapshot ("" token) arrived
-        self.tables = {cls: {} for cls in KEPT}
-        self._index = {}       # (cls, key) -> ref; key a uuid, or a bridge name
+        self.tables = {cls: {} for cls in self.classes}
         self.generation = 0    # bumped by every batch that changed something
+        self._clear_index()
+
+    def _clear_index(self):
+        pass
+
+    def _reindex(self, cls, ref, record):
+        pass
+
+    def _unindex(self, cls, ref, record):
+        pass
 
     def apply(self, events, reset=False):
         """Take one event.from batch; ``reset`` means it holds everything."""
         if reset:
-            self.tables = {cls: {} for cls in KEPT}
-            self._index = {}
+            self.tables = {cls: {} for cls in self.classes}
+            self._clear_index()
         changed = reset
         for event in events:
             cls = str(event.get("class", "")).lower()
@@ -89,7 +107,7 @@ class XapiCache:
                 self._unindex(cls, ref, old)
             record = None
             if event.get("operation") in ("add", "mod"):
-                record = trim(cls, event.get("snapshot"))
+                record = self.trim(cls, event.get("snapshot"))
             if record is not None:
                 self.tables[cls][ref] = record
                 self._reindex(cls, ref, record)
@@ -99,6 +117,16 @@ class XapiCache:
         if changed:
             self.generation += 1
         return changed
+
+
+class XapiCache(RecordCache):
+    """network, VIF, VM and pool records by ref, with the lookups the rules need."""
+
+    def __init__(self):
+        RecordCache.__init__(self, KEPT, trim)
+
+    def _clear_index(self):
+        self._index = {}       # (cls, key) -> ref; key a uuid, or a bridge name
 
     def _keys(self, cls, record):
         keys = [(cls, record["uuid"])]
