@@ -12,7 +12,10 @@
   OVN package's ``ovn-ctl``; ``ovs-xapi-sync`` runs for it.
 - Each **pool** has the OVN keys in its ``other_config`` and one private
   network (bridge ``xapi5``) that is a logical switch, the same switch in
-  every pool (``xsovs:ovn-logical-switch``).
+  every pool (``xsovs:ovn-logical-switch``).  Its master (its first host)
+  runs ``ovn-xapi-sync`` in its namespace, which writes the pool's switch and
+  ports to the central's NB over the management network; the simulator also
+  serves on a unix socket, which that namespace reaches.
 - A **VM** is a namespace whose ``eth0`` is a veth to ``vifD.N`` on its host:
   xcp-networkd's ``create_bridge`` makes the network's bridge, xenopsd's plug
   command plugs the VIF (:mod:`xsovs_dev.toolstack`), with the VM and VIF
@@ -31,6 +34,7 @@ from xsovs_common.net import ovn
 from xsovs_dev import netns, toolstack
 from xsovs_dev import ovs as ovsmod
 from xsovs_dev.ovn.central import OvnCentral
+from xsovs_dev.ovn_sync_run import OvnSyncDaemon
 from xsovs_dev.simhost import SimHost
 from xsovs_dev.xapi_sync_run import PY36, SyncDaemon, make_root
 from xsovs_dev.xapisim import PoolBuilder, Simulator, client
@@ -86,6 +90,7 @@ class Pool:
         self.name, self.builder, self.host_names = name, builder, hosts
         self.sim = None             # made once the central's remotes are known
         self.x = None
+        self.nb_sync = None
         self.network_ref = builder.network_ref(NETWORK_BRIDGE)
         self.network_uuid = builder.tables["network"][self.network_ref]["uuid"]
         self.pool_ref = next(iter(builder.tables["pool"]))
@@ -110,6 +115,17 @@ class Vm:
         return self.ns.run(argv, check=check, timeout=timeout)
 
 
+class _InNamespace(OvnSyncDaemon):
+    """ovn-xapi-sync run inside a host's network namespace."""
+
+    def __init__(self, netns_name, *args, **kwargs):
+        OvnSyncDaemon.__init__(self, *args, **kwargs)
+        self.netns_name = netns_name
+
+    def argv(self):
+        return ["ip", "netns", "exec", self.netns_name] + OvnSyncDaemon.argv(self)
+
+
 class Lab:
     """The whole deployment (see the module docstring); :meth:`close` removes it all."""
 
@@ -125,6 +141,7 @@ class Lab:
         for number, (pool_name, host_names) in enumerate(pools, 1):
             # uuids and MACs unique across the pools: they meet in one OVN deployment.
             builder = PoolBuilder(name_label=pool_name)
+            builder.pool(uuid="00000001-0000-4000-8000-0000000000%02x" % number)
             for host_name in host_names:
                 index += 1
                 address = "10.0.%d.2" % index
@@ -154,15 +171,25 @@ class Lab:
                                   addresses=CENTRAL_ADDRESSES).start()
         for pool in self.pools.values():
             pool.builder.pool(other_config={ovn.POOL_SB: self.central.sb_remote,
+                                            ovn.POOL_NB: self.central.nb_remote,
                                             ovn.POOL_ENCAP_TYPE: self.encap_type})
             pool.sim = Simulator(pool.builder.build())
-            pool.sim.start()
+            pool.sim.start(unix_path=os.path.join(self.workdir, pool.name + "-xapi.sock"))
             pool.login()
         for host in self.hosts.values():
             self._boot(host)
         for host in self.hosts.values():
             self.update(host)
+        for pool in self.pools.values():
+            self._start_nb_sync(pool, self.hosts[pool.host_names[0]])
         return self
+
+    def _start_nb_sync(self, pool, master):
+        """``ovn-xapi-sync`` on the pool's master: in its namespace, XAPI on the unix socket."""
+        python = PY36 if os.path.exists(PY36) else sys.executable
+        pool.nb_sync = _InNamespace(master.ns.name, os.path.join(self.workdir, pool.name + "-sync"),
+                                    master.sim.fake.path, pool.sim.unix_path, python=python)
+        pool.nb_sync.start()
 
     def _boot(self, host):
         sim, fake = host.sim, host.sim.fake
@@ -264,12 +291,6 @@ class Lab:
         self.unplug(vm)
         self.plug(vm, host)
 
-    def logical_port(self, vm):
-        """The VIF's logical switch port, as the northbound sync would write it."""
-        self.central.nbctl("--may-exist", "ls-add", LOGICAL_SWITCH)
-        self.central.nbctl("--may-exist", "lsp-add", LOGICAL_SWITCH, vm.vif_uuid, "--",
-                           "lsp-set-addresses", vm.vif_uuid, "%s %s" % (vm.mac, vm.ip))
-
     # -- looking --------------------------------------------------------------------------
     def chassis_of(self, vm):
         """The SB Chassis name (a host uuid) that binds ``vm``'s port, or ''."""
@@ -304,6 +325,9 @@ class Lab:
     def close(self):
         """Stop and remove everything; the names of hosts that left processes behind."""
         left = []
+        for pool in self.pools.values():
+            if pool.nb_sync is not None:
+                pool.nb_sync.stop()
         for host in self.hosts.values():
             if host.sync is not None:
                 host.sync.stop()
