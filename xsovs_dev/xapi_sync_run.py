@@ -16,6 +16,7 @@ import time
 from xsovs_common.ovs import ovsdb
 from xsovs_common.paths import XAPI_INIT_COOKIE as COOKIE
 from xsovs_dev import ovs as ovsmod
+from xsovs_dev import toolstack
 from xsovs_dev.xapisim import REPO_ROOT, Simulator
 
 PROGRAM = str(REPO_ROOT / "libexec" / "ovs-xapi-sync")
@@ -49,17 +50,11 @@ def historical_fixture():
 
 
 def vif_script_ids(network_uuid=NET0_UUID, vif_uuid=VIF_UUID, vm_uuid=VM_UUID, mac=MAC):
-    return {"attached-mac": mac, "xs-network-uuid": network_uuid,
-            "xs-vif-uuid": vif_uuid, "xs-vm-uuid": vm_uuid}
+    """xenopsd's four ids, by default for the historical test's VIF."""
+    return toolstack.vif_script_ids(network_uuid, vif_uuid, vm_uuid, mac)
 
 
-def vif_script_add(bridge, dev, ids=None):
-    """ovs-vsctl arguments that plug ``dev`` as XAPI's vif script does (one transaction)."""
-    argv = ["--", "--if-exists", "del-port", dev, "--", "add-port", bridge, dev]
-    if ids:
-        argv += ["--", "set", "interface", dev] + [
-            'external-ids:"%s"="%s"' % (k, v) for k, v in sorted(ids.items())]
-    return argv
+vif_script_add = toolstack.vif_script_add
 
 
 def make_root(path, cookie=True):

@@ -59,6 +59,15 @@ def test_bad_pool_values_are_refused_with_key_reason_and_fix(key, value, reason)
     assert "; write" in error.message or "; use" in error.message
 
 
+def test_the_message_names_key_value_reason_and_fix():
+    with pytest.raises(ovn.InvalidOvnConfig) as caught:
+        ovn.pool_config({ovn.POOL_ENCAP_TYPE: "stt"})
+    assert caught.value.error_description() == [
+        "XSOVS_INVALID_OVN_CONFIG", "pool other_config:xsovs:ovn-encap-type", "stt",
+        "invalid pool other_config:xsovs:ovn-encap-type 'stt': not an encapsulation; "
+        "write one of geneve, vxlan (or remove the key: geneve)"]
+
+
 def test_bad_key_refused_even_while_ovn_is_off():
     with pytest.raises(ovn.InvalidOvnConfig):
         ovn.pool_config({ovn.POOL_ENCAP_TYPE: "stt"})

@@ -42,6 +42,9 @@ NETWORK_KEYS = (NETWORK_OVN, NETWORK_LOGICAL_SWITCH)
 
 VIF_IFACE_ID = "nicira-iface-id"
 
+# The bridge ovn-controller binds ports on (each chassis's external_ids:ovn-bridge).
+INTEGRATION_BRIDGE = "br-int"
+
 # Encapsulations OVN offers that a pool may choose, and the UDP port each uses.
 ENCAP_UDP_PORTS = collections.OrderedDict([("geneve", 6081), ("vxlan", 4789)])
 DEFAULT_ENCAP_TYPE = "geneve"

@@ -11,18 +11,21 @@ log line, as if XAPI did not have it.
 from .. import validate
 from ..errors import InvalidValue
 from ..log import log
+from ..net import ovn
 from ..net.netconfig import DISABLE_IN_BAND_KEY, FAIL_MODE_KEY, FAIL_MODES
 
 # Event class -> the other_config keys kept for it.
 KEPT = {
-    "network": ("nicira-bridge-id", FAIL_MODE_KEY, DISABLE_IN_BAND_KEY),
+    "network": ("nicira-bridge-id", FAIL_MODE_KEY, DISABLE_IN_BAND_KEY) + ovn.NETWORK_KEYS,
     "vif": ("nicira-iface-id", "neutron-port-uuid"),
     "vm": ("nicira-vm-id",),
-    "pool": (FAIL_MODE_KEY,),
+    "pool": (FAIL_MODE_KEY,) + ovn.POOL_KEYS,
 }
 # Event classes as event.from subscribes to them.
 CLASSES = ["network", "VIF", "VM", "pool"]
 MAX_VALUE_BYTES = 255
+# A pool's OVN remotes may list up to 16 members (net.ovn checks the rest).
+LONGER = {ovn.POOL_SB: 2048, ovn.POOL_NB: 2048}
 _CHOICES = {FAIL_MODE_KEY: FAIL_MODES, DISABLE_IN_BAND_KEY: ("true", "false")}
 
 
@@ -49,7 +52,7 @@ def trim(cls, snapshot):
         value = other_config[key]
         what = "%s %s other_config:%s" % (cls, uuid, key)
         try:
-            validate.text(value, MAX_VALUE_BYTES, what=what)
+            validate.text(value, LONGER.get(key, MAX_VALUE_BYTES), what=what)
         except InvalidValue as exc:
             log.warning("skipping %s", exc.message)
             continue
@@ -151,6 +154,9 @@ class XapiCache(RecordCache):
 
     def network_of_bridge(self, name):
         return self._get("network", ("bridge", name))
+
+    def network(self, uuid):
+        return self._get("network", ("network", uuid))
 
     def vif(self, uuid):
         return self._get("vif", ("vif", uuid))

@@ -17,7 +17,7 @@ import os
 import sys
 import time
 
-from . import rules, service
+from . import ovn_pool, ovn_ports, rules, service
 from ..cli import environment_help
 from ..log import log
 from ..paths import ENV_ROOT, ENV_XAPI_URL, VSWITCH_SCHEMA
@@ -26,7 +26,7 @@ from ..xapi.events import Follower
 
 PROGRAM = "ovs-xapi-sync"
 COLUMNS = {
-    "Bridge": ["name", "external_ids", "other_config", "fail_mode"],
+    "Bridge": ["name", "external_ids", "other_config", "fail_mode", "ports"],
     "Port": ["name", "fake_bridge", "external_ids"],
     "Interface": ["name", "external_ids"],
 }
@@ -65,6 +65,7 @@ class Daemon:
         self.cache = XapiCache()
         self.batches = service.Batches()
         self.follower = None
+        self.ovn_pool = ovn_pool.PoolWatch(root)
         self.exiting = False
         self.seen = (None, None)      # (IDL change_seqno, cache generation) last planned
         self.connection = None        # the OVSDB session's seqno while connected
@@ -94,6 +95,11 @@ class Daemon:
         })
 
     # -- the loop -------------------------------------------------------------------
+    def _apply(self, events, reset):
+        """One batch from XAPI; a change of the pool's OVN keys runs the plugin's update."""
+        self.cache.apply(events, reset=reset)
+        self.ovn_pool.check(self.cache)
+
     def _ready(self):
         return self.cache.ready and self.idl.has_ever_connected()
 
@@ -121,12 +127,15 @@ class Daemon:
             return
         now = (self.idl.change_seqno, self.cache.generation)
         self.retry_at = None
-        changes = rules.plan(self.cache, *_idl_rows(self.idl))
-        if not changes:
+        bridges, fakes, ifaces = _idl_rows(self.idl)
+        changes = rules.plan(self.cache, bridges, fakes, ifaces)
+        moves = ovn_ports.plan(self.cache, *ovn_ports.rows(self.idl, ifaces, self.cache)) \
+            if ovn_ports.wanted(self.cache, self.idl) else []
+        if not changes and not moves:
             self.seen = now
             self.retry_delay = 0.0
             return
-        status = self._commit(changes)
+        status = self._commit(changes, moves)
         Txn = self.ovs.db.idl.Transaction
         if status in (Txn.SUCCESS, Txn.UNCHANGED, Txn.TRY_AGAIN):
             # TRY_AGAIN: the IDL changes (new rows, or a new connection) before a retry helps.
@@ -140,8 +149,9 @@ class Daemon:
             log.warning("OVSDB transaction failed (%s); retrying in %.1f s",
                         Txn.status_to_string(status), self.retry_delay)
 
-    def _commit(self, changes):
+    def _commit(self, changes, moves=()):
         txn = self.ovs.db.idl.Transaction(self.idl)
+        ovn_ports.write(self.idl, moves)
         tables = {name: self.idl.tables[name].rows for name in COLUMNS}
         for (table, uuid), columns in sorted(changes.items()):
             row = tables[table].get(uuid)
@@ -163,7 +173,7 @@ class Daemon:
                 break
             self.idl.run()
             self._note_connection()
-            self.batches.take(self.follower, self.cache.apply)
+            self.batches.take(self.follower, self._apply)
             self.sync()
             poller = poller_cls()
             self.unixctl.wait(poller)

@@ -26,6 +26,9 @@ import xmlrpc.client
 from ..errors import Error, InvalidValue
 from ..log import log
 
+# The plugin's file name on a host (the RPM links openvswitch-config-update to it).
+PLUGIN_NAME = "openvswitch-cfg-update"
+
 
 def success_message(value):
     return xmlrpc.client.dumps(({"Status": "Success", "Value": value},), "", True)

@@ -20,7 +20,9 @@ Either way each member also listens on a unix socket in the directory, which
 any process here can use whatever its namespace (``nbctl``, ``sbctl``,
 ``nb_local``): ``ovn-northd`` connects that way.  ``nb_remote`` and
 ``sb_remote`` are the ``tcp:`` lists a chassis or the northbound sync is
-given.  ``kill_leader("nb"|"sb")`` SIGKILLs the member that leads, as a crash
+given; with ``ssl=(KEY, CERT, CA)`` the members listen with TLS instead
+(``ssl:`` lists), and accept only peers whose certificate that CA signed.
+``kill_leader("nb"|"sb")`` SIGKILLs the member that leads, as a crash
 would; ``restart`` brings a member back on its own database file.
 """
 
@@ -109,7 +111,8 @@ class Member:
 
     @property
     def remote(self):
-        return "tcp:%s:%d" % (self.address, self.client_port)
+        protocol = "ssl" if self.cluster.central.ssl else "tcp"
+        return "%s:%s:%d" % (protocol, self.address, self.client_port)
 
     @property
     def alive(self):
@@ -119,10 +122,14 @@ class Member:
         for stale in (self.sock, self.ctl):
             if os.path.exists(stale):
                 os.unlink(stale)
+        ssl = self.cluster.central.ssl
         argv = [_which("ovsdb-server"), self.db, "--remote=punix:" + self.sock,
-                "--remote=ptcp:%d:%s" % (self.client_port, self.address),
+                "--remote=p%s:%d:%s" % ("ssl" if ssl else "tcp", self.client_port, self.address),
                 "--unixctl=" + self.ctl, "--log-file=" + self.log, "-vconsole:off",
                 "--no-chdir"]
+        if ssl:
+            argv += ["--private-key=" + ssl[0], "--certificate=" + ssl[1],
+                     "--ca-cert=" + ssl[2]]
         self.proc = self.cluster.central.popen(argv)
 
     def kill(self):
@@ -155,7 +162,7 @@ class Cluster:
 
     @property
     def remote(self):
-        """The members' ``tcp:IP:PORT`` list, as a chassis or the NB sync takes it."""
+        """The members' ``tcp:IP:PORT`` (``ssl:``) list, as a chassis or the NB sync takes it."""
         return ",".join(m.remote for m in self.members)
 
     @property
@@ -218,8 +225,9 @@ class Cluster:
 class OvnCentral:
     """NB and SB clusters and ovn-northd under ``workdir`` (see the module's docstring)."""
 
-    def __init__(self, workdir, netns=None, addresses=None):
+    def __init__(self, workdir, netns=None, addresses=None, ssl=None):
         self.workdir = os.path.abspath(workdir)
+        self.ssl = ssl
         self.netns = getattr(netns, "name", netns)
         if self.netns:
             if not addresses or len(addresses) != MEMBERS:
