@@ -33,8 +33,11 @@ XSOVS_BOOT_MARKER=$XSOVS_RUN/openvswitch.booted
 VENDOR_BOOT_MARKER=/var/run/openvswitch.booted
 VENDOR_PLUGINS="/etc/xapi.d/plugins/openvswitch-cfg-update /etc/xapi.d/plugins/openvswitch-config-update"
 UNITDIR=/usr/lib/systemd/system
-XSOVS_UNITS="openvswitch-boot.service openvswitch-xapi-update.service xsovs-xapi-sync.service"
+XSOVS_UNITS="openvswitch-boot.service openvswitch-xapi-update.service xsovs-xapi-sync.service xsovs-ovn-xapi-sync.service"
 XSOVS_SYNC=xsovs-xapi-sync.service
+# The OVN northbound sync: no vendor unit to take over; restarted on upgrade, stopped on erase.
+XSOVS_OVN_SYNC=xsovs-ovn-xapi-sync.service
+XSOVS_OVN_SYNC_REMOTE=/var/lib/xsovs/ovn-xapi-sync.remote
 VENDOR_SYNC=openvswitch-xapi-sync.service
 # Set in %preun when the vendor's sync daemon is to run again after the erase.
 RESTART_VENDOR_SYNC=$XSOVS_RUN/restart-vendor-sync
@@ -227,6 +230,7 @@ xsovs_post() {
         xsovs_systemctl try-restart "$VENDOR_SYNC" || :
         if [ "$1" -gt 1 ]; then xsovs_systemctl try-restart "$XSOVS_SYNC" || :; fi
     fi
+    if [ "$1" -gt 1 ]; then xsovs_systemctl try-restart "$XSOVS_OVN_SYNC" || :; fi
     python3 -m compileall -q "$XSOVS_SITELIB/xsovs_common" >/dev/null 2>&1 || :
     xsovs_systemctl try-restart rsyslog.service || :
 }
@@ -246,6 +250,8 @@ xsovs_preun() {
         fi
         xsovs_systemctl stop "$XSOVS_SYNC" || :
     fi
+    xsovs_systemctl stop "$XSOVS_OVN_SYNC" || :
+    rm -f "$XSOVS_OVN_SYNC_REMOTE"
     rm -rf "$XSOVS_SITELIB/xsovs_common/__pycache__"
 }
 

@@ -29,6 +29,13 @@ OVS_RUNDIR = "/var/run/openvswitch"
 VSWITCH_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 XAPI_INIT_COOKIE = "/var/run/xapi_init_complete.cookie"   # XAPI has finished starting
 XAPI_SOCKET = "/var/lib/xcp/xapi"            # XAPI's local socket, where root logs in
+# The OVN host package's directories (ovn-ctl's defaults): ovn-controller's pid
+# file and control socket, its log.
+OVN_RUNDIR = "/var/run/ovn"
+OVN_LOGDIR = "/var/log/ovn"
+POOL_CONF = "/etc/xensource/pool.conf"     # "master", or "slave:ADDRESS" on a pool member
+# The NB remote ovn-xapi-sync last wrote to: where to remove the pool's rows once unset.
+OVN_SYNC_REMOTE = "/var/lib/xsovs/ovn-xapi-sync.remote"
 # Where ovs-ctl keeps the database, logs and core files under a root prefix
 # other than / (at / the Open vSwitch package's own defaults apply).
 OVS_DBDIR = "/etc/openvswitch"
@@ -50,6 +57,9 @@ PROGRAMS = {
     "ovs-ofctl": "/usr/bin/ovs-ofctl",
     "ovs-appctl": "/usr/bin/ovs-appctl",
     "ovs-ctl": "/usr/share/openvswitch/scripts/ovs-ctl",
+    # The OVN host package (ovn-host): its daemon, and the script that runs it.
+    "ovn-ctl": "/usr/share/ovn/scripts/ovn-ctl",
+    "ovn-controller": "/usr/bin/ovn-controller",
     "ip": "/sbin/ip",
     "ethtool": "/sbin/ethtool",
     "dhclient": "/sbin/dhclient",

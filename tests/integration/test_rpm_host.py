@@ -78,7 +78,8 @@ def test_install_beside_thevendor_packages(host, packages):
     assert host.read("/etc/sysconfig/openvswitch").startswith("# the vendor's template")
     assert "#CONTROLLER_PORT=6632" in host.read("/etc/sysconfig/xsovs")
     # xsovs's units are enabled, the vendor's enable links all stay.
-    for unit in ("openvswitch-boot.service", "openvswitch-xapi-update.service"):
+    for unit in ("openvswitch-boot.service", "openvswitch-xapi-update.service",
+                 "xsovs-ovn-xapi-sync.service"):
         assert host.is_enabled(unit) == "enabled"
     assert host.is_enabled("openvswitch.service") == "enabled"
     assert set(before.items()) <= set(host.enable_links().items())
@@ -208,6 +209,9 @@ def test_vendor_upgrades_keep_xsovs_then_erase_gives_them_back(host, packages):
     assert host.enable_links() == before
     assert host.is_enabled("openvswitch.service") == "enabled"
     assert host.is_enabled("openvswitch-boot.service") != "enabled"
+    # The northbound sync, with no vendor unit to give back, is stopped and disabled.
+    assert "stop xsovs-ovn-xapi-sync.service" in host.calls()
+    assert host.is_enabled("xsovs-ovn-xapi-sync.service") != "enabled"
     _switch_untouched(host)
     # The vendor's script will not take this boot's switch for a new one.
     assert os.path.exists(host.path(VENDOR_MARKER))

@@ -14,7 +14,8 @@ import pytest
 
 from xsovs_common import cli
 from xsovs_common.actions import cfg_update, commands, interface_reconfigure
-from xsovs_common.sync import daemon
+from xsovs_common.ovn_sync import daemon as ovn_daemon
+from xsovs_common.sync import daemon, service
 from xsovs_common.xapi import plugin
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -26,6 +27,7 @@ ENTRIES = {
     "libexec/openvswitch-xapi-update": "xsovs_common.actions.commands.xapi_update_main",
     "libexec/openvswitch-pool-update": "xsovs_common.actions.commands.pool_update_main",
     "libexec/ovs-xapi-sync": "xsovs_common.sync.daemon.main",
+    "libexec/ovn-xapi-sync": "xsovs_common.ovn_sync.daemon.main",
     "xapi.d/plugins/openvswitch-cfg-update": "xsovs_common.xapi.plugin.dispatch",
 }
 
@@ -38,6 +40,7 @@ COMMAND_LINES = {
     "openvswitch-pool-update": lambda argv: cli.run(commands.POOL_UPDATE,
                                                     commands.pool_update_main, argv),
     "ovs-xapi-sync": daemon.main,
+    "ovn-xapi-sync": ovn_daemon.main,
 }
 
 
@@ -98,7 +101,7 @@ def test_the_executable_calls_its_importable_entry_point(executable):
 @pytest.fixture
 def ovs_dirs(monkeypatch):
     """ovs-xapi-sync points the ovs library's directories at its root: put them back after."""
-    ovs = daemon._ovs()
+    ovs = service.load_ovs(daemon.PROGRAM)
     monkeypatch.setattr(ovs.dirs, "RUNDIR", ovs.dirs.RUNDIR)
     monkeypatch.setattr(ovs.dirs, "LOGDIR", ovs.dirs.LOGDIR)
 

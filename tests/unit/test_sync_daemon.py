@@ -5,14 +5,14 @@ import os
 import pytest
 
 from xsovs_common.paths import Root
-from xsovs_common.sync import daemon
+from xsovs_common.sync import daemon, service
 from xsovs_dev.skips import need
 
 
 @pytest.fixture
 def ovs(monkeypatch):
     """The ovs library, its directories put back after the test (parse_args sets them)."""
-    ovs = daemon._ovs()
+    ovs = service.load_ovs(daemon.PROGRAM)
     monkeypatch.setattr(ovs.dirs, "RUNDIR", ovs.dirs.RUNDIR)
     monkeypatch.setattr(ovs.dirs, "LOGDIR", ovs.dirs.LOGDIR)
     monkeypatch.delenv("OVS_LOGDIR", raising=False)

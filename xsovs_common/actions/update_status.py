@@ -13,6 +13,7 @@ from ..ovs import transaction
 from ..ovs.snapshot import Snapshot
 from ..system import files
 from ..xapi import controller
+from . import update_ovn
 from .update_plan import plan_update
 from .update_read import OVSDB_TIMEOUT, read_xapi
 
@@ -73,6 +74,7 @@ def status(root, api):
         plan = plan_update(root, state, snapshot)
         update_dict.update(plan.as_dict(root))
         in_step = plan.is_empty() and not uuid_changes and not cache_stale
+    result["ovn"], ovn_in_step = update_ovn.status(api, root, state, snapshot)
     result["update"] = update_dict
-    result["in_step"] = in_step
+    result["in_step"] = in_step and ovn_in_step
     return json.dumps(result, indent=2, sort_keys=True)

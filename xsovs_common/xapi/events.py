@@ -1,10 +1,11 @@
 """Following XAPI's changes with ``event.from``, in a thread of its own.
 
 The thread waits for XAPI's start-up cookie, logs in (see :mod:`.xapi`),
-asks for everything with the empty token, then for what changed since each
-returned token: one XAPI call per batch, however many objects changed.  It
-hands each batch to ``deliver(follower, events, reset)``; ``reset`` batches
-hold every record.
+asks for everything of the classes it is given with the empty token, then
+for what changed since each returned token: one XAPI call per batch, however
+many objects changed.  It hands each batch to ``deliver(follower, events,
+reset)``; ``reset`` batches hold every record.  Which classes, and what their
+records mean, is the caller's business: this module knows only ``event.from``.
 
 When XAPI is down, restarting or answers ``SESSION_INVALID`` (or any other
 failure, such as ``EVENTS_LOST``) the follower logs once, retries with a
@@ -19,7 +20,6 @@ import threading
 from . import session as xapi
 from ..log import log
 from ..paths import XAPI_INIT_COOKIE
-from ..sync.cache import CLASSES
 
 EVENT_TIMEOUT = 30.0      # seconds one event.from may wait for a change
 MIN_BACKOFF = 0.25
@@ -29,8 +29,9 @@ MAX_BACKOFF = 1.0
 class Follower:
     """One event.from loop; :meth:`stop` makes it deliver nothing more."""
 
-    def __init__(self, root, deliver, timeout=EVENT_TIMEOUT, max_backoff=MAX_BACKOFF):
+    def __init__(self, root, classes, deliver, timeout=EVENT_TIMEOUT, max_backoff=MAX_BACKOFF):
         self.root = root
+        self.classes = list(classes)
         self.deliver = deliver
         self.timeout = timeout
         self.max_backoff = max_backoff
@@ -64,7 +65,7 @@ class Follower:
                 with xapi.connect(root=self.root, timeout=self.timeout + 30) as api:
                     token = ""
                     while not self.stopped.is_set():
-                        reply = api.call("event.from", CLASSES, token, self.timeout)
+                        reply = api.call("event.from", self.classes, token, self.timeout)
                         if self.stopped.is_set():
                             return
                         events = reply.get("events", [])
