@@ -27,6 +27,7 @@ ENTRIES = {
     "libexec/openvswitch-pool-update": "xsovs_common.actions.commands.pool_update_main",
     "libexec/ovs-xapi-sync": "xsovs_common.sync.daemon.main",
     "xapi.d/plugins/openvswitch-cfg-update": "xsovs_common.xapi.plugin.dispatch",
+    "xapi.d/plugins/sdncontroller.py": "xsovs_common.xapi.plugin.dispatch",
 }
 
 # The command-line programs, run as their executable runs them: (program, argv -> status).

@@ -21,7 +21,7 @@ import signal
 import sys
 import time
 
-from . import rules
+from . import rules, traffic
 from ..log import log
 from ..paths import VSWITCH_SCHEMA, Root
 from .cache import XapiCache
@@ -33,6 +33,8 @@ COLUMNS = {
     "Port": ["name", "fake_bridge", "external_ids"],
     "Interface": ["name", "external_ids"],
 }
+for _table, _columns in traffic.COLUMNS.items():
+    COLUMNS[_table] = sorted(set(COLUMNS[_table]) | set(_columns))
 MAX_RETRY_DELAY = 5.0
 
 
@@ -110,6 +112,7 @@ class Daemon:
         self.retry_at = None
         self.retry_delay = 0.0
         self.unixctl = None
+        self.traffic = traffic.TrafficRules(root)
 
     # -- wake-ups from other threads and signals ------------------------------
     def wake(self):
@@ -140,6 +143,7 @@ class Daemon:
     def register_commands(self):
         self.ovs.unixctl.command_register("exit", "", 0, 0, self._exit, None)
         self.ovs.unixctl.command_register("flush-cache", "", 0, 0, self._flush_cache, None)
+        traffic.register_commands(self.ovs.unixctl, self.traffic, self.cache, self.idl)
         path = os.path.join(self.ovs.dirs.RUNDIR, "%s.%d.ctl" % (PROGRAM, os.getpid()))
         error, self.unixctl = self.ovs.unixctl.server.UnixctlServer.create(path)
         if error:
@@ -219,9 +223,11 @@ class Daemon:
             self.idl.run()
             self._take_batches()
             self.sync()
+            self.traffic.run(self.cache, self.idl)
             poller = poller_cls()
             self.unixctl.wait(poller)
             self.idl.wait(poller)
+            self.traffic.wait(poller)
             poller.fd_wait(self.wake_r, self.ovs.poller.POLLIN)
             if self._ready() and self.retry_at is None and \
                     (self.idl.change_seqno, self.cache.generation) != self.seen:
