@@ -2,17 +2,21 @@
 
 Shared by the tests and the benchmark: the records of the historical
 daemon's own test, the daemon as a child process (any interpreter, e.g.
-dom0's Python 3.6), and ports added the way XAPI's vif script adds them.
+dom0's Python 3.6), ports added the way XAPI's vif script adds them, and
+the time it takes to catch up after either server was away.
 """
 
+import collections
 import os
 import signal
 import subprocess
 import sys
 import time
 
+from xsovs_common.ovs import ovsdb
 from xsovs_common.paths import XAPI_INIT_COOKIE as COOKIE
-from xsovs_dev.xapisim import REPO_ROOT
+from xsovs_dev import ovs as ovsmod
+from xsovs_dev.xapisim import REPO_ROOT, Simulator
 
 PROGRAM = str(REPO_ROOT / "libexec" / "ovs-xapi-sync")
 PY36 = str(REPO_ROOT / ".venv36" / "bin" / "python")
@@ -144,3 +148,75 @@ class SyncDaemon:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+OUTAGE_CHANGE = "changed-during-outage"
+CatchUp = collections.namedtuple("CatchUp", "seconds xapi_calls")
+
+
+def catch_up_time(workdir, server, seconds, python=None):
+    """:class:`CatchUp`: from ``server`` ("xapi" or "ovsdb") answering again to OVSDB in step.
+
+    A daemon of its own, with its own ovsdb-server and simulator: once it has
+    written vif1.0's iface-id, the server goes away for ``seconds``, the VIF's
+    ``nicira-iface-id`` changes in XAPI meanwhile (for XAPI, a restart that
+    also lost every session), and the server comes back on the same address.
+    Measured from its return (the restart returns as soon as the server
+    accepts connections) until a select, polled, reads the new iface-id.
+    With ``server`` None nothing goes away: measured from the change itself.
+    ``xapi_calls``: the calls the daemon made to XAPI in that time.
+    """
+    if server not in ("xapi", "ovsdb", None):
+        raise ValueError("server must be xapi, ovsdb or None, not %r" % server)
+    switch = ovsmod.OvsInstance(os.path.join(workdir, "ovs")).start()
+    sim = Simulator(historical_fixture())
+    daemon = None
+    try:
+        sim.start()
+        daemon = SyncDaemon(workdir, make_root(os.path.join(workdir, "root")), switch,
+                            sim.url, python=python).start()
+
+        def iface_id():
+            """vif1.0's iface-id: one select, no process to start (polled often)."""
+            try:
+                with ovsdb.Connection(switch.socket, timeout=5) as db:
+                    rows = db.transact([ovsdb.op_select("Interface", ["external_ids"],
+                                                        ovsdb.where_name("vif1.0"))])[0]["rows"]
+            except ovsdb.OvsdbError:   # ovsdb-server away
+                return None
+            return ovsdb.from_datum(rows[0]["external_ids"]).get("iface-id") if rows else None
+
+        switch.vsctl("--no-wait", "add-br", "xenbr0",
+                     *vif_script_add("xenbr0", "vif1.0", vif_script_ids()))
+        if not wait_for(lambda: iface_id() == "custom iface ID", timeout=30):
+            raise RuntimeError("the daemon never wrote vif1.0's iface-id; see %s"
+                               % daemon.log_file)
+        port = int(sim.url.rsplit(":", 1)[1].strip("/"))
+        if server == "xapi":
+            sim.stop()
+            sim.forget_sessions()
+        elif server == "ovsdb":
+            switch.stop_server()
+        if server is not None:
+            sim.store.set("VIF", VIF, "other_config", {"nicira-iface-id": OUTAGE_CHANGE})
+            time.sleep(seconds)
+        sim.api.calls.clear()
+        if server == "xapi":
+            sim.start(port=port)             # listening when it returns
+        elif server == "ovsdb":
+            switch.restart_server()          # returns once a client connects
+        answered = time.monotonic()
+        if server is None:
+            sim.store.set("VIF", VIF, "other_config", {"nicira-iface-id": OUTAGE_CHANGE})
+        if not wait_for(lambda: iface_id() == OUTAGE_CHANGE, timeout=60, interval=0.01):
+            raise RuntimeError("%s back after %g s: OVSDB never got the change; see %s"
+                               % (server, seconds, daemon.log_file))
+        took = CatchUp(time.monotonic() - answered, sum(sim.api.calls.values()))
+        if daemon.proc.poll() is not None:
+            raise RuntimeError("the daemon exited (%s)" % daemon.proc.returncode)
+        return took
+    finally:
+        if daemon is not None:
+            daemon.stop()
+        sim.stop()
+        switch.stop()

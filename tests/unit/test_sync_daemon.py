@@ -4,7 +4,9 @@ import os
 
 import pytest
 
+from xsovs_common.paths import Root
 from xsovs_common.sync import daemon
+from xsovs_dev.skips import need
 
 
 @pytest.fixture
@@ -38,3 +40,31 @@ def test_a_bad_command_line_exits_2_with_the_program_named(ovs, argv, capsys):
         daemon.parse_args(ovs, argv)
     assert info.value.code == 2
     assert "ovs-xapi-sync" in capsys.readouterr().err
+
+
+@pytest.fixture
+def unconnected(ovs, tmp_path):
+    """A Daemon whose IDL points at a socket nobody serves."""
+    need(None if os.path.exists(daemon.VSWITCH_SCHEMA)
+         else "no vswitch schema at %s (make setup)" % daemon.VSWITCH_SCHEMA)
+    return daemon.Daemon(ovs, Root.from_environment(str(tmp_path)),
+                         "unix:%s/db.sock" % tmp_path, daemon.VSWITCH_SCHEMA)
+
+
+def test_ovsdb_is_tried_again_every_second(unconnected):
+    reconnect = unconnected.idl._session.reconnect
+    assert reconnect.get_max_backoff() == daemon.RECONNECT_BACKOFF_MS == 1000
+
+
+def test_a_new_ovsdb_connection_ends_the_retry_wait(unconnected, monkeypatch):
+    d = unconnected
+    session = d.idl._session
+    d.retry_at, d.retry_delay, d.seen = float("inf"), 5.0, (3, 4)
+    d._note_connection()                      # still away: the wait stands
+    assert (d.connection, d.retry_at, d.seen) == (None, float("inf"), (3, 4))
+    monkeypatch.setattr(session, "is_connected", lambda: True)
+    d._note_connection()
+    assert (d.retry_at, d.retry_delay, d.seen) == (None, 0.0, (None, None))
+    d.retry_at = float("inf")
+    d._note_connection()                      # the same connection: a refusal's wait stands
+    assert d.retry_at == float("inf")

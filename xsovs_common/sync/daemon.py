@@ -35,7 +35,10 @@ COLUMNS = {
 }
 for _table, _columns in traffic.COLUMNS.items():
     COLUMNS[_table] = sorted(set(COLUMNS[_table]) | set(_columns))
-MAX_RETRY_DELAY = 5.0
+MAX_RETRY_DELAY = 5.0      # seconds between retries of a transaction OVSDB refused
+# ovsdb-server is a local socket: try it again every second (the ovs library's
+# floor) rather than backing off to its default 8 s.
+RECONNECT_BACKOFF_MS = 1000
 
 
 def _ovs():
@@ -101,6 +104,8 @@ class Daemon:
         for table, columns in COLUMNS.items():
             helper.register_columns(table, columns)
         self.idl = ovs.db.idl.Idl(remote, helper)
+        # The library has no public setter; every version since 2.6 names it so.
+        self.idl._session.reconnect.set_backoff(RECONNECT_BACKOFF_MS, RECONNECT_BACKOFF_MS)
         self.cache = XapiCache()
         self.batches = queue.Queue()
         self.wake_r, self.wake_w = os.pipe()
@@ -109,6 +114,7 @@ class Daemon:
         self.follower = None
         self.exiting = False
         self.seen = (None, None)      # (IDL change_seqno, cache generation) last planned
+        self.connection = None        # the OVSDB session's seqno while connected
         self.retry_at = None
         self.retry_delay = 0.0
         self.unixctl = None
@@ -167,15 +173,29 @@ class Daemon:
     def _ready(self):
         return self.cache.ready and self.idl.has_ever_connected()
 
+    def _note_connection(self):
+        """On a new OVSDB connection, what waited for it is tried at once, not on the timer."""
+        session = self.idl._session
+        connection = session.get_seqno() if session.is_connected() else None
+        if connection is not None and connection != self.connection:
+            self.retry_at = None
+            self.retry_delay = 0.0
+            self.seen = (None, None)
+        self.connection = connection
+
+    def _due(self):
+        """Whether sync() has something to try now."""
+        if not self._ready() or self.connection is None:
+            return False      # while OVSDB is away nothing can be written
+        if self.retry_at is not None:
+            return time.monotonic() >= self.retry_at
+        return (self.idl.change_seqno, self.cache.generation) != self.seen
+
     def sync(self):
         """Plan from both replicas and commit the differences as one transaction."""
-        if not self._ready():
+        if not self._due():
             return
         now = (self.idl.change_seqno, self.cache.generation)
-        if now == self.seen and self.retry_at is None:
-            return
-        if self.retry_at is not None and time.monotonic() < self.retry_at:
-            return
         self.retry_at = None
         changes = rules.plan(self.cache, *_idl_rows(self.idl))
         if not changes:
@@ -184,16 +204,17 @@ class Daemon:
             return
         status = self._commit(changes)
         Txn = self.ovs.db.idl.Transaction
-        if status in (Txn.SUCCESS, Txn.UNCHANGED):
+        if status in (Txn.SUCCESS, Txn.UNCHANGED, Txn.TRY_AGAIN):
+            # TRY_AGAIN: the IDL changes (new rows, or a new connection) before a retry helps.
             self.seen = now
             self.retry_delay = 0.0
-            log.debug("wrote %d keys and columns", rules.count(changes))
+            if status != Txn.TRY_AGAIN:
+                log.debug("wrote %d keys and columns", rules.count(changes))
         else:
             self.retry_delay = min(MAX_RETRY_DELAY, max(0.1, self.retry_delay * 2))
             self.retry_at = time.monotonic() + self.retry_delay
-            if status != Txn.TRY_AGAIN:
-                log.warning("OVSDB transaction failed (%s); retrying in %.1f s",
-                            Txn.status_to_string(status), self.retry_delay)
+            log.warning("OVSDB transaction failed (%s); retrying in %.1f s",
+                        Txn.status_to_string(status), self.retry_delay)
 
     def _commit(self, changes):
         txn = self.ovs.db.idl.Transaction(self.idl)
@@ -221,6 +242,7 @@ class Daemon:
             if self.exiting:
                 break
             self.idl.run()
+            self._note_connection()
             self._take_batches()
             self.sync()
             self.traffic.run(self.cache, self.idl)
@@ -229,11 +251,10 @@ class Daemon:
             self.idl.wait(poller)
             self.traffic.wait(poller)
             poller.fd_wait(self.wake_r, self.ovs.poller.POLLIN)
-            if self._ready() and self.retry_at is None and \
-                    (self.idl.change_seqno, self.cache.generation) != self.seen:
+            if self._due():
                 # A commit took in changes of others: their socket data is read already.
                 poller.immediate_wake()
-            if self.retry_at is not None:
+            elif self.retry_at is not None:
                 poller.timer_wait(max(0, int((self.retry_at - time.monotonic()) * 1000)) + 1)
             if self.exiting:   # a signal came after its wake-up byte was read above
                 break
