@@ -45,6 +45,7 @@ def test_a_bad_list_keeps_the_last_good_one_and_says_why():
     assert "not JSON" in lists.errors[("vif", VIF)]
     assert lists.from_xapi("vif", VIF, None, tr.FORMAT_PLUGIN) == good    # gone: not yet
     clock.now += traffic_lists.ABSENT_GRACE
+    assert lists.expire()
     assert lists.from_xapi("vif", VIF, None, tr.FORMAT_PLUGIN) == ()
     assert ("vif", VIF) not in lists.errors
 
@@ -86,6 +87,8 @@ def test_plugin_calls_overlay_until_xapi_shows_them():
     lists.call("vif", VIF, "del-rule", ssh, None)
     assert lists.in_force("vif", VIF, ssh) == ()
     clock.now += traffic_lists.PENDING_SECONDS
+    version = lists.version
+    assert lists.expire() and lists.version > version
     assert lists.in_force("vif", VIF, ssh) == ssh      # expired: XAPI's list again
     assert not lists.pending
 

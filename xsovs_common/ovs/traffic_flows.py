@@ -99,7 +99,8 @@ def _ofport(value):
 
 
 def bridge_flows(ports, memo=None):
-    """``{cookie: flows}`` for the VIF ports of one bridge (``PortRules``, rules in force).
+    """``{cookie: flows}`` for the VIF ports of one bridge (``PortRules``, each with its rules
+    in force in the order :func:`tr.in_force` gives them).
 
     A port without rules of a direction gets no flow of it; ports sharing a
     MAC (an HVM guest's vif and tap) share the to-VM flows of that MAC, with
@@ -108,29 +109,35 @@ def bridge_flows(ports, memo=None):
     """
     memo = {} if memo is None else memo
 
-    def group(*key):
-        key = key[:-1] + (tuple(key[-1]),)
+    def group(kind, first, bound, rules):
+        key = (kind, first, bound, rules)
         if key not in memo:
-            memo[key] = _group(*key)
+            if kind == tr.FROM_VIF:
+                memo[key] = _group(from_vif_cookie(first), TABLE_FROM_VIF, "in_port=%d" % first,
+                                   MARK_FROM, DISPATCH_FROM_PRIORITY, rules)
+            else:
+                memo[key] = _group(to_vif_cookie(first), TABLE_TO_VIF,
+                                   "dl_dst=" + validate.mac(bound), MARK_TO,
+                                   DISPATCH_TO_PRIORITY, rules)
         return memo[key]
 
     groups = {}
     by_mac = collections.OrderedDict()
     for port in sorted(ports, key=lambda p: p.ofport):
         ofport = _ofport(port.ofport)
-        outgoing = [r for r in tr.in_force(port.rules, ()) if r.direction == tr.FROM_VIF]
+        outgoing = tuple(r for r in port.rules if r.direction == tr.FROM_VIF)
         if outgoing:
-            groups[from_vif_cookie(ofport)] = group(
-                from_vif_cookie(ofport), TABLE_FROM_VIF, "in_port=%d" % ofport, MARK_FROM,
-                DISPATCH_FROM_PRIORITY, outgoing)
-        incoming = [r for r in port.rules if r.direction == tr.TO_VIF]
+            groups[from_vif_cookie(ofport)] = group(tr.FROM_VIF, ofport, None, outgoing)
+        incoming = tuple(r for r in port.rules if r.direction == tr.TO_VIF)
         if incoming:
-            first, rules = by_mac.get(port.mac, (ofport, []))
-            by_mac[port.mac] = (first, rules + incoming)
+            if port.mac in by_mac:      # the same VIF's vif and tap, or a MAC shared
+                first, rules = by_mac[port.mac]
+                incoming = tuple(tr.in_force(rules + incoming, ()))
+            else:
+                first = ofport
+            by_mac[port.mac] = (first, incoming)
     for mac, (first, rules) in by_mac.items():
-        groups[to_vif_cookie(first)] = group(
-            to_vif_cookie(first), TABLE_TO_VIF, "dl_dst=" + validate.mac(mac), MARK_TO,
-            DISPATCH_TO_PRIORITY, tr.in_force(rules, ()))
+        groups[to_vif_cookie(first)] = group(tr.TO_VIF, first, mac, rules)
     return groups
 
 

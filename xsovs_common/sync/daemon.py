@@ -25,6 +25,7 @@ from . import rules, traffic
 from ..log import log
 from ..paths import VSWITCH_SCHEMA, Root
 from .cache import XapiCache
+from .rows import RowReader
 from ..xapi.events import Follower
 
 PROGRAM = "ovs-xapi-sync"
@@ -80,18 +81,19 @@ class _ToVlog(logging.Handler):
             self.vlog.dbg(message)
 
 
-def _idl_rows(idl):
+def _idl_rows(reader, idl):
+    """The rows rules.plan reads, through ``reader`` (a RowReader: unchanged rows kept)."""
     def ids(row, column):
         return dict(getattr(row, column))
 
-    bridges = [rules.row(r.uuid, r.name, ids(r, "external_ids"), ids(r, "other_config"),
-                         r.fail_mode[0] if r.fail_mode else None)
-               for r in idl.tables["Bridge"].rows.values()]
-    fakes = [rules.row(r.uuid, r.name, ids(r, "external_ids"))
-             for r in idl.tables["Port"].rows.values() if r.fake_bridge]
-    ifaces = [rules.row(r.uuid, r.name, ids(r, "external_ids"))
-              for r in idl.tables["Interface"].rows.values()]
-    return bridges, fakes, ifaces
+    bridges = reader.rows(idl, "Bridge", lambda r: rules.row(
+        r.uuid, r.name, ids(r, "external_ids"), ids(r, "other_config"),
+        r.fail_mode[0] if r.fail_mode else None))
+    ports = reader.rows(idl, "Port", lambda r: (bool(r.fake_bridge), rules.row(
+        r.uuid, r.name, ids(r, "external_ids"))))
+    ifaces = reader.rows(idl, "Interface", lambda r: rules.row(
+        r.uuid, r.name, ids(r, "external_ids")))
+    return bridges, [row for fake, row in ports if fake], ifaces
 
 
 class Daemon:
@@ -118,6 +120,7 @@ class Daemon:
         self.retry_at = None
         self.retry_delay = 0.0
         self.unixctl = None
+        self.rows = RowReader(COLUMNS)
         self.traffic = traffic.TrafficRules(root)
 
     # -- wake-ups from other threads and signals ------------------------------
@@ -197,7 +200,7 @@ class Daemon:
             return
         now = (self.idl.change_seqno, self.cache.generation)
         self.retry_at = None
-        changes = rules.plan(self.cache, *_idl_rows(self.idl))
+        changes = rules.plan(self.cache, *_idl_rows(self.rows, self.idl))
         if not changes:
             self.seen = now
             self.retry_delay = 0.0
@@ -244,8 +247,8 @@ class Daemon:
             self.idl.run()
             self._note_connection()
             self._take_batches()
+            self.traffic.run(self.cache, self.idl)     # flows first: they are the safety
             self.sync()
-            self.traffic.run(self.cache, self.idl)
             poller = poller_cls()
             self.unixctl.wait(poller)
             self.idl.wait(poller)

@@ -34,6 +34,7 @@ from ..net import traffic_rules as tr
 from ..ovs import openflow
 from ..ovs import traffic_flows as tf
 from . import traffic_lists
+from .rows import RowReader
 
 COLUMNS = {
     "Bridge": ["name", "fail_mode", "ports"],
@@ -50,16 +51,35 @@ Iface = collections.namedtuple("Iface", "uuid name ofport external_ids")
 Switch = collections.namedtuple("Switch", "bridges ports interfaces")
 
 
+def _bridge(r):
+    return Bridge(r.uuid, r.name, r.fail_mode[0] if r.fail_mode else None,
+                  [p.uuid for p in r.ports])
+
+
+def _port(r):
+    return Port(r.uuid, r.name, bool(r.fake_bridge), [i.uuid for i in r.interfaces])
+
+
+def _iface(r):
+    return Iface(r.uuid, r.name, r.ofport[0] if r.ofport else None, dict(r.external_ids))
+
+
+class SwitchReader:
+    """The rows this part reads, as plain tuples (:class:`.rows.RowReader`: converted once)."""
+
+    def __init__(self):
+        self._reader = RowReader(COLUMNS)
+
+    def __call__(self, idl):
+        bridges = self._reader.rows(idl, "Bridge", _bridge)
+        ports = {p.uuid: p for p in self._reader.rows(idl, "Port", _port)}
+        ifaces = {i.uuid: i for i in self._reader.rows(idl, "Interface", _iface)}
+        return Switch(bridges, ports, ifaces)
+
+
 def switch_from_idl(idl):
     """The rows this part reads, as plain tuples (``ports``/``interfaces`` by uuid)."""
-    tables = idl.tables
-    bridges = [Bridge(r.uuid, r.name, r.fail_mode[0] if r.fail_mode else None,
-                      [p.uuid for p in r.ports]) for r in tables["Bridge"].rows.values()]
-    ports = {r.uuid: Port(r.uuid, r.name, bool(r.fake_bridge), [i.uuid for i in r.interfaces])
-             for r in tables["Port"].rows.values()}
-    ifaces = {r.uuid: Iface(r.uuid, r.name, r.ofport[0] if r.ofport else None,
-                            dict(r.external_ids)) for r in tables["Interface"].rows.values()}
-    return Switch(bridges, ports, ifaces)
+    return SwitchReader()(idl)
 
 
 class _BridgeState:
@@ -105,7 +125,8 @@ class TrafficRules:
         self.clock = clock
         self._bundle = bundle
         self._dump = dump
-        self._read_switch = read_switch or switch_from_idl
+        self._read_switch = read_switch or SwitchReader()
+        self._views = {}            # interface uuid -> (inputs, _PortView)
         self.lists = traffic_lists.RuleLists(clock)
         self.bridges = {}           # Bridge row uuid -> _BridgeState
         self.views = []             # _PortView of the last run, for status
@@ -134,6 +155,8 @@ class TrafficRules:
                 self.pid = pid
                 self.resync()
                 force = True
+        if self.lists.expire():
+            force = True
         state = (idl.change_seqno, cache.generation)
         if not force and state == self.seen and not self._due(now):
             return
@@ -192,6 +215,23 @@ class TrafficRules:
             view.note = "no MAC known: rules for traffic to the VM cannot bind"
         return view
 
+    def _memo_view(self, cache, bridge, names, iface, by_name, fmt):
+        """``_view``, or the same view again when nothing it reads has changed."""
+        vif_uuid = iface.external_ids.get("xs-vif-uuid")
+        kind, dev = _VIF_NAME.match(iface.name).groups()
+        partner = by_name.get("vif" + dev) if kind == "tap" else None
+        if partner is not None and not vif_uuid:
+            vif_uuid = partner.external_ids.get("xs-vif-uuid")
+        vif = cache.vif(vif_uuid) if vif_uuid else None
+        network = cache.network(vif.get("network")) if vif and vif.get("network") else None
+        inputs = (bridge, iface, partner, vif, network, fmt, self.lists.version)
+        old = self._views.get(iface.uuid)
+        if old is not None and old[2] == names and all(a is b for a, b in zip(old[0], inputs)):
+            return old[1]
+        view = self._view(cache, bridge, names, iface, by_name, fmt)
+        self._views[iface.uuid] = (inputs, view, names)
+        return view
+
     def wanted(self, cache, switch):
         """``{bridge uuid: (Bridge, desired groups, kept cookies)}`` and the port views."""
         fmt = self._format(cache)
@@ -204,7 +244,7 @@ class TrafficRules:
             by_name = {i.name: i for i in ifaces}
             port_rules, held = [], []
             for iface in sorted(ifaces, key=lambda i: i.name):
-                view = self._view(cache, bridge, names, iface, by_name, fmt)
+                view = self._memo_view(cache, bridge, names, iface, by_name, fmt)
                 views.append(view)
                 ofport = iface.ofport
                 if view.rules is None or not isinstance(ofport, int) or \
@@ -220,6 +260,9 @@ class TrafficRules:
             result[bridge.uuid] = (bridge, desired, _kept(held, port_rules))
         if len(self.memo) > 100000:
             self.memo.clear()
+        if len(self._views) > len(views):
+            present = {v.iface.uuid for v in views}
+            self._views = {k: v for k, v in self._views.items() if k in present}
         return result, views
 
     # -- applying -------------------------------------------------------------------

@@ -62,6 +62,7 @@ class RuleLists:
         self.errors = {}         # (scope, uuid) -> reason
         self.pending = []        # Pending, oldest first
         self._absent = {}        # (scope, uuid) -> when its list went (rules still in force)
+        self.version = 0         # bumped when a call starts or ends, or a gone list goes
 
     def _parse(self, text, scope, fmt):
         key = (text, scope, fmt)
@@ -82,11 +83,10 @@ class RuleLists:
         """
         key = (scope, uuid)
         if text is None:
-            if self._good.get(key, ()) != () or key in self.errors:
-                since = self._absent.setdefault(key, self.clock())
-                if self.clock() < since + ABSENT_GRACE:
-                    return self._good.get(key, HELD)
-            self._absent.pop(key, None)
+            if key not in self._absent and (self._good.get(key, ()) != () or key in self.errors):
+                self._absent[key] = self.clock()        # gone: taken away by expire()
+            if key in self._absent:
+                return self._good.get(key, HELD)
             self._good[key] = ()
             self.errors.pop(key, None)
             return ()
@@ -109,11 +109,10 @@ class RuleLists:
         if xapi_rules == HELD:
             return HELD
         rules = list(xapi_rules)
-        now = self.clock()
         for op in list(self.pending):
             if op.scope != scope or op.uuid != uuid:
                 continue
-            if now >= op.deadline or _reflected(op, xapi_rules):
+            if _reflected(op, xapi_rules):
                 self.pending.remove(op)
                 continue
             rules = _apply(op, rules)
@@ -124,6 +123,22 @@ class RuleLists:
         now = self.clock()
         self.pending.append(Pending(scope, uuid, function, tuple(rules), cookie, now,
                                     now + PENDING_SECONDS))
+        self.version += 1
+
+    def expire(self):
+        """End the plugin calls and the gone lists whose time is up; True if any."""
+        now = self.clock()
+        ended = [op for op in self.pending if now >= op.deadline]
+        gone = [key for key, since in self._absent.items() if now >= since + ABSENT_GRACE]
+        for op in ended:
+            self.pending.remove(op)
+        for key in gone:
+            del self._absent[key]
+            self._good[key] = ()
+            self.errors.pop(key, None)
+        if ended or gone:
+            self.version += 1
+        return bool(ended or gone)
 
     def next_deadline(self):
         """When a plugin call ends or a gone list is taken away: the next thing to do."""
