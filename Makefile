@@ -1,7 +1,7 @@
 # xsovs: set-up, tests, benchmarks, demo and packaging.  See README.md.
 
 APT_PACKAGES := openvswitch-switch openvswitch-common iproute2 iptables dnsmasq rpm \
-                iputils-ping isc-dhcp-client ethtool openssl busybox
+                iputils-ping isc-dhcp-client ethtool openssl busybox netcat-openbsd
 APT_PACKAGES += python3-venv
 PYTHON3      ?= python3
 PY36         ?= $(shell PYENV_VERSION=3.6.15 pyenv which python3.6 2>/dev/null)

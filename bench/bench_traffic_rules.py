@@ -107,6 +107,12 @@ def _measure(switch, sim, builder, daemon, python):
     cold = time.monotonic() - started
     cold_calls = _calls(sim) - before
 
+    def settled():       # the daemon's other work (the ids of 1000 ports) is done
+        return switch.vsctl("--no-wait", "--columns=_uuid", "find", "Interface",
+                            "external_ids:iface-status=active").count("_uuid") >= PORTS
+    if not wait_for(settled, timeout=300, interval=0.2):
+        raise RuntimeError("the daemon never wrote the ports' ids")
+
     # A rule edit in XAPI: one port's flows change.
     vif = x.VIF.get_by_uuid(th.vif_uuid(1))
     cookie = "cookie=%s/-1" % tf.cookie_text(

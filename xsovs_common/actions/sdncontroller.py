@@ -38,14 +38,18 @@ def _to_daemon(root, function, args):
     argv = [root.program("ovs-appctl"), "--timeout=%d" % DAEMON_TIMEOUT, "-t", DAEMON,
             "traffic-rules/call", function, json.dumps(args, sort_keys=True)]
     env = {"OVS_RUNDIR": root.ovs_rundir(), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
-    result = process.run(argv, timeout=DAEMON_TIMEOUT + 5, check=False, env=env)
-    if result.returncode == 0:
+    try:
+        result = process.run(argv, timeout=DAEMON_TIMEOUT + 5, check=False, env=env)
+    except Error as exc:         # ovs-appctl missing, or timed out
+        result, detail = None, exc.message
+    if result is not None and result.returncode == 0:
         return result.stdout
-    refusal = _refusal(result.stderr)
-    if refusal is not None:
-        raise refusal
-    detail = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else \
-        "exit status %d" % result.returncode
+    if result is not None:
+        refusal = _refusal(result.stderr)
+        if refusal is not None:
+            raise refusal
+        detail = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else \
+            "exit status %d" % result.returncode
     raise tr.PluginArgumentError(
         tr.E_OVSCALL, "%s: %s does not answer (%s): it applies traffic rules; "
         "start it with systemctl start xsovs-xapi-sync" % (function.replace("-", "_"),
