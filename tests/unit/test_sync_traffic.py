@@ -8,7 +8,7 @@ import pytest
 from xsovs_common.errors import Error, InvalidValue
 from xsovs_common.net import traffic_rules as tr
 from xsovs_common.ovs import traffic_flows as tf
-from xsovs_common.sync import traffic, traffic_lists
+from xsovs_common.sync import traffic, traffic_commands, traffic_lists
 from xsovs_common.sync.cache import XapiCache
 from xsovs_common.sync.traffic_lists import HELD, RuleLists
 from xsovs_dev.fakeroot import FakeRoot
@@ -247,7 +247,7 @@ def test_failure_retries_with_backoff(rig, tmp_path):
     clock.now += 0.1
     assert rules.sync(cache, switch()) == {}
     assert recorder.bundles[-1][1][0] == "delete cookie=" + tf.ALL_COOKIES
-    assert rules.report()["bridges"]["xenbr0"]["error"] is None
+    assert traffic_commands.report(rules)["bridges"]["xenbr0"]["error"] is None
 
 
 def test_malformed_list_refused_flows_stay(rig):
@@ -256,7 +256,7 @@ def test_malformed_list_refused_flows_stay(rig):
     count = len(recorder.bundles)
     rules.sync(make_cache('[{"allow": "sure"}]'), switch())
     assert len(recorder.bundles) == count              # nothing weakened
-    report = rules.report()
+    report = traffic_commands.report(rules)
     port = next(p for p in report["ports"] if p["port"] == "vif3.0")
     assert "refused" in port and "vif" in port["refused"]
     assert port["rules"][0]["from"].endswith("(the current one is refused)")
@@ -270,7 +270,7 @@ def test_held_at_start_keeps_the_ports_flows(rig, tmp_path):
     rules.sync(make_cache("not json"), switch())
     assert recorder.dumps == [("xenbr0", "cookie=" + tf.ALL_COOKIES)]
     assert recorder.bundles[-1][1] == ["delete cookie=0x7873747200000063/-1"]
-    report = rules.report()
+    report = traffic_commands.report(rules)
     assert next(p for p in report["ports"] if p["port"] == "vif3.0")["state"].startswith("held")
 
 
@@ -282,7 +282,7 @@ def test_network_rules_reach_every_vif_and_vlan_ports(rig):
     lines = recorder.bundles[-1][1]
     assert any("in_port=5,tcp" in x for x in lines)
     assert not any("in_port=6" in x for x in lines)    # no VIF in XAPI: not ours to rule
-    report = rules.report()
+    report = traffic_commands.report(rules)
     rule = next(p for p in report["ports"] if p["port"] == "vif3.0")["rules"][0]
     assert rule["from"] == "network %s" % NET and rule["cookie"] == "0x1234"
 
@@ -294,5 +294,5 @@ def test_a_port_not_on_its_networks_bridge_is_left_alone(rig):
     sw = traffic.Switch([sw.bridges[0]._replace(name="br-int")], sw.ports, sw.interfaces)
     rules.sync(cache, sw)
     assert all(len(lines) == 1 for _, lines in recorder.bundles)   # only the reset delete
-    assert next(p for p in rules.report()["ports"] if p["port"] == "vif3.0")["state"] == \
-        "not enforced"
+    ports = traffic_commands.report(rules)["ports"]
+    assert next(p for p in ports if p["port"] == "vif3.0")["state"] == "not enforced"

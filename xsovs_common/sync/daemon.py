@@ -21,7 +21,7 @@ import signal
 import sys
 import time
 
-from . import rules, traffic
+from . import rules, traffic, traffic_commands
 from ..log import log
 from ..paths import VSWITCH_SCHEMA, Root
 from .cache import XapiCache
@@ -152,7 +152,7 @@ class Daemon:
     def register_commands(self):
         self.ovs.unixctl.command_register("exit", "", 0, 0, self._exit, None)
         self.ovs.unixctl.command_register("flush-cache", "", 0, 0, self._flush_cache, None)
-        traffic.register_commands(self.ovs.unixctl, self.traffic, self.cache, self.idl)
+        traffic_commands.register_commands(self.ovs.unixctl, self.traffic, self.cache, self.idl)
         path = os.path.join(self.ovs.dirs.RUNDIR, "%s.%d.ctl" % (PROGRAM, os.getpid()))
         error, self.unixctl = self.ovs.unixctl.server.UnixctlServer.create(path)
         if error:
