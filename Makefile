@@ -1,7 +1,12 @@
 # xsovs: set-up, tests, benchmarks, demo and packaging.  See README.md.
 
+# busybox-static provides busybox too: where it is installed it stays (installing
+# busybox would remove it), and setup-system says so.
+DPKG_QUERY   ?= dpkg-query
+BUSYBOX      := $(shell $(DPKG_QUERY) -W -f='$${Status}' busybox-static 2>/dev/null | \
+                  grep -q 'ok installed' && echo busybox-static || echo busybox)
 APT_PACKAGES := openvswitch-switch openvswitch-common iproute2 iptables dnsmasq rpm \
-                iputils-ping isc-dhcp-client ethtool openssl busybox netcat-openbsd
+                iputils-ping isc-dhcp-client ethtool openssl $(BUSYBOX) netcat-openbsd
 APT_PACKAGES += python3-venv
 PYTHON3      ?= python3
 PY36         ?= $(shell PYENV_VERSION=3.6.15 pyenv which python3.6 2>/dev/null)
@@ -24,6 +29,7 @@ setup-check:
 
 setup-system:
 	@test "$$(id -u)" = 0 || { echo "make setup installs Debian packages: run it as root"; exit 1; }
+	@test "$(BUSYBOX)" = busybox || echo "make setup: busybox-static is installed and provides busybox: keeping it (installing busybox would remove it)"
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(APT_PACKAGES)
 
@@ -41,12 +47,19 @@ setup-venv36:
 	$(VENV36)/bin/pip install -q -e .
 
 # The whole suite: lint, host code on Python 3.6, every test on 3.11, unit tests on 3.6.
+# Each pytest run keeps its temporary files (--basetemp) in a directory of its own,
+# removed when the run ends, passed or failed: nothing is left in $TMPDIR.
+UNIT_TESTS   ?= tests/unit
+IN_TMPDIR     = base=$$(mktemp -d "$${TMPDIR:-/tmp}/xsovs-pytest.XXXXXX") && \
+                trap 'rm -rf "$$base"' EXIT &&
+
 test: lint check-py36
-	$(PY) -m pytest tests
+	$(IN_TMPDIR) $(PY) -m pytest --basetemp="$$base/tmp" tests
 	$(MAKE) test-py36
 
 test-py36:
-	$(VENV36)/bin/python -m pytest -p no:cacheprovider tests/unit
+	$(IN_TMPDIR) $(VENV36)/bin/python -m pytest -p no:cacheprovider --basetemp="$$base/tmp" \
+	    $(UNIT_TESTS)
 
 lint:
 	$(VENV)/bin/ruff check .

@@ -9,8 +9,10 @@ error -- any bad command-line value, never a traceback.
 import argparse
 import math
 import sys
+import textwrap
 
 from . import log as logmod
+from . import paths
 from .errors import Error, UsageError
 from .log import log
 from .paths import Root
@@ -19,11 +21,38 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
+# The environment a program's start reads (paths.Root.from_environment), for --help.
+ENVIRONMENT = (
+    (paths.ENV_ROOT, "the host's root directory, as --root-prefix (default /)"),
+    (paths.ENV_XAPI_URL, "the XAPI to use: http://HOST:PORT/ or a unix socket path "
+                         "(default: this host's, %s)" % paths.XAPI_SOCKET),
+    (paths.ENV_DATAPATH_TYPE, "the datapath: system (the kernel's, the default) or "
+                              "netdev (userspace)"),
+)
+
+
+def environment_help(*names):
+    """The ``environment:`` paragraph of a program's --help, naming ``names``."""
+    lines = ["environment:"]
+    for name, text in ENVIRONMENT:
+        if name in names:
+            wrapped = textwrap.wrap(text, 56)
+            lines.append("  %-20s %s" % (name, wrapped[0]))
+            lines += [" " * 23 + more for more in wrapped[1:]]
+    return "\n".join(lines) + "\n"
+
 
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse that raises UsageError instead of exiting, with the common options."""
+    """argparse that raises UsageError instead of exiting, with the common options.
+
+    ``environment``: the variables the program reads, listed after the options.
+    """
 
     def __init__(self, *args, **kwargs):
+        environment = kwargs.pop("environment", ())
+        if environment:
+            kwargs.setdefault("epilog", environment_help(*environment))
+            kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
         argparse.ArgumentParser.__init__(self, *args, **kwargs)
         self.add_argument("--root-prefix", metavar="DIR", default=None,
                           help="resolve every file and program under DIR "

@@ -28,6 +28,7 @@ SDN_CONTROLLER_CA = "/etc/stunnel/certs/sdn-controller-ca.pem"
 OVS_RUNDIR = "/var/run/openvswitch"
 VSWITCH_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 XAPI_INIT_COOKIE = "/var/run/xapi_init_complete.cookie"   # XAPI has finished starting
+XAPI_SOCKET = "/var/lib/xcp/xapi"            # XAPI's local socket, where root logs in
 # Where ovs-ctl keeps the database, logs and core files under a root prefix
 # other than / (at / the Open vSwitch package's own defaults apply).
 OVS_DBDIR = "/etc/openvswitch"

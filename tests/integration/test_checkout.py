@@ -7,6 +7,7 @@ that install can make ``xsovs_common`` importable.
 
 import configparser
 import os
+import shutil
 import subprocess
 import tomllib
 import xmlrpc.client
@@ -35,6 +36,10 @@ def test_each_executable_runs_from_the_checkout(version, program, tmp_path):
     result = _run(PYTHONS[version], [str(program), "--help"], tmp_path)
     assert result.returncode == 0, result.stderr
     assert "usage" in result.stdout.lower() and "Traceback" not in result.stderr
+    # Where XAPI is, for every program that talks to it; the root for all.
+    if program.name != "openvswitch-boot":
+        assert "XSOVS_XAPI_URL" in result.stdout
+    assert "XSOVS_ROOT" in result.stdout
 
 
 @pytest.mark.parametrize("version", sorted(PYTHONS))
@@ -56,5 +61,23 @@ def test_setup_cfg_matches_pyproject():
     cfg.read(REPO_ROOT / "setup.cfg")
     assert cfg["metadata"]["name"] == project["project"]["name"]
     assert cfg["metadata"]["version"] == project["project"]["version"]
+    assert cfg["metadata"]["license"] == project["project"]["license"]
     include = project["tool"]["setuptools"]["packages"]["find"]["include"]
     assert cfg["options.packages.find"]["include"].split() == include
+
+
+@pytest.mark.parametrize("version", sorted(PYTHONS))
+def test_building_the_project_warns_of_nothing_deprecated(version, tmp_path):
+    """pip builds it as make setup does (isolated, the setuptools pyproject.toml asks for)."""
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "setup.cfg"):
+        (source / name).write_bytes((REPO_ROOT / name).read_bytes())
+    shutil.copytree(str(REPO_ROOT / "xsovs_common"), str(source / "xsovs_common"),
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    result = _run(PYTHONS[version], ["-m", "pip", "wheel", "--no-deps", "-w",
+                                     str(tmp_path / "wheels"), str(source)], tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    assert "deprecated" not in output.lower(), output
+    assert list((tmp_path / "wheels").glob("xsovs-0.1.0-*.whl"))

@@ -671,6 +671,29 @@ def test_unknown_bridge_and_damaged_cache(host):
     assert host.state() == before
 
 
+def test_a_damaged_cache_names_the_recovery_and_the_recovery_works(host):
+    """At boot, from a damaged cache: the error says how to write a new one, and it works."""
+    host.write_cache()
+    cache = host.fake_root.file(paths.NETWORK_DBCACHE)
+    with open(cache) as handle:
+        text = handle.read()
+    with open(cache, "w") as handle:
+        handle.write(text[:len(text) // 2])
+    status, err = host.run("--force", "xenbr0", "up")
+    assert status == 1 and "damaged" in err
+    assert "while XAPI runs, 'interface-reconfigure rewrite'" in err
+    assert "'interface-reconfigure --force xenbr0 rewrite --device=NIC --mac=MAC " \
+        "--mode=dhcp|static [--ip=IP --netmask=MASK [--gateway=GW]]'" in err
+    assert "xenbr0" not in host.bridges()
+    # The recovery it names, without XAPI, then the same --force up again.
+    host.ok("--force", "xenbr0", "rewrite", "--device=eth0", "--mac=" + host.mac("eth0"),
+            "--mode=static", "--ip=192.0.2.10", "--netmask=255.255.255.0",
+            "--gateway=192.0.2.1")
+    host.ok("--force", "xenbr0", "up")
+    assert "xenbr0" in host.bridges() and host.ports("xenbr0") == ["eth0"]
+    assert "IPADDR=192.0.2.10" in _ifcfg(host, "xenbr0")
+
+
 def test_bad_xapi_input_changes_nothing(host):
     host.ok(*host.session_args("eth1") + ["up"])
     before = host.state()

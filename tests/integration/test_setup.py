@@ -1,5 +1,7 @@
-"""make setup states what it needs and stops early, naming what is missing."""
+"""make setup states what it needs and stops early, naming what is missing; make test
+cleans up after itself."""
 
+import os
 import subprocess
 
 from xsovs_dev.xapisim import REPO_ROOT
@@ -31,3 +33,32 @@ def test_the_packages_include_python3_venv():
     assert result.returncode == 0
     install = [line for line in result.stdout.splitlines() if "apt-get install" in line]
     assert install and "python3-venv" in install[0].split()
+
+
+def test_an_installed_busybox_static_is_kept_and_said_so(tmp_path):
+    """busybox-static provides busybox; installing busybox would remove it."""
+    dpkg_query = tmp_path / "dpkg-query"
+    dpkg_query.write_text("#!/bin/sh\nprintf 'install ok installed'\n")
+    dpkg_query.chmod(0o755)
+    result = make("-n", "setup-system", "DPKG_QUERY=%s" % dpkg_query)
+    assert result.returncode == 0, result.stderr
+    install = [line for line in result.stdout.splitlines() if "apt-get install" in line][0]
+    assert "busybox-static" in install.split() and "busybox" not in install.split()
+    assert "busybox-static is installed and provides busybox: keeping it" in result.stdout
+    # Where it is not installed, busybox is, without a word.
+    result = make("-n", "setup-system", "DPKG_QUERY=false")
+    install = [line for line in result.stdout.splitlines() if "apt-get install" in line][0]
+    assert "busybox" in install.split() and "busybox-static" not in install.split()
+
+
+def test_a_test_run_leaves_nothing_in_the_temporary_directory(tmp_path):
+    """make's pytest runs keep their temporary files to themselves and remove them."""
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    env = dict(os.environ, TMPDIR=str(tmpdir))
+    result = subprocess.run(["make", "--no-print-directory", "-C", str(REPO_ROOT), "test-py36",
+                             "UNIT_TESTS=tests/unit/test_files.py"], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert " passed" in result.stdout and "--basetemp" in result.stdout
+    assert os.listdir(str(tmpdir)) == []

@@ -1,12 +1,15 @@
 """Sessions through the real XenAPI client against the simulator."""
 
+import os
+import subprocess
+import sys
 import time
 
 import pytest
 
 from xsovs_common.paths import Root
 from xsovs_common.xapi import session as xapi
-from xsovs_dev.xapisim import Simulator
+from xsovs_dev.xapisim import REPO_ROOT, Simulator
 
 HOST = "OpaqueRef:00000002-aaaa-4aaa-aaaa-000000000001"
 
@@ -171,3 +174,31 @@ def test_without_json_rpc_the_host_answers_xml(sim):
     response.read()
     connection.close()
     assert response.getheader("Content-Type").startswith("text/xml")
+
+
+# The programs an administrator runs by hand that need XAPI: (executable, argv).
+NEEDS_XAPI = [("openvswitch-pool-update", ["status"]),
+              ("interface-reconfigure", ["rewrite"]),
+              ("openvswitch-xapi-update", ["--wait", "1", "--interval", "0.5"])]
+
+
+@pytest.mark.parametrize("named", [False, True], ids=["local socket", "XSOVS_XAPI_URL"])
+@pytest.mark.parametrize("program,argv", NEEDS_XAPI, ids=[p for p, _ in NEEDS_XAPI])
+def test_a_program_that_finds_no_xapi_says_where_it_looked_and_what_to_check(
+        fake_root, program, argv, named):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XSOVS_")}
+    if named:
+        env["XSOVS_XAPI_URL"] = where = "http://127.0.0.1:9/"      # nothing listens on 9
+    else:
+        where = fake_root.file("/var/lib/xcp/xapi")
+    result = subprocess.run([sys.executable, str(REPO_ROOT / "libexec" / program),
+                             "--root-prefix", fake_root.path, "--no-syslog"] + argv,
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert "XAPI_UNREACHABLE: no XAPI answers at %s" % where in last
+    if named:
+        assert "(XSOVS_XAPI_URL)" in last and "check that XAPI serves there" in last
+    else:
+        assert "check that XAPI is running on this host" in last
+        assert "set XSOVS_XAPI_URL to its http://HOST:PORT/ URL" in last

@@ -360,8 +360,10 @@ def make_host(root, packages):
     os.makedirs(host.path("/dev"))
     os.mknod(host.path("/dev/null"), stat.S_IFCHR | 0o666, os.makedev(1, 3))
     shutil.copy2(shutil.which("busybox"), host.path("/bin/busybox"))
+    # busybox-static's needs no library: ldd says "not a dynamic executable" and fails.
     libraries = subprocess.run(["ldd", shutil.which("busybox")], stdout=subprocess.PIPE,
-                               universal_newlines=True, check=True).stdout
+                               stderr=subprocess.DEVNULL, universal_newlines=True,
+                               check=False).stdout
     for word in libraries.split():
         if word.startswith("/"):
             os.makedirs(os.path.dirname(host.path(word)), exist_ok=True)

@@ -9,7 +9,7 @@ keeps its historical command line in :mod:`xsovs_common.actions.interface_reconf
 
 import sys
 
-from .. import cli
+from .. import cli, paths
 from . import boot, pool_update
 from ..xapi import session as xapi
 from ..log import log
@@ -28,7 +28,8 @@ MAX_WORKERS = 256
 
 
 def boot_parser():
-    parser = cli.ArgumentParser(prog=BOOT, description="Open vSwitch at host boot.")
+    parser = cli.ArgumentParser(prog=BOOT, description="Open vSwitch at host boot.",
+                                environment=(paths.ENV_ROOT, paths.ENV_DATAPATH_TYPE))
     parser.add_argument("command", choices=boot.COMMANDS)
     return parser
 
@@ -44,7 +45,8 @@ def xapi_update_parser():
     parser = cli.ArgumentParser(
         prog=XAPI_UPDATE,
         description="XAPI start-up hook: run the openvswitch-cfg-update plugin's update "
-                    "on this host.")
+                    "on this host.",
+        environment=(paths.ENV_ROOT, paths.ENV_XAPI_URL))
     _seconds_option(parser, "--wait", MIN_TIMEOUT, MAX_SECONDS, pool_update.DEFAULT_WAIT,
                     "how long to wait for XAPI to start")
     _seconds_option(parser, "--interval", MIN_INTERVAL, MAX_INTERVAL,
@@ -72,7 +74,8 @@ def xapi_update_main(argv):
 def pool_update_parser():
     parser = cli.ArgumentParser(
         prog=POOL_UPDATE,
-        description="Run the openvswitch-cfg-update plugin on every host of the pool.")
+        description="Run the openvswitch-cfg-update plugin on every host of the pool.",
+        environment=(paths.ENV_ROOT, paths.ENV_XAPI_URL))
     parser.add_argument("fn", nargs="?", default="update", choices=pool_update.FUNCTIONS,
                         help="plugin function to run on every host (default: update)")
     parser.add_argument("--workers", type=cli.number(1, MAX_WORKERS, integer=True),

@@ -59,7 +59,8 @@ Options:
 up/down with --session/--pif or --pif-uuid read XAPI and then refresh the
 network cache (/var/xapi/network.dbcache); --force reads that cache (at boot,
 before XAPI runs).
-"""
+
+""" + cli.environment_help(paths.ENV_ROOT, paths.ENV_XAPI_URL, paths.ENV_DATAPATH_TYPE)
 
 ACTIONS = ("up", "down", "rewrite")
 _ALIASES = {"rewrite-configuration": "rewrite"}
@@ -256,9 +257,21 @@ def force_action(root, bridge, action, management=False):
     """``--force BRIDGE up|down``: from the cache, XAPI not running."""
     bridge = validate.interface_name(bridge, what="bridge")
     with lock.host_lock(root):
-        host_network = dbcache.read(root.path(paths.NETWORK_DBCACHE))
+        try:
+            host_network = dbcache.read(root.path(paths.NETWORK_DBCACHE))
+        except CacheError as exc:
+            raise CacheError("%s; %s" % (exc.message, _cache_recovery(bridge)),
+                             params=exc.params)
         pif_ref = host_network.pif_by_bridge(bridge)
         _act(root, host_network, pif_ref, action, management, from_cache=True)
+
+
+def _cache_recovery(bridge):
+    """How to make a usable cache again, for the error that found none."""
+    return ("to recover, write a new one: while XAPI runs, '%s rewrite'; without XAPI, "
+            "'%s --force %s rewrite --device=NIC --mac=MAC --mode=dhcp|static "
+            "[--ip=IP --netmask=MASK [--gateway=GW]]' (the management PIF's), then "
+            "'--force %s up' again" % (PROGRAM, PROGRAM, bridge, bridge))
 
 
 def _identity(root, bridge, device):

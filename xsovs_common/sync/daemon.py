@@ -23,7 +23,8 @@ import time
 
 from . import rules, traffic, traffic_commands
 from ..log import log
-from ..paths import VSWITCH_SCHEMA, Root
+from ..cli import environment_help
+from ..paths import ENV_ROOT, ENV_XAPI_URL, VSWITCH_SCHEMA, Root
 from .cache import XapiCache
 from .rows import RowReader
 from ..xapi.events import Follower
@@ -277,7 +278,9 @@ def parse_args(ovs, argv):
     ovs.dirs.RUNDIR = root.ovs_rundir()
     ovs.dirs.LOGDIR = root.ovs_logdir()
     parser = argparse.ArgumentParser(
-        prog=PROGRAM, description="Keep OVSDB's external ids in step with XAPI.")
+        prog=PROGRAM, description="Keep OVSDB's external ids in step with XAPI.",
+        epilog=environment_help(ENV_ROOT, ENV_XAPI_URL),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("database", metavar="DATABASE", nargs="?",
                         default="unix:" + root.ovsdb_socket(),
                         help="ovsdb-server's socket (default: unix:%(default)s)")

@@ -25,10 +25,10 @@ except ImportError:   # pragma: no cover - Python 2 never runs this code
 import XenAPI
 
 from . import jsonrpc
+from .. import paths
 from ..errors import Error
 from ..log import log
 
-LOCAL_SOCKET = "/var/lib/xcp/xapi"
 # Whatever means "no usable XAPI at that address": refused, timed out, not HTTP, not XML-RPC.
 _UNREACHABLE = (OSError, httplib.HTTPException, xmlrpc.client.ProtocolError,
                 xmlrpc.client.ResponseError, ExpatError)
@@ -50,10 +50,26 @@ class XapiError(Error):
 
 
 class XapiUnreachable(XapiError):
-    """No XAPI answered at the address (not started yet, or gone)."""
+    """No XAPI answered at the address (not started yet, or gone).
 
-    def __init__(self, where, reason):
+    The parameters are where and why; the message also says what to check,
+    for whoever runs a program by hand and meets it: whether XAPI runs, and
+    ``XSOVS_XAPI_URL``, which names the XAPI to use instead of this host's.
+    """
+
+    def __init__(self, where, reason, named=False):
         XapiError.__init__(self, ["XAPI_UNREACHABLE", where, reason])
+        if named:
+            advice = ("check that XAPI serves there, or set %s to where it does"
+                      % paths.ENV_XAPI_URL)
+            where = "%s (%s)" % (where, paths.ENV_XAPI_URL)
+        else:
+            advice = ("check that XAPI is running on this host; to use another XAPI "
+                      "(a pool master, a simulator) set %s to its http://HOST:PORT/ URL "
+                      "or socket path" % paths.ENV_XAPI_URL)
+        self.message = "XAPI_UNREACHABLE: no XAPI answers at %s (%s): %s" % (
+            where, reason, advice)
+        self.args = (self.message,)
 
 
 class _UnixTransport(xmlrpc.client.Transport):
@@ -82,8 +98,13 @@ class _TimeoutTransport(xmlrpc.client.Transport):
 def xapi_location(root=None):
     """Where XAPI is: the root's ``xapi_url`` (``XSOVS_XAPI_URL``), else the local socket."""
     if root is None:
-        return LOCAL_SOCKET
-    return root.xapi_url or root.path(LOCAL_SOCKET)
+        return paths.XAPI_SOCKET
+    return root.xapi_url or root.path(paths.XAPI_SOCKET)
+
+
+def _unreachable(location, exc, root):
+    return XapiUnreachable(location, str(exc) or exc.__class__.__name__,
+                           named=bool(root is not None and root.xapi_url))
 
 
 def _session(location, timeout):
@@ -101,9 +122,10 @@ class Api:
     ``XenAPI`` library's.
     """
 
-    def __init__(self, session, location, own_ref=None, timeout=DEFAULT_TIMEOUT):
+    def __init__(self, session, location, own_ref=None, timeout=DEFAULT_TIMEOUT, root=None):
         self._session = session
         self.location = location
+        self._root = root
         self.session_ref = own_ref or session._session
         self._json = None
         if not location.startswith("https://"):   # http:// or a unix socket
@@ -119,7 +141,7 @@ class Api:
         except jsonrpc.Failure as exc:
             raise XapiError(exc.details)
         except _UNREACHABLE as exc:
-            raise XapiUnreachable(self.location, str(exc) or exc.__class__.__name__)
+            raise _unreachable(self.location, exc, self._root)
 
     def call(self, method, *args):
         log.debug("XAPI %s%r", method, args)
@@ -135,7 +157,7 @@ class Api:
                 raise XapiError(["SESSION_INVALID", self.session_ref])
             raise XapiError(["XAPI_FAULT", str(exc.faultCode), exc.faultString])
         except _UNREACHABLE as exc:
-            raise XapiUnreachable(self.location, str(exc) or exc.__class__.__name__)
+            raise _unreachable(self.location, exc, self._root)
 
     def __getattr__(self, cls):
         if cls.startswith("_"):
@@ -166,9 +188,9 @@ def connect(session_ref=None, root=None, timeout=DEFAULT_TIMEOUT):
     session = _session(location, timeout)
     if session_ref:
         session._session = session_ref
-        yield Api(session, location, own_ref=session_ref, timeout=timeout)
+        yield Api(session, location, own_ref=session_ref, timeout=timeout, root=root)
         return
-    api = Api(session, location, timeout=timeout)
+    api = Api(session, location, timeout=timeout, root=root)
     try:
         session.xenapi.login_with_password("root", "", "1.0", ORIGINATOR)
     except XenAPI.Failure as exc:
@@ -176,7 +198,7 @@ def connect(session_ref=None, root=None, timeout=DEFAULT_TIMEOUT):
     except xmlrpc.client.Fault as exc:
         raise XapiError(["XAPI_FAULT", str(exc.faultCode), exc.faultString])
     except _UNREACHABLE as exc:
-        raise XapiUnreachable(location, str(exc) or exc.__class__.__name__)
+        raise _unreachable(location, exc, root)
     api.session_ref = session._session
     try:
         yield api

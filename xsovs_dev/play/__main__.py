@@ -7,24 +7,28 @@
 ``up`` brings the pool up (FIXTURE: three-host by default, or one-host, or a
 JSON path) and prints the environment to export, so ``eval "$(... up)"``
 points this shell at it; ``env`` prints it again; ``down`` stops every
-process and removes DIR (default: $TMPDIR/xsovs-play).  Exit status 0 done,
-1 failed (with the reason), 2 usage error.
+process, removes DIR (default: $TMPDIR/xsovs-play) and prints the lines that
+undo the exports, so ``eval "$(... down)"`` puts this shell back (see
+:mod:`.shell`).  Exit status 0 done, 1 failed (with the reason), 2 usage error.
 """
 
 import argparse
+import os
 import subprocess
 import sys
 
-from . import pool
+from . import pool, shell
+from xsovs_dev.xapisim import fixture_names
 
-PROG = "python -m xsovs_dev.play"
+PROG = shell.PROG
 
 
 def parser():
     p = argparse.ArgumentParser(prog=PROG, description="A simulated pool to drive by hand.")
     p.add_argument("command", choices=("up", "env", "down"))
     p.add_argument("fixture", nargs="?", default="three-host",
-                   help="up: bundled fixture name or JSON path (default three-host)")
+                   help="up: a fixture's name (%s; default three-host) or a JSON file's "
+                        "path" % ", ".join(fixture_names()))
     p.add_argument("--dir", default=pool.default_dir(),
                    help="where the pool lives (default %(default)s)")
     p.add_argument("--python", help="the hosts' Python (default .venv36's, as on dom0)")
@@ -36,19 +40,21 @@ def main(argv=None):
     try:
         if args.command == "up":
             sys.stderr.write("Bringing a simulated pool up in %s ...\n" % args.dir)
-            state = pool.up(args.dir, args.fixture, args.python)
-            sys.stdout.write(pool.environment(state))
-            sys.stderr.write("Up. Export the lines above (eval \"$(%s env)\"); "
-                             "'%s down' removes it all.\n" % (PROG, PROG))
+            state = pool.up(args.dir, args.fixture, args.python,
+                            saved_environment=shell.saved(os.environ))
+            sys.stdout.write(shell.environment(state))
+            sys.stderr.write(shell.up_hint(args.dir))
         elif args.command == "env":
             state = pool.read_state(args.dir)
             if state is None or "url" not in state:
                 raise pool.PlayError("no pool is up in %s (run up)" % args.dir)
-            sys.stdout.write(pool.environment(state))
+            sys.stdout.write(shell.environment(state))
         else:
+            state = pool.read_state(args.dir)
             left = pool.down(args.dir)
             if left:
                 raise pool.PlayError("could not remove: " + "; ".join(left))
+            sys.stdout.write(shell.undo(os.path.abspath(args.dir), state, os.environ))
             sys.stderr.write("Down: nothing left of %s.\n" % args.dir)
     except (pool.PlayError, RuntimeError, OSError, subprocess.SubprocessError) as exc:
         sys.stderr.write("%s %s: %s\n" % (PROG, args.command, exc))

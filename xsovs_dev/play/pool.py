@@ -1,12 +1,15 @@
 """A simulated pool that outlives the command that starts it: up, then down.
 
-``up`` builds, under one directory, a root per host of the fixture (inventory,
-``network.conf``, the real OVS tools linked in, stubs that record the
-commands a host would run on its network and firewall), starts that host's
-own ``ovsdb-server`` and dummy ``ovs-vswitchd`` with their sockets where a
-host has them (``<root>/var/run/openvswitch``), lets XAPI plug each host's
-PIFs with the real ``interface-reconfigure``, and starts the simulator
-(``python -m xsovs_dev.xapisim --host-root ...``) in the background.  Every
+``up`` builds, under one directory, a root per host of the fixture and makes
+each look like a started host: the inventory, ``network.conf``, the real OVS
+tools linked in, stubs that record the commands a host would run on its
+network and firewall, the key and certificate XAPI makes for a host
+(``xapi-ssl.pem``, made with ``openssl``), its switch started by the boot
+script itself (``openvswitch-boot start``: ovs-ctl, pid files and sockets
+where a host has them, the dummy datapath), the simulator
+(``python -m xsovs_dev.xapisim --host-root ...``) in the background, each
+host's PIFs plugged by the real ``interface-reconfigure`` as XAPI does, and
+last XAPI's start-up cookie.  The hosts are built side by side.  Every
 process it starts is recorded in ``play.json``; ``down`` stops them, sweeps
 any process still naming the directory, and removes the directory.
 """
@@ -20,10 +23,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from xsovs_common import paths
 from xsovs_common.xapi import network as xapi_network
-from xsovs_dev import ovs
+from xsovs_dev import ovs, pki
 from xsovs_dev.demo.host import host_python
 from xsovs_dev.fakeroot import FakeRoot
 from xsovs_dev.xapisim import REPO_ROOT, Simulator, client
@@ -34,6 +38,14 @@ REAL_PROGRAMS = ("ovs-vsctl", "ovs-ofctl", "ovs-appctl", "ovs-ctl")
 # What a host would run on its own network and firewall: recorded, never run here.
 STUB_PROGRAMS = ("iptables", "iptables-save", "ip6tables", "ip", "sysctl", "ethtool",
                  "dhclient", "modprobe", "update-issue")
+# Every bridge and port a dummy device: the pool needs no NIC, namespace or kernel module.
+DATAPATH_TYPE = "netdev"
+SYSCONFIG_OPENVSWITCH = (
+    "# Written by xsovs_dev.play: ovs-vswitchd with dummy devices, no memory locked.\n"
+    "VSWITCHD_MLOCKALL=no\n"
+    "OVS_CTL_OPTS='--ovs-vswitchd-options=--enable-dummy=override "
+    "--ovs-vswitchd-options=--disable-system'\n")
+BOOT = str(REPO_ROOT / "libexec" / "openvswitch-boot")
 START_TIMEOUT = 20.0
 
 
@@ -51,6 +63,15 @@ def clean_env():
             if not k.startswith(("OVS_", "XSOVS_", "PYTHON"))}
 
 
+def host_env(root_path, url=None):
+    """The environment of a program run on the host whose root is ``root_path``."""
+    env = dict(clean_env(), XSOVS_ROOT=root_path, XSOVS_LOG="stderr",
+               XSOVS_DATAPATH_TYPE=DATAPATH_TYPE)
+    if url:
+        env["XSOVS_XAPI_URL"] = url
+    return env
+
+
 def _host_dir_name(record):
     name = record.get("name_label", "")
     return name if re.match(r"^[A-Za-z0-9_.-]{1,32}\Z", name) else record["uuid"]
@@ -62,21 +83,28 @@ def _fixture_hosts(fixture):
     return sorted((h["uuid"], h.get("name_label", ""), _host_dir_name(h)) for h in hosts)
 
 
-def _host_root(directory, uuid):
-    root = FakeRoot(directory, host_uuid=uuid)
+def _last_line(text):
+    return " ".join(text.strip().splitlines()[-1:]) or "no output"
+
+
+def _boot_host(path, uuid, python):
+    """One host's root, its ``xapi-ssl.pem``, then ``openvswitch-boot start``."""
+    root = FakeRoot(path, host_uuid=uuid)
     for name in REAL_PROGRAMS:
         root.link_program(name)
     for name in STUB_PROGRAMS:
         root.stub_program(name)
+    root.write(paths.SYSCONFIG_OPENVSWITCH, SYSCONFIG_OPENVSWITCH)
+    leaf = pki.self_signed(root.file("/var/lib/xsovs-play/pki"), uuid)
+    with open(leaf.pem) as handle:
+        root.write(paths.XAPI_SSL_PEM, handle.read(), mode=0o600)
+    result = subprocess.run([python, BOOT, "start"], env=host_env(root.path),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
+    if result.returncode != 0:
+        raise PlayError("openvswitch-boot start on %s failed: %s"
+                        % (path, _last_line(result.stderr)))
     return root
-
-
-def _start_ovs(root):
-    for directory in (paths.OVS_DBDIR, paths.OVS_RUNDIR, paths.OVS_LOGDIR):
-        os.makedirs(root.file(directory), exist_ok=True)
-    instance = ovs.OvsInstance(root.file(paths.OVS_DBDIR), vswitchd="dummy",
-                               rundir=root.file(paths.OVS_RUNDIR))
-    return instance.start()
 
 
 def _wait_for_url(proc, out_path):
@@ -120,10 +148,9 @@ def _start_simulator(directory, fixture, python, hosts):
     return proc, _wait_for_url(proc, out)
 
 
-def _plug_pifs(root, uuid, url, python):
-    """XAPI plugs each of this host's PIFs: ``interface-reconfigure --pif-uuid U up``."""
-    env = dict(clean_env(), XSOVS_XAPI_URL=url, XSOVS_LOG="stderr", XSOVS_ROOT=root.path,
-               XSOVS_DATAPATH_TYPE="netdev")
+def _plug_pifs(root_path, uuid, url, python):
+    """XAPI plugs each of this host's PIFs: ``interface-reconfigure --pif-uuid U up``;
+    then it has started (its cookie)."""
     session = client.session(url)
     session.xenapi.login_with_password("root", "")
     try:
@@ -134,16 +161,41 @@ def _plug_pifs(root, uuid, url, python):
             or pif["bond_slave_of"] == "OpaqueRef:NULL"]
     program = os.path.join(str(REPO_ROOT), "libexec", "interface-reconfigure")
     for pif in sorted(pifs, key=lambda p: (int(p.get("VLAN", -1)) >= 0, p["device"])):
-        result = subprocess.run([python, program, "--pif-uuid", pif["uuid"], "up"], env=env,
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
+        result = subprocess.run([python, program, "--pif-uuid", pif["uuid"], "up"],
+                                env=host_env(root_path, url), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                universal_newlines=True, timeout=60)
         if result.returncode != 0:
             raise PlayError("interface-reconfigure --pif-uuid %s up failed: %s"
-                            % (pif["uuid"], " ".join(result.stderr.strip().splitlines()[-1:])))
+                            % (pif["uuid"], _last_line(result.stderr)))
+    FakeRoot(root_path, backend=None).write(paths.XAPI_INIT_COOKIE, "")
 
 
-def up(directory, fixture="three-host", python=None):
-    """Bring the pool up; returns the state written to ``play.json``."""
+def _each_host(function, argument_lists):
+    """``function(*args)`` for every host at once; the results in order, or the first error."""
+    with ThreadPoolExecutor(max_workers=len(argument_lists) or 1) as workers:
+        futures = [workers.submit(function, *args) for args in argument_lists]
+        return [future.result() for future in futures]
+
+
+def _daemon_pids(root_path):
+    """The pids ovs-ctl wrote for this host's ovsdb-server and ovs-vswitchd."""
+    pids = []
+    for name in ("ovsdb-server", "ovs-vswitchd"):
+        try:
+            with open(os.path.join(root_path + paths.OVS_RUNDIR, name + ".pid")) as handle:
+                pids.append(int(handle.read().strip()))
+        except (OSError, ValueError):
+            pass
+    return pids
+
+
+def up(directory, fixture="three-host", python=None, saved_environment=None):
+    """Bring the pool up; returns the state written to ``play.json``.
+
+    ``saved_environment``: the shell's values of what the pool exports, kept
+    in the state for ``down`` to put back (:mod:`.shell`).
+    """
     directory = os.path.abspath(directory)
     if os.path.exists(directory):
         raise PlayError("%s exists: a pool is up (or was not taken down); run down first"
@@ -154,21 +206,23 @@ def up(directory, fixture="three-host", python=None):
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise PlayError("cannot load fixture %s: %s" % (fixture, exc))
     os.makedirs(directory)
-    state = {"directory": directory, "fixture": fixture, "pids": [], "hosts": []}
+    state = {"directory": directory, "fixture": fixture, "pids": [], "hosts": [],
+             "saved_environment": saved_environment or {}}
     try:
         for uuid, name, dir_name in hosts:
-            root = _host_root(os.path.join(directory, dir_name), uuid)
-            instance = _start_ovs(root)
-            state["pids"] += [instance._server.pid, instance._vswitchd.pid]
-            state["hosts"].append({"uuid": uuid, "name": name, "root": root.path,
-                                   "ovsdb": "unix:" + instance.socket})
-            _write_state(directory, state)
+            root_path = os.path.join(directory, dir_name)
+            state["hosts"].append({
+                "uuid": uuid, "name": name, "root": root_path,
+                "ovsdb": "unix:" + os.path.join(root_path + paths.OVS_RUNDIR, "db.sock")})
+        _write_state(directory, state)
+        _each_host(_boot_host, [(h["root"], h["uuid"], python) for h in state["hosts"]])
+        for host in state["hosts"]:
+            state["pids"] += _daemon_pids(host["root"])
         proc, state["url"] = _start_simulator(directory, fixture, python, hosts)
         state["pids"].append(proc.pid)
         _write_state(directory, state)
-        for host in state["hosts"]:
-            _plug_pifs(FakeRoot(host["root"], host_uuid=None, backend=None), host["uuid"],
-                       state["url"], python)
+        _each_host(_plug_pifs, [(h["root"], h["uuid"], state["url"], python)
+                                for h in state["hosts"]])
         _write_bin(directory)
     except BaseException:
         down(directory)
@@ -198,16 +252,6 @@ def _quote(text):
     return "'%s'" % text.replace("'", "'\\''")
 
 
-def environment(state):
-    """The shell lines to export, then one comment line per host."""
-    lines = ["export XSOVS_XAPI_URL=%s" % state["url"],
-             "export PATH=%s:\"$PATH\"" % os.path.join(state["directory"], "bin")]
-    for host in state["hosts"]:
-        lines.append("# %-6s %s  root %s  OVSDB %s"
-                     % (host["name"], host["uuid"], host["root"], host["ovsdb"]))
-    return "\n".join(lines) + "\n"
-
-
 def read_state(directory):
     try:
         with open(os.path.join(os.path.abspath(directory), STATE)) as handle:
@@ -226,8 +270,10 @@ def down(directory):
     directory = os.path.abspath(directory)
     if not os.path.exists(directory):
         return []
-    state = read_state(directory) or {"pids": []}
-    for pid in reversed(state["pids"]):          # the simulator first, then each switch
+    state = read_state(directory) or {"pids": [], "hosts": []}
+    for host in state.get("hosts", []):     # ovs-ctl's monitors first, then what they watch
+        ovs.kill_daemons(host["root"] + paths.OVS_RUNDIR)
+    for pid in reversed(state["pids"]):     # the simulator
         if pid in _ours(directory):
             try:
                 os.kill(pid, signal.SIGTERM)

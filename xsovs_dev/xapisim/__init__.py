@@ -45,10 +45,10 @@ three-host.json are builder.one_host() and builder.three_host().
 from .builder import PoolBuilder
 from .errors import XapiError
 from .plugins import PluginCall, most_at_once
-from .server import FIXTURES, REPO_ROOT, Simulator, fixture_path
+from .server import FIXTURES, REPO_ROOT, Simulator, fixture_names, fixture_path
 from .store import Store
 
 __all__ = [
     "FIXTURES", "REPO_ROOT", "PluginCall", "PoolBuilder", "Simulator", "Store",
-    "XapiError", "fixture_path", "most_at_once",
+    "XapiError", "fixture_names", "fixture_path", "most_at_once",
 ]

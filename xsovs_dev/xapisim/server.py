@@ -30,6 +30,11 @@ def fixture_path(name):
     return FIXTURES / ("%s.json" % name)
 
 
+def fixture_names():
+    """The bundled fixtures' names, sorted."""
+    return sorted(path.stem for path in FIXTURES.glob("*.json"))
+
+
 class _Handler(SimpleXMLRPCRequestHandler):
     rpc_paths = ()  # XAPI answers XML-RPC on any path ...
 
@@ -139,8 +144,11 @@ class Simulator:
 
     def __init__(self, fixture=None):
         if isinstance(fixture, str) and not os.path.exists(fixture):
-            if fixture_path(fixture).exists():
-                fixture = fixture_path(fixture)
+            if not fixture_path(fixture).exists():
+                raise ValueError("no fixture named %r and no such file: the fixtures are %s "
+                                 "(or give a JSON file's path)"
+                                 % (fixture, ", ".join(fixture_names())))
+            fixture = fixture_path(fixture)
         self.store = Store(fixture)
         self.api = Api(self)
         self.log = logging.getLogger("xsovs_dev.xapisim")
