@@ -33,27 +33,39 @@ DAEMON_TIMEOUT = 60
 OVSDB_TIMEOUT = 10
 
 
-def _to_daemon(root, function, args):
-    """Hand a checked call to ovs-xapi-sync; its answer, or its refusal with the plugin's code."""
-    argv = [root.program("ovs-appctl"), "--timeout=%d" % DAEMON_TIMEOUT, "-t", DAEMON,
-            "traffic-rules/call", function, json.dumps(args, sort_keys=True)]
+def _ask(root, args, timeout):
+    """``ovs-appctl -t ovs-xapi-sync ARGS``: ``(stdout, None)``, or ``(None, what it said)``."""
+    argv = [root.program("ovs-appctl"), "--timeout=%d" % timeout, "-t", DAEMON] + list(args)
     env = {"OVS_RUNDIR": root.ovs_rundir(), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
     try:
-        result = process.run(argv, timeout=DAEMON_TIMEOUT + 5, check=False, env=env)
+        result = process.run(argv, timeout=timeout + 5, check=False, env=env)
     except Error as exc:         # ovs-appctl missing, or timed out
-        result, detail = None, exc.message
-    if result is not None and result.returncode == 0:
-        return result.stdout
-    if result is not None:
-        refusal = _refusal(result.stderr)
-        if refusal is not None:
-            raise refusal
-        detail = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else \
-            "exit status %d" % result.returncode
-    raise tr.PluginArgumentError(
-        tr.E_OVSCALL, "%s: %s does not answer (%s): it applies traffic rules; "
-        "start it with systemctl start xsovs-xapi-sync" % (function.replace("-", "_"),
-                                                          DAEMON, detail))
+        return None, exc.message
+    if result.returncode == 0:
+        return result.stdout, None
+    return None, result.stderr.strip() or "exit status %d" % result.returncode
+
+
+def _not_answering(said):
+    """Why the daemon did not answer, as whoever reads the failure needs it."""
+    if "pidfile" in said:
+        return "%s is not running (systemctl start xsovs-xapi-sync): it applies the " \
+            "traffic rules" % DAEMON
+    return "%s does not answer (%s): it applies the traffic rules (systemctl status " \
+        "xsovs-xapi-sync)" % (DAEMON, said.splitlines()[-1])
+
+
+def _to_daemon(root, function, args):
+    """Hand a checked call to ovs-xapi-sync; its answer, or its refusal with the plugin's code."""
+    answer, said = _ask(root, ["traffic-rules/call", function, json.dumps(args, sort_keys=True)],
+                        DAEMON_TIMEOUT)
+    if answer is not None:
+        return answer
+    refusal = _refusal(said)
+    if refusal is not None:
+        raise refusal
+    raise tr.PluginArgumentError(tr.E_OVSCALL, "%s: %s" % (function.replace("-", "_"),
+                                                           _not_answering(said)))
 
 
 def _refusal(stderr):
@@ -118,17 +130,10 @@ PLUGIN_FUNCTIONS = {
 
 def daemon_report(root):
     """What ``status`` shows of the traffic rules: ovs-xapi-sync's report, or why there is none."""
-    argv = [root.program("ovs-appctl"), "--timeout=10", "-t", DAEMON, "traffic-rules/show"]
-    env = {"OVS_RUNDIR": root.ovs_rundir(), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
-    try:
-        result = process.run(argv, timeout=15, check=False, env=env)
-    except Error as exc:
-        return {"error": exc.message}
-    if result.returncode == 0:
+    answer, said = _ask(root, ["traffic-rules/show"], 10)
+    if answer is not None:
         try:
-            return json.loads(result.stdout)
+            return json.loads(answer)
         except ValueError:
-            pass
-    detail = (result.stderr or result.stdout).strip().splitlines()
-    return {"error": "%s does not answer (%s): traffic rules are applied by it" % (
-        DAEMON, detail[-1] if detail else "exit status %d" % result.returncode)}
+            said = "not JSON: %s" % answer[:80]
+    return {"error": _not_answering(said)}
