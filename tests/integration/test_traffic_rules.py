@@ -426,3 +426,35 @@ def test_plugin_calls_fail_clearly_without_the_daemon(rig):
     assert "error" in r.traffic_status()
     r.daemon.start()
     r.until(lambda: r.daemon.appctl("traffic-rules/show").returncode == 0)
+
+
+MALFORMED = [
+    "not json",
+    '{"allow": false}',
+    json.dumps([{"allow": False, "protocol": "ip", "direction": "to"}]),
+    stored(rule(False, "SCTP", None, "", "to")),
+    stored(rule(False, "TCP", 22, "10.0.0.0/33", "to")),
+    stored(rule(False, "ICMP", 7, "", "to")),
+    stored(rule("no", "TCP", 22, "", "to")),
+    stored(rule(False, "TCP", 22, "", "sideways")),
+]
+
+
+def test_fuzzed_lists_in_xapi_are_refused_and_change_no_flow(rig):
+    r = rig([(1, "xenbr0", stored(DENY_SSH, DENY_PING_IN))])
+    r.plug(1)
+    r.until(lambda: r.flows_of("xenbr0", "vif1.0"))
+    before = th.all_flows(r.ofctl, "xenbr0")
+
+    def refused():
+        report = json.loads(r.daemon.appctl("traffic-rules/show").stdout)
+        port = {p["port"]: p for p in report["ports"]}["vif1.0"]
+        return port.get("refused", {}).get("vif")
+    for value in MALFORMED:
+        r.set_vif_rules(1, value)
+        reason = r.until(refused)
+        assert reason and "xo:sdn-controller:of-rules" in reason
+        assert th.all_flows(r.ofctl, "xenbr0") == before
+        r.set_vif_rules(1, stored(DENY_SSH, DENY_PING_IN))
+        r.until(lambda: not refused())
+    assert th.all_flows(r.ofctl, "xenbr0") == before
