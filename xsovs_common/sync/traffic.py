@@ -76,11 +76,6 @@ class SwitchReader:
         return Switch(bridges, ports, ifaces)
 
 
-def switch_from_idl(idl):
-    """The rows this part reads, as plain tuples (``ports``/``interfaces`` by uuid)."""
-    return SwitchReader()(idl)
-
-
 class _BridgeState:
     def __init__(self, name, fail_mode):
         self.name = name
@@ -126,6 +121,7 @@ class TrafficRules:
         self._dump = dump
         self.read_switch = read_switch or SwitchReader()
         self._views = {}            # interface uuid -> (inputs, _PortView)
+        self._fmt = None            # (the pool's keys, their format)
         self.lists = traffic_lists.RuleLists(clock)
         self.bridges = {}           # Bridge row uuid -> _BridgeState
         self.views = []             # _PortView of the last run, for status
@@ -177,10 +173,16 @@ class TrafficRules:
 
     # -- what is wanted --------------------------------------------------------------
     def _format(self, cache):
-        try:
-            return tr.of_format(cache.pool().get("other_config", {}))
-        except InvalidValue as exc:
-            return exc
+        """The pool's format of VIF lists, or the InvalidValue refusing it (the same object
+        while the pool's keys stay the same, so that the views it went into stay too)."""
+        other = cache.pool().get("other_config", {})
+        keys = (other.get(tr.OF_FORMAT_KEY), other.get(tr.OF_METHOD_KEY))
+        if self._fmt is None or self._fmt[0] != keys:
+            try:
+                self._fmt = (keys, tr.of_format(other))
+            except InvalidValue as exc:
+                self._fmt = (keys, exc)
+        return self._fmt[1]
 
     def _rules(self, cache, scope, record, fmt):
         text = record["other_config"].get(tr.RULES_KEY)
