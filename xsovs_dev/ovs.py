@@ -101,6 +101,7 @@ class OvsInstance:
     def start_vswitchd(self):
         argv = [_which("ovs-vswitchd"), "unix:" + self.socket,
                 "--unixctl=" + os.path.join(self.rundir, "ovs-vswitchd.ctl"),
+                "--pidfile=" + os.path.join(self.rundir, "ovs-vswitchd.pid"),
                 "--log-file=" + os.path.join(self.workdir, "ovs-vswitchd.log"), "-vconsole:off"]
         if self.vswitchd_mode == "dummy":
             argv += ["--enable-dummy=override", "--disable-system"]

@@ -17,11 +17,12 @@ import os
 import sys
 import time
 
-from . import ovn_pool, ovn_ports, rules, service
+from . import ovn_pool, ovn_ports, rules, service, traffic, traffic_commands
 from ..cli import environment_help
 from ..log import log
 from ..paths import ENV_ROOT, ENV_XAPI_URL, VSWITCH_SCHEMA
 from .cache import CLASSES, XapiCache
+from .rows import RowReader
 from ..xapi.events import Follower
 
 PROGRAM = "ovs-xapi-sync"
@@ -30,24 +31,27 @@ COLUMNS = {
     "Port": ["name", "fake_bridge", "external_ids"],
     "Interface": ["name", "external_ids"],
 }
+for _table, _columns in traffic.COLUMNS.items():
+    COLUMNS[_table] = sorted(set(COLUMNS[_table]) | set(_columns))
 MAX_RETRY_DELAY = 5.0      # seconds between retries of a transaction OVSDB refused
 # ovsdb-server is a local socket: try it again every second (the ovs library's
 # floor) rather than backing off to its default 8 s.
 RECONNECT_BACKOFF_MS = 1000
 
 
-def _idl_rows(idl):
+def _idl_rows(reader, idl):
+    """The rows rules.plan reads, through ``reader`` (a RowReader: unchanged rows kept)."""
     def ids(row, column):
         return dict(getattr(row, column))
 
-    bridges = [rules.row(r.uuid, r.name, ids(r, "external_ids"), ids(r, "other_config"),
-                         r.fail_mode[0] if r.fail_mode else None)
-               for r in idl.tables["Bridge"].rows.values()]
-    fakes = [rules.row(r.uuid, r.name, ids(r, "external_ids"))
-             for r in idl.tables["Port"].rows.values() if r.fake_bridge]
-    ifaces = [rules.row(r.uuid, r.name, ids(r, "external_ids"))
-              for r in idl.tables["Interface"].rows.values()]
-    return bridges, fakes, ifaces
+    bridges = reader.rows(idl, "Bridge", lambda r: rules.row(
+        r.uuid, r.name, ids(r, "external_ids"), ids(r, "other_config"),
+        r.fail_mode[0] if r.fail_mode else None))
+    ports = reader.rows(idl, "Port", lambda r: (bool(r.fake_bridge), rules.row(
+        r.uuid, r.name, ids(r, "external_ids"))))
+    ifaces = reader.rows(idl, "Interface", lambda r: rules.row(
+        r.uuid, r.name, ids(r, "external_ids")))
+    return bridges, [row for fake, row in ports if fake], ifaces
 
 
 class Daemon:
@@ -72,6 +76,8 @@ class Daemon:
         self.retry_at = None
         self.retry_delay = 0.0
         self.unixctl = None
+        self.rows = RowReader(COLUMNS)
+        self.traffic = traffic.TrafficRules(root)
 
     def start_follower(self):
         if self.follower is not None:
@@ -89,6 +95,7 @@ class Daemon:
         conn.reply(None)
 
     def register_commands(self):
+        traffic_commands.register_commands(self.ovs.unixctl, self.traffic, self.cache, self.idl)
         self.unixctl = service.unixctl_server(self.ovs, PROGRAM, {
             "exit": ("", 0, 0, self._exit),
             "flush-cache": ("", 0, 0, self._flush_cache),
@@ -127,7 +134,7 @@ class Daemon:
             return
         now = (self.idl.change_seqno, self.cache.generation)
         self.retry_at = None
-        bridges, fakes, ifaces = _idl_rows(self.idl)
+        bridges, fakes, ifaces = _idl_rows(self.rows, self.idl)
         changes = rules.plan(self.cache, bridges, fakes, ifaces)
         moves = ovn_ports.plan(self.cache, *ovn_ports.rows(self.idl, ifaces, self.cache)) \
             if ovn_ports.wanted(self.cache, self.idl) else []
@@ -174,10 +181,12 @@ class Daemon:
             self.idl.run()
             self._note_connection()
             self.batches.take(self.follower, self._apply)
+            self.traffic.run(self.cache, self.idl)     # flows first: they are the safety
             self.sync()
             poller = poller_cls()
             self.unixctl.wait(poller)
             self.idl.wait(poller)
+            self.traffic.wait(poller)
             poller.fd_wait(self.batches.wakeup.read_fd, self.ovs.poller.POLLIN)
             if self._due():
                 # A commit took in changes of others: their socket data is read already.
