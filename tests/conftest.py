@@ -67,6 +67,16 @@ def plugin_host(ovs, fake_root):
         yield start
 
 
+@pytest.fixture
+def ovn_central(tmp_path):
+    """A fresh OVN central on loopback (xsovs_dev.ovn.central): NB and SB as
+    3-member Raft clusters and ovn-northd; stopped after the test."""
+    from xsovs_dev.ovn import central
+    need(central.available())
+    with central.OvnCentral(str(tmp_path / "ovn-central")) as running:
+        yield running
+
+
 @pytest.fixture(scope="session")
 def netns_ok():
     from xsovs_dev import netns

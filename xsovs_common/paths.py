@@ -29,6 +29,13 @@ OVS_RUNDIR = "/var/run/openvswitch"
 VSWITCH_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 XAPI_INIT_COOKIE = "/var/run/xapi_init_complete.cookie"   # XAPI has finished starting
 XAPI_SOCKET = "/var/lib/xcp/xapi"            # XAPI's local socket, where root logs in
+# The OVN host package's directories (ovn-ctl's defaults): ovn-controller's pid
+# file and control socket, its log.
+OVN_RUNDIR = "/var/run/ovn"
+OVN_LOGDIR = "/var/log/ovn"
+POOL_CONF = "/etc/xensource/pool.conf"     # "master", or "slave:ADDRESS" on a pool member
+# The NB remote ovn-xapi-sync last wrote to: where to remove the pool's rows once unset.
+OVN_SYNC_REMOTE = "/var/lib/xsovs/ovn-xapi-sync.remote"
 # Where ovs-ctl keeps the database, logs and core files under a root prefix
 # other than / (at / the Open vSwitch package's own defaults apply).
 OVS_DBDIR = "/etc/openvswitch"
@@ -49,6 +56,9 @@ PROGRAMS = {
     "ovs-ofctl": "/usr/bin/ovs-ofctl",
     "ovs-appctl": "/usr/bin/ovs-appctl",
     "ovs-ctl": "/usr/share/openvswitch/scripts/ovs-ctl",
+    # The OVN host package (ovn-host): its daemon, and the script that runs it.
+    "ovn-ctl": "/usr/share/ovn/scripts/ovn-ctl",
+    "ovn-controller": "/usr/bin/ovn-controller",
     "ip": "/sbin/ip",
     "ethtool": "/sbin/ethtool",
     "dhclient": "/sbin/dhclient",
@@ -78,16 +88,20 @@ class Root:
     not under the prefix; ``xapi_url``: where XAPI is when not on its local
     socket (an ``http://host:port/`` URL or a socket path); ``datapath_type``:
     the text given for the bridges' datapath, checked where it is used
-    (:func:`hostconfig.datapath_type`); None for the default.
+    (:func:`hostconfig.datapath_type`); None for the default.  ``environ``:
+    the environment as the program found it, which the package scripts it
+    runs (``ovs-ctl``, ``ovn-ctl``) get with their directories added (a copy;
+    the process's own when not given).
     """
 
     def __init__(self, prefix, ovs_rundir=None, ovs_logdir=None, xapi_url=None,
-                 datapath_type=None):
+                 datapath_type=None, environ=None):
         self.prefix = os.path.abspath(prefix)
         self._ovs_rundir = ovs_rundir or None
         self._ovs_logdir = ovs_logdir or None
         self.xapi_url = xapi_url or None
         self.datapath_type = datapath_type or None
+        self.environ = dict(os.environ if environ is None else environ)
 
     @classmethod
     def from_environment(cls, prefix=None, environ=None):
@@ -99,7 +113,7 @@ class Root:
                    ovs_rundir=environ.get(ENV_OVS_RUNDIR),
                    ovs_logdir=environ.get(ENV_OVS_LOGDIR),
                    xapi_url=environ.get(ENV_XAPI_URL),
-                   datapath_type=environ.get(ENV_DATAPATH_TYPE))
+                   datapath_type=environ.get(ENV_DATAPATH_TYPE), environ=environ)
 
     def __repr__(self):
         return "Root(%r)" % self.prefix

@@ -16,6 +16,7 @@ _IFNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}\Z")
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\Z")
 _REF = re.compile(r"^OpaqueRef:[A-Za-z0-9._-]{1,64}\Z")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 NULL_REF = "OpaqueRef:NULL"
 
 
@@ -177,7 +178,7 @@ def text(value, max_bytes=255, what="value"):
         _fail(what, value, "not valid UTF-8")
     if size > max_bytes:
         _fail(what, value[:40] + "...", "longer than %d bytes" % max_bytes)
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+    if _CONTROL.search(value):
         _fail(what, value, "control characters")
     return value
 

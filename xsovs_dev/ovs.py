@@ -35,8 +35,12 @@ def _which(program):
 class OvsInstance:
     """ovsdb-server (+ ovs-vswitchd) rooted at ``workdir`` (sockets in ``rundir``)."""
 
-    def __init__(self, workdir, vswitchd=None, netns=None, rundir=None):
+    def __init__(self, workdir, vswitchd=None, netns=None, rundir=None, remotes=(), ssl=None):
+        """``remotes``: more ``--remote`` targets of ovsdb-server (``pssl:PORT:IP``), with
+        ``ssl`` = (KEY, CERT, CA) files for them."""
         self.workdir = os.path.abspath(workdir)
+        self.remotes = list(remotes)
+        self.ssl = ssl
         self.rundir = os.path.abspath(rundir) if rundir else os.path.join(self.workdir, "run")
         self.db_path = os.path.join(self.workdir, "conf.db")
         self.socket = os.path.join(self.rundir, "db.sock")
@@ -75,7 +79,10 @@ class OvsInstance:
         self._server = subprocess.Popen(
             [_which("ovsdb-server"), self.db_path, "--remote=punix:" + self.socket,
              "--unixctl=" + os.path.join(self.rundir, "ovsdb-server.ctl"),
-             "--log-file=" + os.path.join(self.workdir, "ovsdb-server.log"), "-vconsole:off"],
+             "--log-file=" + os.path.join(self.workdir, "ovsdb-server.log"), "-vconsole:off"]
+            + ["--remote=" + remote for remote in self.remotes]
+            + (["--private-key=" + self.ssl[0], "--certificate=" + self.ssl[1],
+                "--ca-cert=" + self.ssl[2]] if self.ssl else []),
             env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)
         # The socket file exists from bind(); clients are refused until listen().
@@ -94,6 +101,7 @@ class OvsInstance:
     def start_vswitchd(self):
         argv = [_which("ovs-vswitchd"), "unix:" + self.socket,
                 "--unixctl=" + os.path.join(self.rundir, "ovs-vswitchd.ctl"),
+                "--pidfile=" + os.path.join(self.rundir, "ovs-vswitchd.pid"),
                 "--log-file=" + os.path.join(self.workdir, "ovs-vswitchd.log"), "-vconsole:off"]
         if self.vswitchd_mode == "dummy":
             argv += ["--enable-dummy=override", "--disable-system"]
@@ -110,11 +118,11 @@ class OvsInstance:
         self.vsctl("remove", "Open_vSwitch", ".", "other_config", "xsovs-test")
 
     def stop_vswitchd(self):
-        _terminate(self._vswitchd)
+        terminate(self._vswitchd)
         self._vswitchd = None
 
     def stop_server(self):
-        _terminate(self._server)
+        terminate(self._server)
         self._server = None
 
     def stop(self):
@@ -167,7 +175,8 @@ class OvsInstance:
         return self.vsctl("get", table, record, column).strip()
 
 
-def _terminate(proc):
+def terminate(proc):
+    """SIGTERM, then SIGKILL after 5 s; a process already gone is left alone."""
     if proc is None or proc.poll() is not None:
         return
     proc.send_signal(signal.SIGTERM)

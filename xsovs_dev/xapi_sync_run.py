@@ -16,6 +16,7 @@ import time
 from xsovs_common.ovs import ovsdb
 from xsovs_common.paths import XAPI_INIT_COOKIE as COOKIE
 from xsovs_dev import ovs as ovsmod
+from xsovs_dev import toolstack
 from xsovs_dev.xapisim import REPO_ROOT, Simulator
 
 PROGRAM = str(REPO_ROOT / "libexec" / "ovs-xapi-sync")
@@ -49,17 +50,11 @@ def historical_fixture():
 
 
 def vif_script_ids(network_uuid=NET0_UUID, vif_uuid=VIF_UUID, vm_uuid=VM_UUID, mac=MAC):
-    return {"attached-mac": mac, "xs-network-uuid": network_uuid,
-            "xs-vif-uuid": vif_uuid, "xs-vm-uuid": vm_uuid}
+    """xenopsd's four ids, by default for the historical test's VIF."""
+    return toolstack.vif_script_ids(network_uuid, vif_uuid, vm_uuid, mac)
 
 
-def vif_script_add(bridge, dev, ids=None):
-    """ovs-vsctl arguments that plug ``dev`` as XAPI's vif script does (one transaction)."""
-    argv = ["--", "--if-exists", "del-port", dev, "--", "add-port", bridge, dev]
-    if ids:
-        argv += ["--", "set", "interface", dev] + [
-            'external-ids:"%s"="%s"' % (k, v) for k, v in sorted(ids.items())]
-    return argv
+vif_script_add = toolstack.vif_script_add
 
 
 def make_root(path, cookie=True):
@@ -85,6 +80,9 @@ def wait_for(check, timeout=10.0, interval=0.02):
 class SyncDaemon:
     """ovs-xapi-sync as a child process with its pidfile and log in ``workdir``."""
 
+    NAME = "ovs-xapi-sync"
+    PROGRAM = PROGRAM
+
     def __init__(self, workdir, root, ovs, xapi_url, python=None, extra=()):
         self.workdir = workdir
         self.root = root
@@ -93,9 +91,9 @@ class SyncDaemon:
         self.python = python or sys.executable
         self.extra = list(extra)
         # --pidfile without a name: the default, in OVS's run directory, where
-        # ``ovs-appctl -t ovs-xapi-sync`` looks.
-        self.pidfile = os.path.join(ovs.rundir, "ovs-xapi-sync.pid")
-        self.log_file = os.path.join(workdir, "ovs-xapi-sync.log")
+        # ``ovs-appctl -t NAME`` looks.
+        self.pidfile = os.path.join(ovs.rundir, self.NAME + ".pid")
+        self.log_file = os.path.join(workdir, self.NAME + ".log")
         self.proc = None
 
     @property
@@ -106,7 +104,7 @@ class SyncDaemon:
         return env
 
     def argv(self):
-        return [self.python, PROGRAM, "--root-prefix=" + self.root,
+        return [self.python, self.PROGRAM, "--root-prefix=" + self.root,
                 "--pidfile", "--log-file=" + self.log_file,
                 "-vconsole:off"] + self.extra + ["unix:" + self.ovs.socket]
 
@@ -116,7 +114,7 @@ class SyncDaemon:
         return self
 
     def appctl(self, *args):
-        return subprocess.run(["ovs-appctl", "-t", "ovs-xapi-sync", "--timeout=10"] + list(args),
+        return subprocess.run(["ovs-appctl", "-t", self.NAME, "--timeout=10"] + list(args),
                               env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               universal_newlines=True, check=False)
 

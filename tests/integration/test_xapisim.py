@@ -324,6 +324,39 @@ def test_setters_and_maps(x):
     assert failure(x.Bond.set_mode, bond, "round-robin") == ["FIELD_TYPE_ERROR", "mode"]
 
 
+def test_vif_locking_messages():
+    """XAPI's locking-mode messages: enums checked, allowed addresses a checked set."""
+    fixture = (PoolBuilder().host("h").vm("vm1", host="h")
+               .vif("vm1", "xenbr9", ipv4_allowed=["192.0.2.5"]).build())
+    with Simulator(fixture) as s:
+        sess = client.session(s.url)
+        sess.xenapi.login_with_password("root", "")
+        x = sess.xenapi
+        (vif,) = x.VIF.get_all()
+        net = x.VIF.get_network(vif)
+        assert x.VIF.get_locking_mode(vif) == "network_default"
+        assert x.network.get_default_locking_mode(net) == "unlocked"
+        x.VIF.set_locking_mode(vif, "locked")
+        x.network.set_default_locking_mode(net, "disabled")
+        assert x.VIF.get_record(vif)["locking_mode"] == "locked"
+        assert x.network.get_default_locking_mode(net) == "disabled"
+        assert failure(x.VIF.set_locking_mode, vif, "open") == ["FIELD_TYPE_ERROR", "locking_mode"]
+        assert failure(x.network.set_default_locking_mode, net, "locked") == [
+            "FIELD_TYPE_ERROR", "default_locking_mode"]
+        x.VIF.add_ipv4_allowed(vif, "192.0.2.6")
+        x.VIF.add_ipv4_allowed(vif, "192.0.2.6")
+        assert x.VIF.get_ipv4_allowed(vif) == ["192.0.2.5", "192.0.2.6"]
+        x.VIF.remove_ipv4_allowed(vif, "192.0.2.5")
+        assert x.VIF.get_ipv4_allowed(vif) == ["192.0.2.6"]
+        assert failure(x.VIF.add_ipv4_allowed, vif, "2001:db8::1") == [
+            "INVALID_VALUE", "ipv4_allowed", "2001:db8::1"]
+        x.VIF.set_ipv6_allowed(vif, ["2001:db8::1", "2001:db8::1"])
+        assert x.VIF.get_ipv6_allowed(vif) == ["2001:db8::1"]
+        assert failure(x.VIF.set_ipv6_allowed, vif, ["10.0.0.1"]) == [
+            "INVALID_VALUE", "ipv6_allowed", "10.0.0.1"]
+        assert x.VIF.get_ipv6_allowed(vif) == ["2001:db8::1"]
+
+
 def test_store_writes_are_visible(sim, x):
     """Tests write values a pool administrator could set, bypassing XAPI's checks."""
     sim.store.set("pool", POOL, "vswitch_controller", "not an address; rm -rf /")

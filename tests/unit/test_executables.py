@@ -16,8 +16,8 @@ import pytest
 from xsovs_common import cli
 from xsovs_common.actions.commands import (interface_reconfigure, openvswitch_boot,
                                            openvswitch_cfg_update, openvswitch_pool_update,
-                                           openvswitch_xapi_update, ovs_xapi_sync)
-from xsovs_common.sync import daemon
+                                           openvswitch_xapi_update, ovn_xapi_sync, ovs_xapi_sync)
+from xsovs_common.sync import daemon, service
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COMMANDS = "xsovs_common.actions.commands"
@@ -29,6 +29,7 @@ COMMAND_LINES = {
     "openvswitch-xapi-update": openvswitch_xapi_update.main,
     "openvswitch-pool-update": openvswitch_pool_update.main,
     "ovs-xapi-sync": ovs_xapi_sync.main,
+    "ovn-xapi-sync": ovn_xapi_sync.main,
 }
 
 
@@ -75,7 +76,9 @@ def _main_calls(path):
 
 
 def _module_of(executable):
-    return "%s.%s" % (COMMANDS, os.path.basename(executable).replace("-", "_"))
+    name = os.path.basename(executable)
+    name = name[:-len(".py")] if name.endswith(".py") else name
+    return "%s.%s" % (COMMANDS, name.replace("-", "_"))
 
 
 def _shape(path):
@@ -105,7 +108,7 @@ def test_every_executable_has_one_shape():
 @pytest.fixture
 def ovs_dirs(monkeypatch):
     """ovs-xapi-sync points the ovs library's directories at its root: put them back after."""
-    ovs = daemon.ovs_library()
+    ovs = service.load_ovs(daemon.PROGRAM)
     monkeypatch.setattr(ovs.dirs, "RUNDIR", ovs.dirs.RUNDIR)
     monkeypatch.setattr(ovs.dirs, "LOGDIR", ovs.dirs.LOGDIR)
 

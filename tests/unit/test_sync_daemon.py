@@ -6,14 +6,14 @@ import pytest
 
 from xsovs_common.actions.commands import ovs_xapi_sync
 from xsovs_common.paths import Root
-from xsovs_common.sync import daemon
+from xsovs_common.sync import daemon, service
 from xsovs_dev.skips import need
 
 
 @pytest.fixture
 def ovs(monkeypatch):
     """The ovs library, its directories put back after the test (parse sets them)."""
-    ovs = daemon.ovs_library()
+    ovs = service.load_ovs(daemon.PROGRAM)
     monkeypatch.setattr(ovs.dirs, "RUNDIR", ovs.dirs.RUNDIR)
     monkeypatch.setattr(ovs.dirs, "LOGDIR", ovs.dirs.LOGDIR)
     monkeypatch.delenv("OVS_LOGDIR", raising=False)

@@ -160,9 +160,8 @@ def plan(root, restart=False):
                 tls_refused=tls_daemon_options(sysconfig)[1])
 
 
-def start(root, environ, restart=False):
-    """Start (or restart) the daemons and open the tunnel ports; ``environ`` is the
-    program's environment, which ovs-ctl runs in (:func:`ovsctl.environment`)."""
+def start(root, restart=False):
+    """Start (or restart) the daemons and open the tunnel ports."""
     with lock.host_lock(root):
         the_plan = plan(root, restart)
         for text in the_plan.tls_refused:
@@ -173,7 +172,7 @@ def start(root, environ, restart=False):
             log.info("netdev datapath: not loading the %s kernel module", ovsctl.MODULE)
         if the_plan.delete_bridges:
             log.info("first start since power-on: deleting every bridge")
-        env = ovsctl.environment(root, environ, load_kmod=the_plan.load_kmod)
+        env = ovsctl.environment(root, load_kmod=the_plan.load_kmod)
         ovsctl.run(root, "restart" if restart else "start", the_plan.ovs_ctl_options, env)
         if first_start(root):
             _mark_booted(root)
@@ -189,10 +188,10 @@ def start(root, environ, restart=False):
     return the_plan
 
 
-def stop(root, environ):
+def stop(root):
     """Stop the daemons and close the tunnel ports."""
     with lock.host_lock(root):
-        env = ovsctl.environment(root, environ)
+        env = ovsctl.environment(root)
         try:
             ovsctl.run(root, "stop", [], env)
         finally:
@@ -201,14 +200,13 @@ def stop(root, environ):
                 log.info("firewall: %d tunnel rule(s) removed", removed)
 
 
-def status(root, environ):
+def status(root):
     """(LSB status, report) of ovsdb-server and ovs-vswitchd."""
-    return ovsctl.status(root, ovsctl.environment(root, environ))
+    return ovsctl.status(root, ovsctl.environment(root))
 
 
-def run(root, command, out, environ):
-    """One init-script command; returns its exit status.  ``environ``: the
-    program's environment, read once as it started.
+def run(root, command, out):
+    """One init-script command; returns its exit status.
 
     ``status`` always tells the daemons' real state (0 running, 1 dead with
     a pid file left, 3 stopped, 4 unknown): it is a question, not an action.
@@ -216,7 +214,7 @@ def run(root, command, out, environ):
     use and nothing is done; a missing or unknown backend is reported.
     """
     if command == "status":
-        code, report = status(root, environ)
+        code, report = status(root)
         if report:
             out.write(report + "\n")
         return code
@@ -229,9 +227,9 @@ def run(root, command, out, environ):
         log.warning("%s", DISABLED_MESSAGE)
         return 0
     if command == "stop":
-        stop(root, environ)
+        stop(root)
     else:
-        start(root, environ, restart=(command == "restart"))
+        start(root, restart=(command == "restart"))
     return 0
 
 

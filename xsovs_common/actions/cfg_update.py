@@ -34,7 +34,10 @@ changes -- takes these steps, named so the code below can refer to them:
    bridge: flows that keep the host reachable, in place before the change.
 7. *apply*: firewall, flows and CA file first, then ONE OVSDB transaction;
    the manager's old firewall rules are closed last.
-8. *report*: one line of what changed, or exactly :data:`NO_CHANGE`.
+8. *OVN chassis* (:mod:`update_ovn`): planned with *read*, so a bad OVN key
+   of the pool changes nothing; applied last: this host as a chassis of the
+   pool's OVN deployment, or taken back from it.
+9. *report*: one line of what changed, or exactly :data:`NO_CHANGE`.
 
 ``set-manager`` takes the same steps but *rewrite* and *bridge settings*;
 ``status`` (:mod:`update_status`) takes *read*, then prints the plan of
@@ -42,7 +45,7 @@ changes -- takes these steps, named so the code below can refer to them:
 """
 
 from .. import bulk, paths
-from . import rewrite, update_status
+from . import rewrite, update_ovn, update_status
 from .update_apply import VSWITCHD_TIMEOUT, apply_plan
 from .update_plan import OF_METHOD_KEY, UpdatePlan, bridge_names, plan_update
 from .update_read import OVSDB_TIMEOUT, PoolError, XapiState, read, read_xapi
@@ -92,6 +95,7 @@ def update(root, api):
     with lock.host_lock(root):
         with transaction.connect(root, timeout=OVSDB_TIMEOUT) as connection:
             state, snapshot = read(api, root, connection)
+            chassis = update_ovn.plan(api, root, state, snapshot)   # a bad key: no change
             changed, warnings = [], []
             try:
                 result = rewrite.rewrite(root, api, host_network=state.host_network,
@@ -105,7 +109,8 @@ def update(root, api):
             plan = plan_update(root, state, snapshot)
             changed += plan.notes
             changed += apply_plan(root, connection, snapshot, plan)
-    result = _summary(changed, warnings, plan.warnings)
+            changed += update_ovn.apply(root, connection, snapshot, chassis)
+    result = _summary(changed, warnings, plan.warnings + chassis.warnings)
     log.info("update: %s", result)
     return result
 

@@ -16,10 +16,10 @@ import sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from ..system import hostconfig, waiting
-from ..xapi import session as xapi
+from ..xapi import plugin, session as xapi
 from ..log import log
 
-PLUGIN = "openvswitch-cfg-update"
+PLUGIN = plugin.PLUGIN_NAME
 FUNCTIONS = ("update", "status")
 DEFAULT_WORKERS = 64          # a XenServer pool's largest size: no host waits for a worker
 DEFAULT_WAIT = 240.0          # for XAPI to answer: within the unit's 300 s start timeout

@@ -18,7 +18,17 @@ def _target(root, bridge):
     return "unix:" + os.path.join(root.ovs_rundir(), validate.interface_name(bridge) + ".mgmt")
 
 
-def bundle(root, bridge, lines):
+def bundle(root, bridge, lines, timeout=TIMEOUT):
     """Apply ``lines`` (``add ...`` / ``delete ...`` flow specs) atomically."""
     process.run([root.program("ovs-ofctl"), "--bundle", "add-flows", _target(root, bridge), "-"],
-                input="".join(line + "\n" for line in lines), timeout=TIMEOUT)
+                input="".join(line + "\n" for line in lines), timeout=timeout)
+
+
+def dump_flows(root, bridge, match=None):
+    """The bridge's flows as ovs-ofctl prints them (without statistics)."""
+    argv = [root.program("ovs-ofctl"), "--no-stats", "dump-flows", _target(root, bridge)]
+    if match:
+        argv.append(match)
+    output = process.run(argv, timeout=TIMEOUT).stdout
+    return [line.strip() for line in output.splitlines() if line.strip()
+            and not line.startswith(("NXST_FLOW", "OFPST_FLOW"))]

@@ -13,82 +13,43 @@ openvswitch package ships it; ``PYTHONPATH`` points there).  unixctl
 commands: ``exit``, and ``flush-cache`` (read everything from XAPI again).
 """
 
-import logging
 import os
-import queue
-import signal
-import sys
 import time
 
-from . import rules
+from . import ovn_pool, ovn_ports, rules, service, traffic, traffic_commands
 from ..log import log
 from ..paths import VSWITCH_SCHEMA
 from .cache import CLASSES, XapiCache
+from .rows import RowReader
 from ..xapi.events import Follower
 
 PROGRAM = "ovs-xapi-sync"
 COLUMNS = {
-    "Bridge": ["name", "external_ids", "other_config", "fail_mode"],
+    "Bridge": ["name", "external_ids", "other_config", "fail_mode", "ports"],
     "Port": ["name", "fake_bridge", "external_ids"],
     "Interface": ["name", "external_ids"],
 }
+for _table, _columns in traffic.COLUMNS.items():
+    COLUMNS[_table] = sorted(set(COLUMNS[_table]) | set(_columns))
 MAX_RETRY_DELAY = 5.0      # seconds between retries of a transaction OVSDB refused
 # ovsdb-server is a local socket: try it again every second (the ovs library's
 # floor) rather than backing off to its default 8 s.
 RECONNECT_BACKOFF_MS = 1000
 
 
-def ovs_library():
-    """The ovs library's modules, or exit with a clear reason."""
-    try:
-        import ovs.daemon
-        import ovs.db.idl
-        import ovs.dirs
-        import ovs.poller
-        import ovs.unixctl
-        import ovs.unixctl.server
-        import ovs.util
-        import ovs.vlog
-    except ImportError as exc:
-        sys.stderr.write("%s: the Open vSwitch Python library is missing (%s); "
-                         "set PYTHONPATH=/usr/share/openvswitch/python\n" % (PROGRAM, exc))
-        sys.exit(1)
-    return ovs
-
-
-class _ToVlog(logging.Handler):
-    """Send the shared ``xsovs`` logger through vlog, so --log-file and -v apply."""
-
-    def __init__(self, vlog):
-        logging.Handler.__init__(self)
-        self.vlog = vlog
-
-    def emit(self, record):
-        message = record.getMessage()
-        if record.exc_info:
-            message += "\n" + logging.Formatter().formatException(record.exc_info)
-        if record.levelno >= logging.ERROR:
-            self.vlog.err(message)
-        elif record.levelno >= logging.WARNING:
-            self.vlog.warn(message)
-        elif record.levelno >= logging.INFO:
-            self.vlog.info(message)
-        else:
-            self.vlog.dbg(message)
-
-
-def _idl_rows(idl):
+def _idl_rows(reader, idl):
+    """The rows rules.plan reads, through ``reader`` (a RowReader: unchanged rows kept)."""
     def ids(row, column):
         return dict(getattr(row, column))
 
-    bridges = [rules.row(r.uuid, r.name, ids(r, "external_ids"), ids(r, "other_config"),
-                         r.fail_mode[0] if r.fail_mode else None)
-               for r in idl.tables["Bridge"].rows.values()]
-    fakes = [rules.row(r.uuid, r.name, ids(r, "external_ids"))
-             for r in idl.tables["Port"].rows.values() if r.fake_bridge]
-    ifaces = [rules.row(r.uuid, r.name, ids(r, "external_ids"))
-              for r in idl.tables["Interface"].rows.values()]
-    return bridges, fakes, ifaces
+    bridges = reader.rows(idl, "Bridge", lambda r: rules.row(
+        r.uuid, r.name, ids(r, "external_ids"), ids(r, "other_config"),
+        r.fail_mode[0] if r.fail_mode else None))
+    ports = reader.rows(idl, "Port", lambda r: (bool(r.fake_bridge), rules.row(
+        r.uuid, r.name, ids(r, "external_ids"))))
+    ifaces = reader.rows(idl, "Interface", lambda r: rules.row(
+        r.uuid, r.name, ids(r, "external_ids")))
+    return bridges, [row for fake, row in ports if fake], ifaces
 
 
 class Daemon:
@@ -104,33 +65,22 @@ class Daemon:
         # The library has no public setter; every version since 2.6 names it so.
         self.idl._session.reconnect.set_backoff(RECONNECT_BACKOFF_MS, RECONNECT_BACKOFF_MS)
         self.cache = XapiCache()
-        self.batches = queue.Queue()
-        self.wake_r, self.wake_w = os.pipe()
-        for fd in (self.wake_r, self.wake_w):
-            os.set_blocking(fd, False)
+        self.batches = service.Batches()
         self.follower = None
+        self.ovn_pool = ovn_pool.PoolWatch(root)
         self.exiting = False
         self.seen = (None, None)      # (IDL change_seqno, cache generation) last planned
         self.connection = None        # the OVSDB session's seqno while connected
         self.retry_at = None
         self.retry_delay = 0.0
         self.unixctl = None
-
-    # -- wake-ups from other threads and signals ------------------------------
-    def wake(self):
-        try:
-            os.write(self.wake_w, b"x")
-        except OSError:   # the pipe is full: a wake-up is already pending
-            pass
-
-    def _deliver(self, follower, events, reset):
-        self.batches.put((follower, events, reset))
-        self.wake()
+        self.rows = RowReader(COLUMNS)
+        self.traffic = traffic.TrafficRules(root)
 
     def start_follower(self):
         if self.follower is not None:
             self.follower.stop()
-        self.follower = Follower(self.root, CLASSES, self._deliver).start()
+        self.follower = Follower(self.root, CLASSES, self.batches.deliver).start()
 
     # -- unixctl ------------------------------------------------------------------
     def _exit(self, conn, unused_argv, unused_aux):
@@ -143,27 +93,17 @@ class Daemon:
         conn.reply(None)
 
     def register_commands(self):
-        self.ovs.unixctl.command_register("exit", "", 0, 0, self._exit, None)
-        self.ovs.unixctl.command_register("flush-cache", "", 0, 0, self._flush_cache, None)
-        path = os.path.join(self.ovs.dirs.RUNDIR, "%s.%d.ctl" % (PROGRAM, os.getpid()))
-        error, self.unixctl = self.ovs.unixctl.server.UnixctlServer.create(path)
-        if error:
-            self.ovs.util.ovs_fatal(error, "could not create unixctl server")
+        traffic_commands.register_commands(self.ovs.unixctl, self.traffic, self.cache, self.idl)
+        self.unixctl = service.unixctl_server(self.ovs, PROGRAM, {
+            "exit": ("", 0, 0, self._exit),
+            "flush-cache": ("", 0, 0, self._flush_cache),
+        })
 
     # -- the loop -------------------------------------------------------------------
-    def _take_batches(self):
-        try:
-            while os.read(self.wake_r, 4096):
-                pass
-        except OSError:
-            pass
-        while True:
-            try:
-                follower, events, reset = self.batches.get_nowait()
-            except queue.Empty:
-                return
-            if follower is self.follower:
-                self.cache.apply(events, reset=reset)
+    def _apply(self, events, reset):
+        """One batch from XAPI; a change of the pool's OVN keys runs the plugin's update."""
+        self.cache.apply(events, reset=reset)
+        self.ovn_pool.check(self.cache)
 
     def _ready(self):
         return self.cache.ready and self.idl.has_ever_connected()
@@ -192,12 +132,15 @@ class Daemon:
             return
         now = (self.idl.change_seqno, self.cache.generation)
         self.retry_at = None
-        changes = rules.plan(self.cache, *_idl_rows(self.idl))
-        if not changes:
+        bridges, fakes, ifaces = _idl_rows(self.rows, self.idl)
+        changes = rules.plan(self.cache, bridges, fakes, ifaces)
+        moves = ovn_ports.plan(self.cache, *ovn_ports.rows(self.idl, ifaces, self.cache)) \
+            if ovn_ports.wanted(self.cache, self.idl) else []
+        if not changes and not moves:
             self.seen = now
             self.retry_delay = 0.0
             return
-        status = self._commit(changes)
+        status = self._commit(changes, moves)
         Txn = self.ovs.db.idl.Transaction
         if status in (Txn.SUCCESS, Txn.UNCHANGED, Txn.TRY_AGAIN):
             # TRY_AGAIN: the IDL changes (new rows, or a new connection) before a retry helps.
@@ -211,22 +154,19 @@ class Daemon:
             log.warning("OVSDB transaction failed (%s); retrying in %.1f s",
                         Txn.status_to_string(status), self.retry_delay)
 
-    def _commit(self, changes):
+    def _commit(self, changes, moves=()):
         txn = self.ovs.db.idl.Transaction(self.idl)
+        ovn_ports.write(self.idl, moves)
         tables = {name: self.idl.tables[name].rows for name in COLUMNS}
         for (table, uuid), columns in sorted(changes.items()):
             row = tables[table].get(uuid)
             if row is None:
                 continue
             for column, value in sorted(columns.items()):
-                if not isinstance(value, dict):
+                if isinstance(value, dict):
+                    service.set_keys(row, column, value)
+                else:
                     setattr(row, column, [value])
-                    continue
-                for key, item in sorted(value.items()):
-                    if item is None:
-                        row.delkey(column, key)
-                    else:
-                        row.setkey(column, key, item)
         txn.add_comment("%s: updating records from XAPI" % PROGRAM)
         return txn.commit_block()
 
@@ -238,12 +178,14 @@ class Daemon:
                 break
             self.idl.run()
             self._note_connection()
-            self._take_batches()
+            self.batches.take(self.follower, self._apply)
+            self.traffic.run(self.cache, self.idl)     # flows first: they are the safety
             self.sync()
             poller = poller_cls()
             self.unixctl.wait(poller)
             self.idl.wait(poller)
-            poller.fd_wait(self.wake_r, self.ovs.poller.POLLIN)
+            self.traffic.wait(poller)
+            poller.fd_wait(self.batches.wakeup.read_fd, self.ovs.poller.POLLIN)
             if self._due():
                 # A commit took in changes of others: their socket data is read already.
                 poller.immediate_wake()
@@ -265,29 +207,14 @@ def schema_path(root):
 
 
 def serve(ovs, root, args):
-    """Run the daemon with the parsed command line ``args`` (of
+    """Run the daemon with the command line ``args`` (parsed, and logging set up, by
     :mod:`xsovs_common.actions.commands.ovs_xapi_sync`) until it is told to exit."""
-    vlog = ovs.vlog.Vlog(PROGRAM)    # before vlog's set-up, as the library requires
-    ovs.vlog.handle_args(args)
-    ovs.daemon.handle_args(args)
-    for handler in list(log.handlers):
-        log.removeHandler(handler)
-    log.addHandler(_ToVlog(vlog))
-    log.setLevel(logging.DEBUG)
-
     daemon = Daemon(ovs, root, args.database, schema_path(root))
 
-    def on_signal(signr, unused_frame):
+    def stop():
         daemon.exiting = True
-        daemon.wake()
 
-    # Installed before the ovs library's own handlers, which then leave them be:
-    # the loop ends, and the pidfile goes at exit.
-    for signr in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signr, on_signal)
-    # The kernel may hand the signal to the XAPI thread; the byte written here wakes
-    # the main loop's poll so that the handler runs at once.
-    signal.set_wakeup_fd(daemon.wake_w)
+    service.on_signals(daemon.batches.wakeup, stop)
     ovs.daemon.daemonize()
     daemon.register_commands()
     daemon.start_follower()

@@ -34,6 +34,9 @@ import xmlrpc.client
 from ..errors import Error, InvalidValue, safe_text
 from ..log import log
 
+# The plugin's file name on a host (the RPM links openvswitch-config-update to it).
+PLUGIN_NAME = "openvswitch-cfg-update"
+
 
 def safe_value(value):
     """A success value made safe, its line breaks and tabs kept (``status`` is JSON)."""

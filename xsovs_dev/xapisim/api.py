@@ -16,13 +16,17 @@ IPv4 address, stores it, forgets the SDN_controller record and introduces
 on every host; SDN_controller.introduce/forget with XAPI's checks, updating
 every host via openvswitch-config-update (forget leaves
 pool.vswitch_controller as it is); Bond.set_mode;
-PIF.set_primary_address_type; session.login_with_password,
+PIF.set_primary_address_type; VIF.set_locking_mode and
+network.set_default_locking_mode; VIF.set/add/remove_ipv4_allowed and _ipv6_
+(XAPI's checks: a set of addresses of that family, INVALID_VALUE otherwise);
+session.login_with_password,
 slave_local_login_with_password, logout, local_logout, get_this_host;
 event.from (see events.py), which waits without holding the store lock.
 ``calls`` counts every call by method name.
 """
 
 import collections
+import functools
 import ipaddress
 
 from . import events, query
@@ -69,7 +73,14 @@ class Api:
             "SDN_controller.forget": (2, self.sdn_forget),
             "Bond.set_mode": (3, self.bond_set_mode),
             "PIF.set_primary_address_type": (3, self.pif_set_primary_address_type),
+            "VIF.set_locking_mode": (3, self.vif_set_locking_mode),
+            "network.set_default_locking_mode": (3, self.network_set_default_locking_mode),
         }
+        for family in ("ipv4", "ipv6"):
+            field = family + "_allowed"
+            for op in ("set", "add", "remove"):
+                self.custom["VIF.%s_%s" % (op, field)] = (3, functools.partial(
+                    self.vif_allowed, op, field))
         self.runs_plugins = {
             "host.call_plugin", "pool.set_vswitch_controller",
             "SDN_controller.introduce", "SDN_controller.forget",
@@ -319,6 +330,35 @@ class Api:
 
     def pif_set_primary_address_type(self, ref, value):
         return self._set_message("PIF", "primary_address_type", ref, value)
+
+    def vif_set_locking_mode(self, ref, value):
+        return self._set_message("VIF", "locking_mode", ref, value)
+
+    def network_set_default_locking_mode(self, ref, value):
+        return self._set_message("network", "default_locking_mode", ref, value)
+
+    def vif_allowed(self, op, field, ref, value):
+        """XAPI's VIF.{set,add,remove}_ipv{4,6}_allowed: a set, of checked addresses."""
+        family = ipaddress.IPv4Address if field == "ipv4_allowed" else ipaddress.IPv6Address
+        values = _param("VIF", field, value) if op == "set" else [_string("value", value)]
+        if op != "remove":
+            for address in values:
+                try:
+                    family(address)
+                except ValueError:
+                    raise XapiError("INVALID_VALUE", field, address) from None
+        with self.store.lock:
+            current = list(self.record("VIF", ref)[field])
+            if op == "set":
+                current = []
+            if op == "remove":
+                current = [a for a in current if a not in values]
+            else:
+                for address in values:
+                    if address not in current:
+                        current.append(address)
+            self.store.set("VIF", ref, field, current)
+        return ""
 
     def _set_message(self, cls, name, ref, value):
         with self.store.lock:

@@ -15,7 +15,7 @@ their builder recipe. Forward references only: the store derives the rest.
 import ipaddress
 
 _CODES = {"pool": 1, "host": 2, "PIF": 3, "network": 4, "Bond": 5, "VLAN": 6,
-          "tunnel": 7, "SDN_controller": 8}
+          "tunnel": 7, "SDN_controller": 8, "VM": 9, "VIF": 10}
 
 
 class PoolBuilder:
@@ -27,6 +27,7 @@ class PoolBuilder:
         self._hosts = {}      # name -> ref
         self._networks = {}   # bridge -> ref
         self._pifs = {}       # (host ref, device, vlan tag) -> ref
+        self._vms = {}        # name -> ref
         self._current = None
         self._sdn_absent = False
         self._new("pool", {"name_label": name_label, "vswitch_controller": vswitch_controller,
@@ -79,12 +80,40 @@ class PoolBuilder:
         self._hosts[name] = self._current = ref
         return self
 
-    def network(self, bridge, name_label=None, mtu=1500, other_config=None, uuid=None):
+    def vm_ref(self, name):
+        return self._vms[name]
+
+    def network(self, bridge, name_label=None, mtu=1500, other_config=None, uuid=None,
+                default_locking_mode=None):
         """Add (or return) the pool-wide network with this bridge."""
         if bridge not in self._networks:
-            self._networks[bridge] = self._new("network", {
-                "name_label": name_label or bridge, "bridge": bridge, "MTU": mtu,
-                "other_config": dict(other_config or {})}, uuid)
+            record = {"name_label": name_label or bridge, "bridge": bridge, "MTU": mtu,
+                      "other_config": dict(other_config or {})}
+            if default_locking_mode is not None:
+                record["default_locking_mode"] = default_locking_mode
+            self._networks[bridge] = self._new("network", record, uuid)
+        return self
+
+    def vm(self, name, host=None, power_state="Running", domid=-1, template=False,
+           other_config=None, uuid=None):
+        """Add a VM (resident on ``host`` when given)."""
+        self._vms[name] = self._new("VM", {
+            "name_label": name, "power_state": power_state, "domid": domid,
+            "is_a_template": template, "other_config": dict(other_config or {}),
+            "resident_on": self._hosts[host] if host else "OpaqueRef:NULL"}, uuid)
+        return self
+
+    def vif(self, vm, bridge, device="0", mac=None, locking_mode="network_default",
+            ipv4_allowed=(), ipv6_allowed=(), other_config=None, uuid=None):
+        """Add a VIF of VM ``vm`` on the network of ``bridge`` (made when new)."""
+        self.network(bridge)
+        n = self._count["VIF"] + 1
+        self._new("VIF", {
+            "VM": self._vms[vm], "network": self._networks[bridge], "device": device,
+            "MAC": mac or "02:01:%02x:%02x:%02x:%02x" % (
+                n >> 24 & 255, n >> 16 & 255, n >> 8 & 255, n & 255),
+            "locking_mode": locking_mode, "ipv4_allowed": list(ipv4_allowed),
+            "ipv6_allowed": list(ipv6_allowed), "other_config": dict(other_config or {})}, uuid)
         return self
 
     def _pif(self, host, device, bridge, vlan=-1, mac=None, management=False, mode="None",
@@ -150,7 +179,7 @@ class PoolBuilder:
     def build(self):
         """The fixture dict (shares no state with the builder)."""
         out = {cls: {ref: dict(rec) for ref, rec in table.items()}
-               for cls, table in self.tables.items()}
+               for cls, table in self.tables.items() if table or cls not in ("VM", "VIF")}
         if self._sdn_absent:
             out["SDN_controller"] = None
         return out

@@ -29,6 +29,8 @@ def _map(rw=True):
 
 IP_MODES = ("None", "DHCP", "Static")
 IPV6_MODES = ("None", "DHCP", "Static", "Autoconf")
+VIF_LOCKING_MODES = ("network_default", "locked", "unlocked", "disabled")
+NETWORK_LOCKING_MODES = ("unlocked", "disabled")
 
 CLASSES = {
     "pool": {
@@ -86,6 +88,7 @@ CLASSES = {
         "MTU": _f("int", 1500, rw=True),
         "PIFs": _f("refs", [], "PIF", derived=True),
         "VIFs": _f("refs", [], "VIF", derived=True),
+        "default_locking_mode": _f("enum", "unlocked", NETWORK_LOCKING_MODES),
         "other_config": _map(),
     },
     "VM": {
@@ -107,6 +110,9 @@ CLASSES = {
         "MAC": _s(),
         "MTU": _f("int", 1500),
         "currently_attached": _f("bool", False),
+        "locking_mode": _f("enum", "network_default", VIF_LOCKING_MODES),
+        "ipv4_allowed": _f("strings", []),
+        "ipv6_allowed": _f("strings", []),
         "other_config": _map(),
     },
     "Bond": {

@@ -1,10 +1,8 @@
 """openvswitch-boot start|stop|restart|status: Open vSwitch at host boot.
 
-What each command does is :mod:`xsovs_common.actions.boot`; ``ovs-ctl`` runs
-with this program's environment, read here once, as it starts.
+What each command does is :mod:`xsovs_common.actions.boot`.
 """
 
-import os
 import sys
 
 from ... import cli, paths
@@ -23,7 +21,7 @@ def parser():
 def _main(argv):
     options = parser().parse_args(argv)
     root = cli.setup(PROGRAM, options)
-    return boot.run(root, options.command, sys.stdout, dict(os.environ))
+    return boot.run(root, options.command, sys.stdout)
 
 
 def main(argv=None):

@@ -1,0 +1,1 @@
+"""ovn-xapi-sync: the OVN northbound database kept in step with XAPI."""
