@@ -78,7 +78,9 @@ class Host:
             json.dump(fixture, handle)
         env = dict(os.environ, XSOVS_ROOT=self.fake.path, OVS_RUNDIR=self.ovs.rundir,
                    PYTHONPATH=str(REPO_ROOT))
-        self.sim = subprocess.Popen([sys.executable, "-m", "xsovs_dev.xapisim", fixture_path],
+        # XAPI runs the plugin by current XAPI's name, as a host has it.
+        self.sim = subprocess.Popen([sys.executable, "-m", "xsovs_dev.xapisim", fixture_path,
+                                     "--plugin-dir", self.fake.install_plugin()],
                                     env=env, stdout=subprocess.PIPE, universal_newlines=True)
         self.url = self.sim.stdout.readline().strip()
         # What XSOVS_XAPI_URL and OVS_RUNDIR give the plugin, for in-process work.

@@ -12,6 +12,7 @@ import shutil
 import sys
 
 from xsovs_common import paths
+from xsovs_dev.xapisim import REPO_ROOT
 
 STUB = """#!{python}
 import json, os, sys
@@ -20,6 +21,12 @@ with open({log!r}, "a") as log:
 sys.stdout.write({stdout!r})
 sys.exit({status})
 """
+
+
+# Where XAPI finds its host plugins, and the names it calls xsovs's by: the
+# historical one, and current XAPI's.
+PLUGIN_DIR = "/etc/xapi.d/plugins"
+PLUGIN_NAMES = ("openvswitch-cfg-update", "openvswitch-config-update")
 
 
 class FakeRoot:
@@ -74,6 +81,18 @@ class FakeRoot:
             os.unlink(real)
         os.symlink(target, real)
         return real
+
+    def install_plugin(self):
+        """This tree's XAPI plugin in the host's plugin directory, under the
+        historical name and current XAPI's, as the RPM links them; returns
+        the directory (the simulator's plugin directory for this host)."""
+        source = str(REPO_ROOT / "xapi.d" / "plugins" / PLUGIN_NAMES[0])
+        plugins = self.file(PLUGIN_DIR)
+        os.makedirs(plugins, exist_ok=True)
+        for name in PLUGIN_NAMES:
+            if not os.path.lexists(os.path.join(plugins, name)):
+                os.symlink(source, os.path.join(plugins, name))
+        return plugins
 
     def netns_program(self, name, netns, target=None):
         """The real program ``name``, run inside network namespace ``netns``."""

@@ -2,7 +2,7 @@
 
 import pytest
 
-from xsovs_common import paths
+from tests.support import xapi_firewall
 from xsovs_dev import netns
 
 
@@ -26,11 +26,17 @@ def _ports(rules):
     return sorted(int(r.split("--dport ")[1].split()[0]) for r in rules)
 
 
+def _ran(host):
+    """What XAPI's own run of the plugin (openvswitch-config-update) answered."""
+    outcome = host.last_result()
+    assert outcome["Status"] == "Success", outcome
+    return outcome["Value"]
+
+
 def test_pssl_opens_the_manager_port_and_ssl_closes_it(host):
     host, namespace = host
-    sdn = host.x.SDN_controller.introduce("pssl", "", "0")
-    # (XAPI ran openvswitch-config-update, absent here: run the update ourselves.)
-    result = host.call("update")
+    sdn = host.x.SDN_controller.introduce("pssl", "", "0")    # XAPI runs the plugin
+    result = _ran(host)
     assert "Successfully set controller to pssl:6640" in result
     assert "firewall opened for tcp/6640; firewall opened for tcp/6653" in result
     rules = manager_rules(namespace)
@@ -39,12 +45,13 @@ def test_pssl_opens_the_manager_port_and_ssl_closes_it(host):
     assert host.call("update") == "No change to configuration"
     assert len(manager_rules(namespace)) == 2
 
-    host.x.SDN_controller.forget(sdn)
-    host.x.SDN_controller.introduce("ssl", "192.0.2.7", "6632")
+    # The record turned active in XAPI's database: 6640 closes, the OpenFlow channel stays.
+    for field, value in (("protocol", "ssl"), ("address", "192.0.2.7"), ("port", 6632)):
+        host.sim.store.set("SDN_controller", sdn, field, value)
     result = host.call("update")
     assert "Successfully set controller to ssl:192.0.2.7:6632" in result
     assert "firewall closed 1 manager rule(s)" in result
-    assert _ports(manager_rules(namespace)) == [6653]     # the OpenFlow channel stays
+    assert _ports(manager_rules(namespace)) == [6653]
 
     # Xen Orchestra manages its flows another way: 6653 closes.
     pool = host.x.pool.get_all()[0]
@@ -52,55 +59,33 @@ def test_pssl_opens_the_manager_port_and_ssl_closes_it(host):
     assert host.call("update") == "firewall closed 1 manager rule(s)"
     assert manager_rules(namespace) == []
 
-
-# XAPI's helper, as its contract is: open|close PORT [PROTOCOL], idempotent, its
-# own chain hooked into INPUT.  (Written here for the namespace; a host has its own.)
-FIREWALL_PORT = """#!/bin/sh
-set -e
-rule="-p ${3:-tcp} -m conntrack --ctstate NEW -m ${3:-tcp} --dport $2 -j ACCEPT"
-ipt="ip netns exec %s iptables -w"
-echo "$*" >> %s
-case "$1" in
-open)
-    if ! $ipt -C xapi-INPUT $rule 2>/dev/null; then
-        if $ipt -N xapi-INPUT 2>/dev/null; then
-            $ipt -A xapi-INPUT -j RETURN
-            $ipt -I INPUT -j xapi-INPUT
-        fi
-        $ipt -I xapi-INPUT $rule
-    fi ;;
-close)
-    if $ipt -C xapi-INPUT $rule 2>/dev/null; then $ipt -D xapi-INPUT $rule; fi ;;
-*) exit 1 ;;
-esac
-"""
-
-
-def xapi_rules(namespace):
-    listing = namespace.run(["iptables", "-S", "xapi-INPUT"], check=False).stdout
-    return [line for line in listing.splitlines() if "--dport" in line]
+    # No controller: nothing stays open.
+    host.x.pool.remove_from_other_config(pool, "xo:sdn-controller:of-method")
+    assert "firewall opened for tcp/6653" in host.call("update")
+    host.x.SDN_controller.forget(sdn)
+    assert "firewall closed 1 manager rule(s)" in _ran(host)
+    assert manager_rules(namespace) == []
 
 
 def test_xapi_firewall_port_helper_is_used_when_present(host, tmp_path):
     host, namespace = host
-    sdn = host.x.SDN_controller.introduce("pssl", "", "0")
-    host.call("update")                               # before the helper: rules of our own
+    sdn = host.x.SDN_controller.introduce("pssl", "", "0")   # before the helper: rules of our own
     assert _ports(manager_rules(namespace)) == [6640, 6653]
     log = tmp_path / "firewall-port.log"
-    host.root.write(paths.PROGRAMS["firewall-port"], FIREWALL_PORT % (namespace.name, log),
-                    mode=0o755)
+    xapi_firewall.install(host.root, namespace, log)
     assert host.call("update").startswith("firewall closed 2 manager rule(s); ")
-    assert _ports(xapi_rules(namespace)) == [6640, 6653]
+    assert xapi_firewall.open_ports(namespace) == [6640, 6653]
     assert manager_rules(namespace) == []            # no rules of xsovs's own
     assert host.call("update") == "No change to configuration"
-    assert _ports(xapi_rules(namespace)) == [6640, 6653]
+    assert xapi_firewall.open_ports(namespace) == [6640, 6653]
 
-    host.x.SDN_controller.forget(sdn)
+    host.x.SDN_controller.forget(sdn)                # XAPI runs the plugin after each
+    assert xapi_firewall.open_ports(namespace) == []
     host.x.SDN_controller.introduce("ssl", "192.0.2.7", "6632")
-    assert "Successfully set controller to ssl:192.0.2.7:6632" in host.call("update")
-    assert _ports(xapi_rules(namespace)) == [6653]
+    assert "Successfully set controller to ssl:192.0.2.7:6632" in _ran(host)
+    assert xapi_firewall.open_ports(namespace) == [6653]
     host.x.SDN_controller.forget(host.x.SDN_controller.get_all()[0])
-    assert "Successfully removed controller config" in host.call("update")
-    assert xapi_rules(namespace) == []
+    assert "Successfully removed controller config" in _ran(host)
+    assert xapi_firewall.rules(namespace) == []
     calls = log.read_text().splitlines()
     assert "open 6640 tcp" in calls and "close 6640 tcp" in calls and "close 6653 tcp" in calls

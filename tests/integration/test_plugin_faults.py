@@ -9,20 +9,33 @@ import pytest
 
 from tests.support.plugin_host import PLUGIN, one_host, ovsdb_state
 from xsovs_common import paths
+from xsovs_common.errors import safe_text
 from xsovs_common.system import lock
 from xsovs_dev.xapisim import REPO_ROOT, XapiError, plugins
 
 PLUGIN_PATH = str(REPO_ROOT / "xapi.d" / "plugins" / PLUGIN)
 
 
-@pytest.fixture
-def host(plugin_host, ovs, fake_root):
-    """A host in step with XAPI, with a controller set (so a wrong reset would show)."""
-    h = plugin_host(one_host(vswitch_controller="192.0.2.5"))
+def _in_step(h, ovs, fake_root):
     h.call("update")
     assert ovs.vsctl("get-manager").strip() == "ssl:192.0.2.5:6632"
     fake_root.write(paths.VSWITCHD_CACERT, "CA learnt from the controller\n")
     return h
+
+
+@pytest.fixture
+def host(plugin_host, ovs, fake_root):
+    """A host in step with XAPI, with a controller set (so a wrong reset would show)."""
+    h = plugin_host(one_host())
+    h.sim.store.add("SDN_controller", {"protocol": "ssl", "address": "192.0.2.5", "port": 6632})
+    return _in_step(h, ovs, fake_root)
+
+
+@pytest.fixture
+def legacy_host(plugin_host, ovs, fake_root):
+    """The same on a legacy XAPI: no SDN_controller class, pool.vswitch_controller set."""
+    h = plugin_host(one_host(vswitch_controller="192.0.2.5").without_sdn_controller_class())
+    return _in_step(h, ovs, fake_root)
 
 
 def unchanged(host, before, cache):
@@ -49,6 +62,12 @@ def set_legacy(host, value):
     host.sim.store.set("pool", host.sim.store.refs("pool")[0], "vswitch_controller", value)
 
 
+def set_address(host, value):
+    """The SDN_controller's address, as written in XAPI's database (no check)."""
+    host.sim.store.set("SDN_controller", host.sim.store.refs("SDN_controller")[0], "address",
+                       value)
+
+
 def test_network_cache_changes_are_part_of_the_check(host):
     # The fixture's state is what an update leaves: nothing to do.
     assert host.call("update") == "No change to configuration"
@@ -59,14 +78,16 @@ def test_network_cache_changes_are_part_of_the_check(host):
     "192.0.2.1\nset-manager tcp:6.6.6.6:1", "192.0.2.99:bad", "ssl:192.0.2.1:6632", "a b",
     "999.0.0.1", "2001:db8::1/64",
 ])
-def test_a_bad_legacy_controller_changes_nothing(host, value):
+def test_a_bad_legacy_controller_changes_nothing(legacy_host, value):
+    host = legacy_host
     before, cache = snapshot(host)
     set_legacy(host, value)
-    assert invalid(host.failure("update"), value, HOST)
+    assert invalid(host.failure("update"), safe_text(value), HOST)
     unchanged(host, before, cache)
 
 
-def test_set_vswitch_controller_with_a_bad_value_fails_on_the_host(host):
+def test_set_vswitch_controller_with_a_bad_value_fails_on_the_host(legacy_host):
+    host = legacy_host
     before, cache = snapshot(host)
     host.x.pool.set_vswitch_controller("192.0.2.99:bad")   # legacy XAPI does not check
     assert host.last_result()["Status"] == "Failure"
@@ -77,8 +98,9 @@ def test_set_vswitch_controller_with_a_bad_value_fails_on_the_host(host):
 def test_bad_sdn_controller_records_change_nothing(host):
     before, cache = snapshot(host)
     firewall_calls = len(host.root.calls("iptables"))
-    sdn = host.sim.store.add("SDN_controller", {"protocol": "ssl", "address": "192.0.2.7",
-                                                "port": 70000})
+    sdn = host.sim.store.refs("SDN_controller")[0]
+    host.sim.store.set("SDN_controller", sdn, "address", "192.0.2.7")
+    host.sim.store.set("SDN_controller", sdn, "port", 70000)
     assert invalid(host.failure("update"), "70000", "not a port (1-65535)")
     host.sim.store.set("SDN_controller", sdn, "port", 6632)
     host.sim.store.set("SDN_controller", sdn, "protocol", "udp", check=False)
@@ -113,7 +135,7 @@ PROTOCOL = "protocol is not one of ssl, tcp, pssl"
     ({"controller": "192.0.2.1", "port": "6632,6633"}, "6632,6633", PORT),
     ({"controller": "192.0.2.1", "protocol": "udp"}, "udp", PROTOCOL),
     ({"controller": "192.0.2.1", "protocol": "SSL"}, "SSL", PROTOCOL),
-    ({"controller": "ctl\nexample"}, "ctl\nexample", HOST),
+    ({"controller": "ctl\nexample"}, "ctl\\nexample", HOST),      # echoed escaped
 ])
 def test_bad_set_manager_arguments_change_nothing(host, args, value, why):
     before, cache = snapshot(host)
@@ -121,7 +143,8 @@ def test_bad_set_manager_arguments_change_nothing(host, args, value, why):
     unchanged(host, before, cache)
 
 
-def test_status_names_a_bad_controller_and_changes_nothing(host):
+def test_status_names_a_bad_controller_and_changes_nothing(legacy_host):
+    host = legacy_host
     before, cache = snapshot(host)
     set_legacy(host, "192.0.2.1 evil")
     status = host.status()
@@ -145,7 +168,8 @@ def _run_plugin(host, fn, session=None, **env):
 
 def test_xapi_failures_are_passed_on_and_nothing_is_reset(host):
     before, cache = snapshot(host)
-    set_legacy(host, "")         # were XAPI readable, this would remove the controller
+    host.sim.store.remove("SDN_controller", host.sim.store.refs("SDN_controller")[0])
+    # (were XAPI readable, no record would remove the controller)
     assert _run_plugin(host, "update", session="OpaqueRef:no-such-session") == [
         "SESSION_INVALID", "OpaqueRef:no-such-session"]
     details = _run_plugin(host, "update", XSOVS_XAPI_URL="http://127.0.0.1:9/")
@@ -189,7 +213,7 @@ def test_ovsdb_server_down_or_silent(host, tmp_path):
 
 
 def test_a_failed_rewrite_is_reported_and_the_rest_runs(host):
-    set_legacy(host, "192.0.2.6")
+    set_address(host, "192.0.2.6")
     os.unlink(host.root.file(paths.NETWORK_DBCACHE))
     os.rmdir(os.path.dirname(host.root.file(paths.NETWORK_DBCACHE)))
     host.root.write(os.path.dirname(paths.NETWORK_DBCACHE), "not a directory\n")
@@ -200,7 +224,7 @@ def test_a_failed_rewrite_is_reported_and_the_rest_runs(host):
 
 
 def test_two_runs_serialize_on_the_host_lock(host):
-    set_legacy(host, "192.0.2.6")
+    set_address(host, "192.0.2.6")
     before = ovsdb_state(host.ovs)
     results = []
 
@@ -218,7 +242,7 @@ def test_two_runs_serialize_on_the_host_lock(host):
     assert results[0].startswith("Successfully set controller to ssl:192.0.2.6:6632")
 
     # Two plugin processes at once: one does the work, the other then finds none.
-    set_legacy(host, "192.0.2.7")
+    set_address(host, "192.0.2.7")
     runs = [threading.Thread(target=update) for _ in range(2)]
     for run in runs:
         run.start()

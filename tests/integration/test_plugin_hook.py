@@ -23,7 +23,8 @@ def start_hook(root, xapi, *args):
 
 @pytest.fixture
 def pool():
-    return one_host(vswitch_controller="192.0.2.5")
+    """The hook is for older XAPI, which has only pool.vswitch_controller."""
+    return one_host(vswitch_controller="192.0.2.5").without_sdn_controller_class()
 
 
 def test_waits_for_xapi_then_updates_this_host(ovs, fake_root, pool, tmp_path):
@@ -75,7 +76,7 @@ def test_does_nothing_with_the_linux_bridge(ovs, fake_root, pool):
 
 
 def test_a_plugin_failure_fails_the_hook(ovs, fake_root):
-    pool = one_host(vswitch_controller="192.0.2.5 --")
+    pool = one_host(vswitch_controller="192.0.2.5 --").without_sdn_controller_class()
     with Simulator(pool.build()) as sim:
         Host(sim, pool.host_uuid("host1"), ovs, fake_root).close()
         hook = start_hook(fake_root, sim.url, "--wait", "5")

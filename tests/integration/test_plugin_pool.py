@@ -86,7 +86,7 @@ def test_set_vswitch_controller_reaches_every_host(pool):
 
 def test_pool_update_with_one_host_failing(pool, tmp_path):
     sim, hosts = pool
-    sim.store.set("pool", sim.store.refs("pool")[0], "vswitch_controller", "192.0.2.5")
+    sim.store.add("SDN_controller", {"protocol": "ssl", "address": "192.0.2.5", "port": 6632})
     sim.host_env[HOST_UUIDS[2]]["OVS_RUNDIR"] = str(tmp_path)       # no ovsdb-server there
     done = pool_update(sim, "--no-syslog", stderr=subprocess.PIPE)
     assert done.returncode == 1, done.stderr

@@ -88,7 +88,15 @@ def test_disable_in_band_values(host):
     assert host.call("update") == "No change to configuration"
 
 
-def test_legacy_controller_set_changed_removed(host):
+@pytest.mark.parametrize("xapi", ["current", "legacy"])
+def test_pool_controller_set_changed_removed(plugin_host, xapi):
+    """pool.set_vswitch_controller on both kinds of XAPI: current XAPI makes an
+    SDN_controller of it (and runs openvswitch-config-update), legacy XAPI only
+    stores it (and runs openvswitch-cfg-update); the host ends the same."""
+    builder = one_host()
+    if xapi == "legacy":
+        builder.without_sdn_controller_class()
+    host = plugin_host(builder)
     set_network_other_config(host.sim, "xenbr0", {"vswitch-disable-in-band": "true"})
     set_pool_other_config(host.sim, {"vswitch-controller-fail-mode": "standalone"})
     host.call("update")
@@ -98,6 +106,7 @@ def test_legacy_controller_set_changed_removed(host):
     host.x.pool.set_vswitch_controller("192.0.2.5")      # XAPI runs update on every host
     outcome = host.last_result()
     assert outcome["Status"] == "Success"
+    assert host.sim.plugin_calls[-1].plugin == (NEW_PLUGIN if xapi == "current" else PLUGIN)
     assert outcome["Value"].startswith("Successfully set controller to ssl:192.0.2.5:6632; ")
     assert host.ovs.vsctl("get-manager").strip() == "ssl:192.0.2.5:6632"
     pem = host.root.file(paths.XAPI_SSL_PEM)
@@ -123,6 +132,24 @@ def test_legacy_controller_set_changed_removed(host):
     assert host.call("update") == "No change to configuration"
 
 
+def test_a_forgotten_controller_stays_forgotten(host):
+    """Current XAPI leaves pool.vswitch_controller behind on SDN_controller.forget:
+    its own plugin then sets no manager, and neither does xsovs."""
+    host.x.pool.set_vswitch_controller("192.0.2.50")
+    assert host.ovs.vsctl("get-manager").strip() == "ssl:192.0.2.50:6632"
+    assert host.status()["update"]["firewall_open"] == ["tcp/6653"]
+    host.x.SDN_controller.forget(host.x.SDN_controller.get_all()[0])
+    assert host.x.pool.get_vswitch_controller(host.x.pool.get_all()[0]) == "192.0.2.50"
+    assert host.last_result()["Value"].startswith("Successfully removed controller config")
+    assert host.ovs.vsctl("get-manager").strip() == ""
+    assert host.ovs.vsctl("get-ssl").strip() == ""
+    status = host.status()
+    assert status["xapi"] == {"manager": None, "source": "SDN_controller",
+                              "pool_fail_mode": None}
+    assert status["update"]["firewall_open"] == [] and status["in_step"] is True
+    assert host.call("update", plugin=NEW_PLUGIN) == "No change to configuration"
+
+
 def test_legacy_xapi_and_the_sysconfig_port(ovs, fake_root):
     builder = one_host(vswitch_controller="192.0.2.5").without_sdn_controller_class()
     with Simulator(builder.build()) as sim:
@@ -135,18 +162,7 @@ def test_legacy_xapi_and_the_sysconfig_port(ovs, fake_root):
         h.close()
 
 
-@pytest.fixture
-def as_config_update(host, tmp_path):
-    """The same plugin file, installed under current XAPI's name too."""
-    plugins = tmp_path / "plugins"
-    plugins.mkdir()
-    os.symlink(str(REPO_ROOT / "xapi.d" / "plugins" / PLUGIN), str(plugins / NEW_PLUGIN))
-    host.sim.host_plugin_dirs[host.uuid] = [str(plugins)]
-    return host
-
-
-def test_sdn_controller_ssl_then_pssl(as_config_update):
-    host = as_config_update
+def test_sdn_controller_ssl_then_pssl(host):
     pool = host.sim.store.refs("pool")[0]
     host.sim.store.set("pool", pool, "vswitch_controller", "192.0.2.99")   # ignored: SDN wins
     sdn = host.x.SDN_controller.introduce("ssl", "192.0.2.7", "0")
@@ -155,9 +171,8 @@ def test_sdn_controller_ssl_then_pssl(as_config_update):
     assert call.outcome["Status"] == "Success", call.outcome
     assert host.ovs.vsctl("get-manager").strip() == "ssl:192.0.2.7:6632"
 
-    host.x.SDN_controller.forget(sdn)       # no record left: the legacy field applies
-    assert host.ovs.vsctl("get-manager").strip() == "ssl:192.0.2.99:6632"
-    host.sim.store.set("pool", pool, "vswitch_controller", "")
+    host.x.SDN_controller.forget(sdn)       # no record left: no manager, whatever the field
+    assert host.ovs.vsctl("get-manager").strip() == ""
     host.x.SDN_controller.introduce("pssl", "", "0")
     outcome = host.last_result()
     assert outcome["Status"] == "Success"
@@ -240,7 +255,8 @@ def test_management_flows_when_the_fail_mode_turns_secure_with_the_controller(ho
 def test_status_reports_and_changes_nothing(host):
     host.call("update")
     set_network_other_config(host.sim, "xenbr1", {"vswitch-controller-fail-mode": "secure"})
-    host.sim.store.set("pool", host.sim.store.refs("pool")[0], "vswitch_controller", "192.0.2.5")
+    host.sim.store.add("SDN_controller", {"protocol": "ssl", "address": "192.0.2.5",
+                                          "port": 6632})     # no plugin run
     before = ovsdb_state(host.ovs)
     cache = host.root.read(paths.NETWORK_DBCACHE)
     status = host.status()
@@ -248,7 +264,7 @@ def test_status_reports_and_changes_nothing(host):
     assert host.root.read(paths.NETWORK_DBCACHE) == cache
     assert status["managers"] == [] and status["ssl"] is None
     assert status["xapi"] == {"manager": "ssl:192.0.2.5:6632",
-                              "source": "pool.vswitch_controller", "pool_fail_mode": None}
+                              "source": "SDN_controller", "pool_fail_mode": None}
     assert status["bridges"]["xenbr1"]["fail_mode"] == "standalone"
     assert status["bridges"]["xenbr1"]["xapi"]["fail_mode"] == "secure"
     assert status["bridges"]["foreign"]["xapi"] is None

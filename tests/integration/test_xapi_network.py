@@ -158,6 +158,6 @@ def test_management_flows_on_a_live_switch(ovs, three_host):
     ours = openflow.dump_flows(root, path.bridge, "cookie=%s/-1" % mgmt_flows.COOKIE)
     assert len(ours) == 4
     text = ovs.ofctl("dump-flows", path.bridge)
-    assert "priority=65000,arp,in_port=1 actions=LOCAL" in text
+    assert "priority=0,arp,in_port=1,arp_op=1 actions=LOCAL" in text
     with transaction.connect(root) as conn:
         assert Snapshot.read(conn).bridges[path.bridge].fail_mode == "secure"

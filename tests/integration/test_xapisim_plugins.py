@@ -8,7 +8,7 @@ import time
 import pytest
 import XenAPI
 
-from xsovs_dev.xapisim import REPO_ROOT, Simulator, client, most_at_once
+from xsovs_dev.xapisim import REPO_ROOT, Simulator, builder, client, most_at_once
 
 HOSTS = ["OpaqueRef:00000002-aaaa-4aaa-aaaa-00000000000%d" % n for n in (1, 2, 3)]
 HOST_UUIDS = ["00000002-0000-4000-8000-00000000000%d" % n for n in (1, 2, 3)]
@@ -225,7 +225,23 @@ def _per_host_update_plugins(sim, tmp_path, name, fail_on=()):
     return markers
 
 
-def test_set_vswitch_controller_updates_every_host(x, sim, tmp_path):
+@pytest.fixture
+def legacy(request, tmp_path, plugin_dir):
+    """The three-host pool on a legacy XAPI: no SDN_controller class."""
+    fixture = builder.three_host()
+    fixture["SDN_controller"] = None
+    s = Simulator(fixture)
+    s.plugin_dirs = [str(plugin_dir)]
+    s.where = s.start()
+    yield s
+    s.stop()
+
+
+def test_legacy_set_vswitch_controller_updates_every_host(legacy, tmp_path):
+    sim = legacy
+    sess = client.session(sim.where)
+    sess.xenapi.login_with_password("root", "")
+    x = sess.xenapi
     markers = _per_host_update_plugins(sim, tmp_path, "openvswitch-cfg-update", fail_on=(1,))
     pool = x.pool.get_all()[0]
     # No validation, as in older XAPI: bad values reach the plugin.
@@ -246,8 +262,58 @@ def test_set_vswitch_controller_updates_every_host(x, sim, tmp_path):
     x.pool.set_vswitch_controller("")
     assert markers[0].read_text().splitlines() == ["update 192.0.2.99:bad", "update "]
     assert sim.session_count("plugin") == 0
+    assert failure(x.SDN_controller.get_all)[0] == "MESSAGE_METHOD_UNKNOWN"
     with pytest.raises(XenAPI.Failure):  # XAPI's signature has no pool argument
         x.pool.set_vswitch_controller(pool, "192.0.2.1")
+    sess.xenapi.session.logout()
+
+
+def test_set_vswitch_controller_on_current_xapi_makes_an_sdn_controller(x, sim, tmp_path):
+    markers = _per_host_update_plugins(sim, tmp_path, "openvswitch-config-update")
+    pool = x.pool.get_all()[0]
+    assert failure(x.pool.set_vswitch_controller, "192.0.2.99:bad") == [
+        "INVALID_IP_ADDRESS_SPECIFIED", "address"]
+    assert x.pool.get_vswitch_controller(pool) == "" and sim.plugin_calls == []
+    x.pool.set_vswitch_controller("192.0.2.50")
+    assert x.pool.get_vswitch_controller(pool) == "192.0.2.50"
+    (ref,) = x.SDN_controller.get_all()
+    record = x.SDN_controller.get_record(ref)
+    assert (record["protocol"], record["address"], record["port"]) == ("ssl", "192.0.2.50",
+                                                                        "6632")
+    # XAPI ran current XAPI's plugin on every host, after the record was there.
+    assert {(c.plugin, c.fn) for c in sim.plugin_calls} == {("openvswitch-config-update",
+                                                             "update")}
+    assert len(sim.plugin_calls) == 3
+    # Another address: the record is forgotten (every host updated) and made again (again).
+    x.pool.set_vswitch_controller("192.0.2.51")
+    assert len(sim.plugin_calls) == 9
+    (ref,) = x.SDN_controller.get_all()
+    assert x.SDN_controller.get_address(ref) == "192.0.2.51"
+    # SDN_controller.forget leaves the legacy field as it was.
+    x.SDN_controller.forget(ref)
+    assert x.SDN_controller.get_all() == []
+    assert x.pool.get_vswitch_controller(pool) == "192.0.2.51"
+    assert len(sim.plugin_calls) == 12
+    # The same address again is no change for XAPI: no record, no update.
+    x.pool.set_vswitch_controller("192.0.2.51")
+    assert x.SDN_controller.get_all() == [] and len(sim.plugin_calls) == 12
+    # "" removes the field; with no record to forget, no host is asked to update.
+    x.pool.set_vswitch_controller("")
+    assert x.pool.get_vswitch_controller(pool) == "" and len(sim.plugin_calls) == 12
+    assert markers[0].read_text().splitlines() == ["update 192.0.2.50"] + [
+        "update 192.0.2.51"] * 3
+
+
+def test_sdn_controller_introduce_checks_as_xapi_does(x, sim):
+    assert failure(x.SDN_controller.introduce, "ssl", "", "6632") == [
+        "INVALID_VALUE", "address", ""]
+    assert failure(x.SDN_controller.introduce, "ssl", "2001:db8::1", "6632") == [
+        "INVALID_IP_ADDRESS_SPECIFIED", "address"]
+    assert failure(x.SDN_controller.introduce, "ssl", "192.0.2.7", "70000") == [
+        "VALUE_NOT_SUPPORTED", "port", "70000", "Port out of range"]
+    assert failure(x.SDN_controller.introduce, "pssl", "", "6640") == [
+        "INVALID_VALUE", "port", "6640"]
+    assert x.SDN_controller.get_all() == []
 
 
 def test_sdn_controller_changes_update_every_host(x, sim, tmp_path):

@@ -2,9 +2,11 @@
 
 The plugin runs as XAPI runs it: the simulator's ``host.call_plugin`` execs
 ``xapi.d/plugins/openvswitch-cfg-update`` from this tree with an XML-RPC
-methodCall, and the host's environment points it at the fake root and the
-test's ovsdb-server.  Its bridges are built as interface-reconfigure builds
-them, plus one bridge XAPI does not know.
+methodCall -- found under the host's ``/etc/xapi.d/plugins`` by both names,
+the historical one and current XAPI's, as the RPM links them -- and the
+host's environment points it at the fake root and the test's ovsdb-server.
+Its bridges are built as interface-reconfigure builds them, plus one bridge
+XAPI does not know.
 """
 
 import contextlib
@@ -68,6 +70,7 @@ class Host:
         fake_root.stub_program("iptables")
         fake_root.link_program("ovs-ofctl")
         sim.host_env[host_uuid] = {"XSOVS_ROOT": fake_root.path, "OVS_RUNDIR": ovs.rundir}
+        sim.host_plugin_dirs[host_uuid] = [fake_root.install_plugin()]
         self.session = client.session(sim.url)
         self.session.xenapi.login_with_password("root", "")
         self.x = self.session.xenapi

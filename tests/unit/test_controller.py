@@ -2,7 +2,7 @@
 
 import pytest
 
-from xsovs_common import paths
+from xsovs_common import errors, paths
 from xsovs_common.xapi import controller
 from xsovs_common.errors import InvalidValue
 from xsovs_common.xapi.session import XapiError
@@ -59,8 +59,9 @@ def test_same_needs_exactly_the_wanted_manager():
     "999.1.1.1", "host_name", "-x.example.com", "[2001:db8::1]", "2001:db8::zz", "1.2.3",
 ])
 def test_bad_hosts_are_refused_with_the_value(root, value):
-    assert _invalid(controller.from_legacy, root, value) == [value]
-    assert _invalid(controller.from_args, root, {"controller": value}) == [value]
+    echoed = errors.safe_text(value)      # "a\\nb": control characters escaped
+    assert _invalid(controller.from_legacy, root, value) == [echoed]
+    assert _invalid(controller.from_args, root, {"controller": value}) == [echoed]
 
 
 def test_bad_ports_and_protocols(root):
@@ -118,13 +119,15 @@ class _Api:
         return self._records
 
 
-def test_wanted_prefers_an_sdn_controller_record(root):
+def test_wanted_decides_by_the_class_not_the_records(root):
     pool = {"vswitch_controller": "192.0.2.9"}
     sdn = {"OpaqueRef:1": {"protocol": "ssl", "address": "192.0.2.1", "port": "6632"}}
     found = controller.wanted(_Api(sdn), root, pool)
     assert (str(found.target), found.source) == ("ssl:192.0.2.1:6632", "SDN_controller")
+    # Current XAPI with no record (forgotten): no manager, whatever the legacy field holds.
     found = controller.wanted(_Api({}), root, pool)
-    assert (str(found.target), found.source) == ("ssl:192.0.2.9:6632", "pool.vswitch_controller")
+    assert (found.target, found.source) == (None, "SDN_controller")
+    # Only a XAPI without the class at all has the legacy field as its truth.
     found = controller.wanted(_Api(error="MESSAGE_METHOD_UNKNOWN"), root, pool)
     assert (str(found.target), found.source) == ("ssl:192.0.2.9:6632", "pool.vswitch_controller")
     with pytest.raises(XapiError) as info:

@@ -3,7 +3,7 @@
 import pytest
 
 from xsovs_common.system import ifcfg
-from xsovs_common.errors import InvalidValue
+from xsovs_common.errors import InvalidValue, safe_text
 
 
 @pytest.mark.parametrize("value, text", [
@@ -19,7 +19,7 @@ def test_shell_value_quotes_only_what_needs_it(value, text):
 def test_shell_value_refuses_unsafe_characters(value):
     with pytest.raises(InvalidValue) as caught:
         ifcfg.shell_value("DOMAIN", value)
-    assert caught.value.params == ["DOMAIN", value]
+    assert caught.value.params == ["DOMAIN", safe_text(value)]     # echoed escaped
 
 
 def test_ifcfg_text_in_field_order():

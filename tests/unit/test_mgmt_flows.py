@@ -11,9 +11,9 @@ def test_physical():
     path = mgmt_flows.management_path(sample())
     assert path == mgmt_flows.ManagementPath("xenbr0", ["eth0"], "02:00:00:00:00:01")
     flows = mgmt_flows.flows(path)
-    head = "cookie=0x78736f7673,priority=65000,"
+    head = "cookie=0x78736f7673,idle_timeout=0,priority=0,"   # a fallback: anything wins
     assert flows == [
-        head + "in_port=eth0,arp,actions=LOCAL",
+        head + "in_port=eth0,arp,arp_op=1,actions=LOCAL",          # ARP requests only
         head + "in_port=eth0,dl_dst=02:00:00:00:00:01,actions=LOCAL",
         head + "in_port=LOCAL,dl_src=02:00:00:00:00:01,arp,actions=output:eth0",
         head + "in_port=LOCAL,dl_src=02:00:00:00:00:01,actions=output:eth0"]
@@ -26,7 +26,7 @@ def test_bond_gets_one_arp_flow_per_slave():
     path = mgmt_flows.management_path(hn)
     assert path.nics == ["eth1", "eth2"] and path.bonded
     flows = mgmt_flows.flows(path)
-    assert sum("arp,actions=LOCAL" in f for f in flows) == 2
+    assert sum("arp,arp_op=1,actions=LOCAL" in f for f in flows) == 2
     assert flows[-1].endswith("actions=NORMAL")
 
 
@@ -37,7 +37,7 @@ def test_vlan_management():
     path = mgmt_flows.management_path(hn)
     assert (path.bridge, path.host_port, path.vlan) == ("xenbr0", "xapi2", 100)
     flows = mgmt_flows.flows(path)
-    assert "in_port=eth0,dl_vlan=100,arp,actions=strip_vlan,output:xapi2" in flows[0]
+    assert "in_port=eth0,dl_vlan=100,arp,arp_op=1,actions=strip_vlan,output:xapi2" in flows[0]
     assert flows[-1].endswith("in_port=xapi2,dl_src=02:00:00:00:00:01,"
                               "actions=mod_vlan_vid:100,output:eth0")
 

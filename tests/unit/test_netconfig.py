@@ -21,7 +21,7 @@ def test_fail_mode_network_then_pool_then_standalone():
 
 def test_disable_in_band_values():
     for raw, value, invalid in (("true", "true", None), ("false", "false", None),
-                                (None, None, None), ("yes", None, "yes")):
+                                (None, None, None), ("", None, None), ("yes", None, "yes")):
         oc = {} if raw is None else {"vswitch-disable-in-band": raw}
         hn = sample(net_other_config=oc)
         values, bad = netconfig.bridge_columns(hn, "n-xenbr0")

@@ -131,3 +131,70 @@ def test_host_unknown_function_names_the_functions(monkeypatch, capsys):
     plugin.dispatch(functions(), _call("nope"))
     assert _answer(capsys.readouterr().out)["ErrorDescription"] == [
         "UNKNOWN_XENAPI_PLUGIN_FUNCTION", "nope", "the functions are: crashes, fails, hello"]
+
+
+UNSAFE = "a\x00b\x1b[31m\r\n\t\x7f\x85\ud800\udfff\ufffe\uffff é𝄞<&>"
+
+
+def _parsed(text):
+    """What XAPI reads: the bytes the plugin writes, parsed as XML."""
+    (value,), method = xmlrpc.client.loads(plugin.encode_answer(text))
+    return value
+
+
+def test_unsafe_values_in_a_failure_still_make_xml():
+    def fails(session, args):
+        raise Error("bad %s" % UNSAFE, params=[UNSAFE], code="INVALID_VALUE")
+
+    def crashes(session, args):
+        raise ValueError(UNSAFE)
+    safe = "a\\x00b\\x1b[31m\\r\\n\\t\\x7f\\x85\ufffd\ufffd\ufffd\ufffd é𝄞<&>"
+    answer = _parsed(plugin.respond({"f": fails}, _call("f")))
+    assert answer["ErrorDescription"] == ["INVALID_VALUE", safe, "bad " + safe]
+    answer = _parsed(plugin.respond({"f": crashes}, _call("f")))
+    assert answer["ErrorDescription"] == ["XENAPI_PLUGIN_FAILURE", "f", "ValueError", safe]
+    assert max(plugin.encode_answer(plugin.respond({"f": fails}, _call("f")))) < 128
+
+
+def test_a_success_keeps_its_lines_and_nothing_unsafe():
+    answer = _parsed(plugin.respond({"f": lambda session, args: UNSAFE}, _call("f")))
+    assert answer["Value"] == "a\\x00b\\x1b[31m\\r\n\t\\x7f\\x85\ufffd\ufffd\ufffd\ufffd é𝄞<&>"
+
+
+def test_bad_bytes_in_the_call_are_a_clean_failure():
+    for argv in (["\udcff\udcfe"], ["<methodCall>\x00</methodCall>"], [""],
+                 [xmlrpc.client.dumps(("s", {}), "f")[:-20]]):
+        answer = _parsed(plugin.respond(functions(), argv))
+        assert answer["ErrorDescription"][0] == "XENAPI_PLUGIN_FAILURE"
+
+
+def _ascii_stdout(monkeypatch):
+    """stdout as dom0's Python 3.6 may have it: an ASCII locale."""
+    import io
+    import sys
+    out = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+    monkeypatch.setattr(sys, "stdout", out)
+    return out
+
+
+def test_dispatch_writes_any_answer_on_an_ascii_stdout(monkeypatch):
+    out = _ascii_stdout(monkeypatch)
+    plugin.dispatch({"f": lambda session, args: "é " + UNSAFE}, _call("f"))
+    assert _parsed(out.buffer.getvalue().decode("ascii"))["Value"].startswith("é a\\x00b")
+
+
+def test_host_xenapiplugin_answers_on_an_ascii_stdout(monkeypatch):
+    import sys
+    import types
+    out = _ascii_stdout(monkeypatch)
+    module = types.ModuleType("XenAPIPlugin")
+    module.Failure = Exception
+
+    def dispatch(table):      # as XenAPIPlugin does: print the methodResponse
+        value = table["f"](types.SimpleNamespace(_session="OpaqueRef:host"), {})
+        print(plugin.success_message(value))
+    module.dispatch = dispatch
+    monkeypatch.setitem(sys.modules, "XenAPIPlugin", module)
+    plugin.dispatch({"f": lambda session, args: "é\ud800"}, _call("f"))
+    assert sys.stdout is out
+    assert _parsed(out.buffer.getvalue().decode("ascii"))["Value"] == "é\ufffd"

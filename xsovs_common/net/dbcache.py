@@ -17,7 +17,7 @@ import re
 
 from .. import bulk, validate
 from ..system import files
-from ..errors import ConfigError, InvalidValue
+from ..errors import REPLACEMENT, ConfigError, InvalidValue
 from .model import DEFAULTS, SCHEMA, HostNetwork, keep_other_config
 
 ROOT_TAG = "xenserver-network-configuration"
@@ -26,8 +26,10 @@ SECTIONS = (("pif", "pifs"), ("bond", "bonds"), ("vlan", "vlans"), ("tunnel", "t
             ("network", "networks"), ("pool", "pools"))
 
 
-# Characters XML 1.0 cannot carry at all; XAPI strings may hold them.
+# Characters XML 1.0 cannot carry at all (dropped), and lone surrogates, which
+# no file can hold (replaced); XAPI strings may hold either.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # What needs no escaping at all: nearly every value (refs, uuids, MACs, addresses).
 _PLAIN = re.compile(r"^[A-Za-z0-9:._/ ,;=+@-]*\Z")
 
@@ -41,7 +43,7 @@ def escape(text, entities=_ENTITIES):
     """``text`` as XML character data (written here: xml.sax would import urllib)."""
     if _PLAIN.match(text):
         return text
-    text = _NOT_XML.sub("", text)
+    text = _SURROGATE.sub(REPLACEMENT, _NOT_XML.sub("", text))
     for char, entity in entities:
         text = text.replace(char, entity)
     return text

@@ -52,8 +52,9 @@ class InBand:
 
 
 def disable_in_band(network_record):
+    """An empty value means none, as XAPI's plugin reads it: the key goes."""
     raw = network_record.get("other_config", {}).get(DISABLE_IN_BAND_KEY)
-    if raw is None:
+    if raw is None or raw == "":
         return InBand()
     if raw in ("true", "false"):
         return InBand(raw)

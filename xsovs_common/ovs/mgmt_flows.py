@@ -5,11 +5,15 @@ connected and programmed it, so the host would cut itself off from the very
 controller it is about to reach.  Before that happens, the plugin (and
 interface-reconfigure) install these flows on the management bridge:
 
-- ARP arriving on the management NIC (each slave of a bond) goes to the host;
+- ARP requests arriving on the management NIC (each slave of a bond) go to
+  the host (``arp,arp_op=1``: XAPI's plugin writes ``arp,nw_proto=1``, which
+  ovs-ofctl reads as the same ARP opcode);
 - traffic for the host's management MAC arriving there goes to the host;
 - ARP and traffic from the host's MAC go out to the NIC (through the bond's
   own selection, ``NORMAL``, for a bond).
 
+They sit at priority 0 with no timeout, as XAPI's plugin installs them: a
+fallback, so any flow a controller or a traffic rule installs wins over them.
 For a management interface on a VLAN the host's port is the fake bridge's
 internal port: the tag is stripped on the way in and added on the way out.
 Flows carry a cookie of their own so a later run replaces exactly them.
@@ -21,7 +25,7 @@ from .. import validate
 from . import openflow
 
 COOKIE = "0x78736f7673"   # "xsovs"
-PRIORITY = 65000
+PRIORITY = 0          # the lowest: whatever a controller installs wins
 
 
 class ManagementPath:
@@ -64,13 +68,13 @@ def management_path(host_network):
 
 def flows(path):
     """The flow specs (without ``add``) for ``path``."""
-    head = "cookie=%s,priority=%d," % (COOKIE, PRIORITY)
+    head = "cookie=%s,idle_timeout=0,priority=%d," % (COOKIE, PRIORITY)
     vlan_match = "dl_vlan=%d," % path.vlan if path.vlan is not None else ""
     to_host = ("strip_vlan,output:%s" % path.host_port) if path.vlan is not None \
         else "output:%s" % path.host_port if path.host_port != "LOCAL" else "LOCAL"
     result = []
     for nic in path.nics:
-        result.append(head + "in_port=%s,%sarp,actions=%s" % (nic, vlan_match, to_host))
+        result.append(head + "in_port=%s,%sarp,arp_op=1,actions=%s" % (nic, vlan_match, to_host))
         result.append(head + "in_port=%s,%sdl_dst=%s,actions=%s"
                       % (nic, vlan_match, path.mac, to_host))
     tag = "mod_vlan_vid:%d," % path.vlan if path.vlan is not None else ""

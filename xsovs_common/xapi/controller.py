@@ -5,8 +5,13 @@ asks for"): current XAPI has at most one ``SDN_controller`` record per pool
 (``ssl`` address and port, or ``pssl``: listen on 6640); older XAPI has
 only ``pool.vswitch_controller``, a bare address the historical plugin
 turned into ``ssl:ADDRESS:6632`` (the port is ``CONTROLLER_PORT`` of the
-host's settings, see :func:`hostconfig.sysconfig_openvswitch`).  Current
-XAPI still has that field, but an ``SDN_controller`` record, when there is one, is the truth.
+host's settings, see :func:`hostconfig.sysconfig_openvswitch`).
+
+Which model applies is decided by the class, never by the records: current
+XAPI keeps ``pool.vswitch_controller`` after ``SDN_controller.forget`` (its
+``pool.set_vswitch_controller`` only adds a record), and its own plugin reads
+the records alone, so no record there means no manager.  The legacy field
+counts only on a XAPI without the ``SDN_controller`` class.
 
 Any pool administrator can write these values, so each part is checked
 before it reaches OVSDB: a host that is not an IPv4 / IPv6 address or a
@@ -237,15 +242,16 @@ def from_args(root, args):
 
 
 def wanted(api, root, pool_record):
-    """What XAPI asks for: the SDN_controller record if any, else the legacy field."""
+    """What XAPI asks for: its SDN_controller record, none without one; the legacy
+    ``pool.vswitch_controller`` only on a XAPI that has no SDN_controller class."""
     try:
         records = api.SDN_controller.get_all_records()
     except XapiError as exc:
         if exc.code != "MESSAGE_METHOD_UNKNOWN":
             raise
-        records = {}    # legacy XAPI: no such class
+        return from_legacy(root, pool_record.get("vswitch_controller", ""))
     if len(records) > 1:
         raise InvalidController(", ".join(sorted(records)), "more than one SDN_controller")
     if records:
         return from_sdn_record(root, next(iter(records.values())))
-    return from_legacy(root, pool_record.get("vswitch_controller", ""))
+    return Wanted(None, SOURCE_SDN)

@@ -13,6 +13,13 @@ raise :class:`~xsovs_common.errors.Error`, which becomes
 does not have ``UNKNOWN_XENAPI_PLUGIN_FUNCTION [fn, the functions it has]``.
 Every failure is logged too, because XAPI only logs what a plugin answers.
 
+Whatever bytes XAPI handed over, the answer is XML that XAPI can parse:
+every string in it is made safe (:func:`~xsovs_common.errors.safe_text`:
+control characters escaped, invalid Unicode replaced; an answer's own line
+breaks and tabs kept), and stdout gets ASCII, any other character as an XML
+character reference, so no locale can fail the write (dom0's Python 3.6 may
+run with an ASCII one).
+
 Arguments, one rule for every function (:func:`takes`): a function names the
 keys it takes; any other key, or a value that is not a string, fails with
 ``INVALID_VALUE [args, key, reason]`` before anything is read or changed.
@@ -20,23 +27,50 @@ No arguments at all are always accepted: XAPI calls ``update`` with none.
 """
 
 import contextlib
+import io
 import sys
 import xmlrpc.client
 
-from ..errors import Error, InvalidValue
+from ..errors import Error, InvalidValue, safe_text
 from ..log import log
 
 # The plugin's file name on a host (the RPM links openvswitch-config-update to it).
 PLUGIN_NAME = "openvswitch-cfg-update"
 
 
+def safe_value(value):
+    """A success value made safe, its line breaks and tabs kept (``status`` is JSON)."""
+    return safe_text(value, keep="\n\t")
+
+
 def success_message(value):
-    return xmlrpc.client.dumps(({"Status": "Success", "Value": value},), "", True)
+    return xmlrpc.client.dumps(({"Status": "Success", "Value": safe_value(value)},), "", True)
 
 
 def failure_message(description):
     return xmlrpc.client.dumps(
-        ({"Status": "Failure", "ErrorDescription": [str(d) for d in description]},), "", True)
+        ({"Status": "Failure", "ErrorDescription": [safe_text(d) for d in description]},),
+        "", True)
+
+
+def encode_answer(text):
+    """The bytes of an answer on stdout: ASCII, other characters as XML character references."""
+    return text.encode("ascii", "xmlcharrefreplace")
+
+
+@contextlib.contextmanager
+def _answer_stdout():
+    """``sys.stdout`` writing :func:`encode_answer`'s bytes, for a dispatcher that prints."""
+    sys.stdout.flush()
+    saved = sys.stdout
+    sys.stdout = io.TextIOWrapper(saved.buffer, encoding="ascii", errors="xmlcharrefreplace",
+                                  newline="\n")
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stdout.detach()      # the buffer stays the process's own stdout
+        sys.stdout = saved
 
 
 def takes(keys, function):
@@ -84,7 +118,7 @@ def _call(fn_name, function, session_ref, args):
         except Exception as exc:
             log.exception("%s failed unexpectedly", fn_name)
             raise PluginFailure(["XENAPI_PLUGIN_FAILURE", fn_name, exc.__class__.__name__,
-                                 str(exc)])
+                                 safe_text(exc)])
 
 
 def unknown_function(functions, fn_name):
@@ -103,7 +137,8 @@ def respond(functions, argv):
         params, fn_name = xmlrpc.client.loads(argv[0])
         session_ref, args = params[0], params[1]
     except Exception as exc:
-        return failure_message(["XENAPI_PLUGIN_FAILURE", "", exc.__class__.__name__, str(exc)])
+        return failure_message(["XENAPI_PLUGIN_FAILURE", "", exc.__class__.__name__,
+                                safe_text(exc)])
     if fn_name not in functions:
         return failure_message(unknown_function(functions, fn_name))
     try:
@@ -128,17 +163,24 @@ def _host_dispatch(module, functions, argv):
     """
     fn_name = _called_function(argv)
     if fn_name is not None and fn_name not in functions:
-        sys.stdout.write(failure_message(unknown_function(functions, fn_name)) + "\n")
-        sys.stdout.flush()
+        _write(failure_message(unknown_function(functions, fn_name)))
         return
     def adapt(fn_name, function):
         def wrapped(session, args):
             try:
-                return _call(fn_name, function, session._session, args)
+                return safe_value(_call(fn_name, function, session._session, args))
             except PluginFailure as exc:
-                raise module.Failure(exc.description[0], exc.description[1:])
+                description = [safe_text(d) for d in exc.description]
+                raise module.Failure(description[0], description[1:])
         return wrapped
-    module.dispatch({name: adapt(name, fn) for name, fn in functions.items()})
+    with _answer_stdout():
+        module.dispatch({name: adapt(name, fn) for name, fn in functions.items()})
+
+
+def _write(answer):
+    sys.stdout.flush()
+    sys.stdout.buffer.write(encode_answer(answer + "\n"))
+    sys.stdout.buffer.flush()
 
 
 def dispatch(functions, argv=None):
@@ -151,5 +193,4 @@ def dispatch(functions, argv=None):
     if XenAPIPlugin is not None and hasattr(XenAPIPlugin, "dispatch"):
         _host_dispatch(XenAPIPlugin, functions, argv)
         return
-    sys.stdout.write(respond(functions, argv) + "\n")
-    sys.stdout.flush()
+    _write(respond(functions, argv))

@@ -8,9 +8,14 @@ get_all_records, get_all_records_where, get_record, get_by_uuid,
 get_<field>, and for the fields XAPI lets clients write set_<field>,
 add_to_<map>/remove_from_<map>. Other writes go through Simulator.store.
 Messages with behaviour: host.call_plugin; pool.set_vswitch_controller
-(session, address) as legacy XAPI, unvalidated, updating every host only
-when the address changes; SDN_controller.introduce/forget with XAPI's checks,
-updating every host via openvswitch-config-update; Bond.set_mode;
+(session, address) as the XAPI simulated has it, acting only when the
+address changes: with the SDN_controller class (current XAPI) it checks an
+IPv4 address, stores it, forgets the SDN_controller record and introduces
+``ssl`` ADDRESS 6632 (each of which updates every host), without the class
+(legacy XAPI) it stores the address unchecked and runs openvswitch-cfg-update
+on every host; SDN_controller.introduce/forget with XAPI's checks, updating
+every host via openvswitch-config-update (forget leaves
+pool.vswitch_controller as it is); Bond.set_mode;
 PIF.set_primary_address_type; VIF.set_locking_mode and
 network.set_default_locking_mode; VIF.set/add/remove_ipv4_allowed and _ipv6_
 (XAPI's checks: a set of addresses of that family, INVALID_VALUE otherwise);
@@ -40,6 +45,14 @@ def _param(cls, name, value):
         return coerce(cls, name, value)
     except ValueError:
         raise XapiError("FIELD_TYPE_ERROR", name) from None
+
+
+def _ipv4(name, value):
+    """XAPI's check of an IPv4 address argument."""
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError:
+        raise XapiError("INVALID_IP_ADDRESS_SPECIFIED", name) from None
 
 
 def _string(name, value):
@@ -257,15 +270,23 @@ class Api:
         return self.sim.run_plugin(host_uuid, plugin, fn, args)
 
     def pool_set_vswitch_controller(self, address):
-        """Legacy XAPI: store the address (unvalidated) and update every host if it changed."""
+        """Store the address and update every host, if it changed (see the module doc)."""
         address = _string("address", address)
+        current = self.store.present("SDN_controller")
         with self.store.lock:
             pool = self.store.refs("pool")[0]
-            changed = self.store.tables["pool"][pool]["vswitch_controller"] != address
-            if changed:
-                self.store.set("pool", pool, "vswitch_controller", address)
-        if changed:
+            if self.store.tables["pool"][pool]["vswitch_controller"] == address:
+                return ""
+            if current and address:
+                _ipv4("address", address)
+            self.store.set("pool", pool, "vswitch_controller", address)
+        if not current:
             self.sim.update_all_hosts("openvswitch-cfg-update")
+            return ""
+        for ref in self.store.refs("SDN_controller")[:1]:
+            self.sdn_forget(ref)
+        if address:
+            self.sdn_introduce("ssl", address, "6632")
         return ""
 
     def sdn_introduce(self, protocol, address, port):
@@ -283,13 +304,12 @@ class Api:
                     raise XapiError("INVALID_VALUE", "address", address)
                 if port:
                     raise XapiError("INVALID_VALUE", "port", port)
+            elif not address:
+                raise XapiError("INVALID_VALUE", "address", address)
             else:
-                try:
-                    ipaddress.IPv4Address(address)
-                except ValueError:
-                    raise XapiError("INVALID_IP_ADDRESS_SPECIFIED", "address") from None
-            if not 0 <= port <= 65535:
-                raise XapiError("INVALID_VALUE", "port", port)
+                _ipv4("address", address)
+            if port and not 0 < port <= 65535:
+                raise XapiError("VALUE_NOT_SUPPORTED", "port", port, "Port out of range")
             if protocol == "ssl" and port == 0:
                 port = 6632
             ref = self.store.add(
