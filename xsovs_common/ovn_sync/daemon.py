@@ -30,9 +30,11 @@ from . import plan as nbplan
 from .records import CLASSES, OvnRecords
 from .wanted import nb_remote, wanted
 from .. import validate
+from ..cli import environment_help
 from ..errors import InvalidValue
 from ..log import log
-from ..paths import OVN_SYNC_REMOTE, POOL_CONF, SDN_CONTROLLER_CA, XAPI_SSL_PEM
+from ..paths import (ENV_ROOT, ENV_XAPI_URL, OVN_SYNC_REMOTE, POOL_CONF, SDN_CONTROLLER_CA,
+                     XAPI_SSL_PEM)
 from ..sync import service
 from ..system import files
 from ..xapi.events import Follower
@@ -333,7 +335,8 @@ def _no_arguments(unused_parser, unused_root):
 def parse_args(ovs, argv):
     """(root, options) of the command line; the library's defaults follow the root."""
     return service.parse_args(ovs, PROGRAM, "Keep the OVN northbound database in step "
-                              "with XAPI.", argv, _no_arguments)
+                              "with XAPI.", argv, _no_arguments,
+                              epilog=environment_help(ENV_ROOT, ENV_XAPI_URL))
 
 
 def main(argv=None):
