@@ -6,7 +6,7 @@ DPKG_QUERY   ?= dpkg-query
 BUSYBOX      := $(shell $(DPKG_QUERY) -W -f='$${Status}' busybox-static 2>/dev/null | \
                   grep -q 'ok installed' && echo busybox-static || echo busybox)
 APT_PACKAGES := openvswitch-switch openvswitch-common iproute2 iptables dnsmasq rpm \
-                iputils-ping isc-dhcp-client ethtool openssl $(BUSYBOX)
+                iputils-ping isc-dhcp-client ethtool openssl $(BUSYBOX) netcat-openbsd
 APT_PACKAGES += ovn-central ovn-host
 APT_PACKAGES += python3-venv
 PYTHON3      ?= python3

@@ -7,11 +7,13 @@
 #
 # Mechanism (see the RPM section of README.md):
 #  * XAPI's plugin paths.  The vendor packages own
-#    /etc/xapi.d/plugins/openvswitch-cfg-update (openvswitch) and
-#    /etc/xapi.d/plugins/openvswitch-config-update (xapi-core).  XAPI runs a
-#    plugin by that path, so the path itself must run xsovs: the vendor's
-#    file is copied to /var/lib/xsovs/vendor-files/, then a symlink to the
-#    xsovs plugin, made beside it, is renamed over it.  rename(2) replaces
+#    /etc/xapi.d/plugins/openvswitch-cfg-update (openvswitch),
+#    /etc/xapi.d/plugins/openvswitch-config-update (xapi-core) and, on
+#    XCP-ng, /etc/xapi.d/plugins/sdncontroller.py (xcp-ng-xapi-plugins: Xen
+#    Orchestra's traffic rules).  XAPI runs a plugin by that path, so the
+#    path itself must run xsovs: the vendor's file is copied to
+#    /var/lib/xsovs/vendor-files/, then a symlink to the xsovs plugin of the
+#    same job, made beside it, is renamed over it.  rename(2) replaces
 #    the name in one step, so a call from XAPI during the transaction runs
 #    either the vendor's plugin or xsovs's, never nothing.  Erasing renames
 #    a copy of the saved file back the same way, before the xsovs plugin
@@ -26,12 +28,13 @@
 
 XSOVS_LIBEXEC=/usr/libexec/xsovs
 XSOVS_PLUGIN=$XSOVS_LIBEXEC/xapi-plugins/openvswitch-cfg-update
+XSOVS_SDN_PLUGIN=$XSOVS_LIBEXEC/xapi-plugins/sdncontroller.py
 XSOVS_SAVED=/var/lib/xsovs/vendor-files
 XSOVS_RUN=/run/xsovs
 XSOVS_BOOT_MARKER=$XSOVS_RUN/openvswitch.booted
 # The vendor's start script deletes every bridge when this is missing.
 VENDOR_BOOT_MARKER=/var/run/openvswitch.booted
-VENDOR_PLUGINS="/etc/xapi.d/plugins/openvswitch-cfg-update /etc/xapi.d/plugins/openvswitch-config-update"
+VENDOR_PLUGINS="/etc/xapi.d/plugins/openvswitch-cfg-update /etc/xapi.d/plugins/openvswitch-config-update /etc/xapi.d/plugins/sdncontroller.py"
 UNITDIR=/usr/lib/systemd/system
 XSOVS_UNITS="openvswitch-boot.service openvswitch-xapi-update.service xsovs-xapi-sync.service xsovs-ovn-xapi-sync.service"
 XSOVS_SYNC=xsovs-xapi-sync.service
@@ -62,6 +65,14 @@ xsovs_exists() {
     [ -e "$1" ] || [ -L "$1" ]
 }
 
+# The xsovs plugin that answers for the plugin path PATH.
+xsovs_plugin_for() {
+    case "${1##*/}" in
+        sdncontroller.py) echo "$XSOVS_SDN_PLUGIN" ;;
+        *) echo "$XSOVS_PLUGIN" ;;
+    esac
+}
+
 # Is PATH a link made by xsovs (to any of its plugins, of any version)?
 xsovs_is_link() {
     [ -L "$1" ] || return 1
@@ -80,7 +91,8 @@ xsovs_check() {
         xsovs_dir=${xsovs_path%/*}
         xsovs_probe=$xsovs_dir/.${xsovs_path##*/}.xsovs-probe
         rm -f "$xsovs_probe" 2>/dev/null
-        if ! mkdir -p "$xsovs_dir" 2>/dev/null || ! ln -s "$XSOVS_PLUGIN" "$xsovs_probe" 2>/dev/null
+        if ! mkdir -p "$xsovs_dir" 2>/dev/null \
+            || ! ln -s "$(xsovs_plugin_for "$xsovs_path")" "$xsovs_probe" 2>/dev/null
         then
             xsovs_say "cannot take over $xsovs_path: cannot write in $xsovs_dir"
             return 1
@@ -124,7 +136,7 @@ xsovs_divert() {
         fi
     fi
     rm -f "$xsovs_new" 2>/dev/null
-    if ! ln -s "$XSOVS_PLUGIN" "$xsovs_new" 2>/dev/null \
+    if ! ln -s "$(xsovs_plugin_for "$xsovs_path")" "$xsovs_new" 2>/dev/null \
         || ! mv -f "$xsovs_new" "$xsovs_path" 2>/dev/null; then
         rm -f "$xsovs_new" 2>/dev/null
         # A copy saved just now goes again; an older one is the vendor's
@@ -179,7 +191,7 @@ xsovs_all_or_none() {
 }
 
 xsovs_runs_xsovs() {
-    xsovs_is_link "$1" && [ "$(readlink "$1")" = "$XSOVS_PLUGIN" ]
+    xsovs_is_link "$1" && [ "$(readlink "$1")" = "$(xsovs_plugin_for "$1")" ]
 }
 
 # Every plugin path runs xsovs, or (on failure) none more than before.

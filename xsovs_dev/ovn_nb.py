@@ -13,6 +13,8 @@ import socket
 import subprocess
 import time
 
+from xsovs_dev.ovs import terminate
+
 NB_SCHEMA = "/usr/share/ovn/ovn-nb.ovsschema"
 
 
@@ -78,14 +80,8 @@ class NbServer:
         return True
 
     def stop(self):
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            self.proc = None
+        terminate(self.proc)
+        self.proc = None
 
     def nbctl(self, *args):
         """ovn-nbctl's output (its errors raise CalledProcessError)."""

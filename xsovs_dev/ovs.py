@@ -101,6 +101,7 @@ class OvsInstance:
     def start_vswitchd(self):
         argv = [_which("ovs-vswitchd"), "unix:" + self.socket,
                 "--unixctl=" + os.path.join(self.rundir, "ovs-vswitchd.ctl"),
+                "--pidfile=" + os.path.join(self.rundir, "ovs-vswitchd.pid"),
                 "--log-file=" + os.path.join(self.workdir, "ovs-vswitchd.log"), "-vconsole:off"]
         if self.vswitchd_mode == "dummy":
             argv += ["--enable-dummy=override", "--disable-system"]
@@ -117,11 +118,11 @@ class OvsInstance:
         self.vsctl("remove", "Open_vSwitch", ".", "other_config", "xsovs-test")
 
     def stop_vswitchd(self):
-        _terminate(self._vswitchd)
+        terminate(self._vswitchd)
         self._vswitchd = None
 
     def stop_server(self):
-        _terminate(self._server)
+        terminate(self._server)
         self._server = None
 
     def stop(self):
@@ -174,7 +175,8 @@ class OvsInstance:
         return self.vsctl("get", table, record, column).strip()
 
 
-def _terminate(proc):
+def terminate(proc):
+    """SIGTERM, then SIGKILL after 5 s; a process already gone is left alone."""
     if proc is None or proc.poll() is not None:
         return
     proc.send_signal(signal.SIGTERM)

@@ -9,7 +9,8 @@ import xmlrpc.client
 import pytest
 
 from tests.support.rpm_root import (CFG_UPDATE, CONFIG_UPDATE, PLUGINS, REAL_XENAPI, REPO, SAVED,
-                                    TARGETS, UNITDIR, VENDOR_MARKER, XSOVS_PLUGIN, PluginWatch,
+                                    SDNCONTROLLER, TAKEN_OVER, TARGETS, UNITDIR, VENDOR_MARKER,
+                                    VENDOR_PACKAGES, XSOVS_PLUGIN, XSOVS_SDN_PLUGIN, PluginWatch,
                                     build_standins, make_host, read_only, vendor_text)
 from tools import build_rpm
 from xsovs_common import paths
@@ -45,11 +46,21 @@ def _runs_xsovs(host, host_path):
 
 
 def _assert_vendor_files(host, release):
-    assert host.link(CFG_UPDATE) is None and host.link(CONFIG_UPDATE) is None
-    assert host.read(CFG_UPDATE) == vendor_text("openvswitch-cfg-update", release)
-    assert host.read(CONFIG_UPDATE) == vendor_text("openvswitch-config-update", release)
+    for path in TAKEN_OVER:
+        assert host.link(path) is None, path
+        assert host.read(path) == vendor_text(os.path.basename(path), release)
     # rpm's own check: every file of the vendor packages as the package has it.
-    host.ok("-V", "openvswitch", "xapi-core")
+    host.ok("-V", *VENDOR_PACKAGES)
+
+
+def _vendor_upgrade(packages):
+    return [packages[(name, 2)] for name in VENDOR_PACKAGES]
+
+
+def _assert_taken_over(host):
+    for path, plugin in TAKEN_OVER.items():
+        assert host.link(path) == plugin, path
+        assert _runs_xsovs(host, path), path
 
 
 def _switch_untouched(host):
@@ -65,12 +76,12 @@ def test_install_beside_thevendor_packages(host, packages):
     assert host.is_enabled("openvswitch.service") == "enabled"
     assert not _runs_xsovs(host, CFG_UPDATE)
     host.ok("-i", packages["xsovs"])
-    # XAPI's calls, by either name, run xsovs's plugin.
-    for path in (CFG_UPDATE, CONFIG_UPDATE):
-        assert host.link(path) == XSOVS_PLUGIN
-        assert _runs_xsovs(host, path), path
-    with open(os.path.join(REPO, "xapi.d", "plugins", "openvswitch-cfg-update")) as handle:
-        assert host.read(XSOVS_PLUGIN) == handle.read()
+    # XAPI's calls, by either name, run xsovs's plugin; Xen Orchestra's, xsovs's sdncontroller.py.
+    _assert_taken_over(host)
+    for plugin in (XSOVS_PLUGIN, XSOVS_SDN_PLUGIN):
+        with open(os.path.join(REPO, "xapi.d", "plugins", os.path.basename(plugin))) as handle:
+            assert host.read(plugin) == handle.read()
+    assert host.read(SAVED + "/sdncontroller.py") == vendor_text("sdncontroller.py", 1)
     # The vendor's files are kept, byte for byte and mode for mode.
     assert host.read(SAVED + "/openvswitch-cfg-update") == vendor_text("openvswitch-cfg-update", 1)
     assert os.stat(host.path(SAVED + "/openvswitch-config-update")).st_mode & 0o777 == 0o755
@@ -193,12 +204,11 @@ def test_sync_daemon_takes_over_and_gives_back(host, with_sync):
 def test_vendor_upgrades_keep_xsovs_then_erase_gives_them_back(host, packages):
     before = host.enable_links()
     host.ok("-i", packages["xsovs"])
-    host.ok("-U", packages[("openvswitch", 2)], packages[("xapi-core", 2)])
-    for path in (CFG_UPDATE, CONFIG_UPDATE):
-        assert host.link(path) == XSOVS_PLUGIN
-        assert _runs_xsovs(host, path), path
+    host.ok("-U", *_vendor_upgrade(packages))
+    _assert_taken_over(host)
     assert host.read(SAVED + "/openvswitch-config-update") == \
         vendor_text("openvswitch-config-update", 2)
+    assert host.read(SAVED + "/sdncontroller.py") == vendor_text("sdncontroller.py", 2)
     host.ok("-e", "xsovs")
     _assert_vendor_files(host, 2)
     assert not os.path.exists(host.path("/var/lib/xsovs"))
@@ -236,10 +246,21 @@ def test_vendor_package_gone_leaves_nothing_to_give_back(host, packages):
     host.ok("-V", "openvswitch")
 
 
+def test_a_host_without_xen_orchestras_plugin_package_gets_xsovss(host, packages):
+    """XenServer has no xcp-ng-xapi-plugins: the path is xsovs's alone, and goes with it."""
+    host.ok("-e", "--nodeps", "xcp-ng-xapi-plugins")
+    host.ok("-i", packages["xsovs"])
+    assert host.link(SDNCONTROLLER) == XSOVS_SDN_PLUGIN
+    assert not os.path.exists(host.path(SAVED + "/sdncontroller.py"))
+    host.ok("-e", "xsovs")
+    assert not os.path.lexists(host.path(SDNCONTROLLER))
+    assert host.read(CFG_UPDATE) == vendor_text("openvswitch-cfg-update", 1)
+
+
 def test_a_plugin_is_there_at_every_moment(host, packages):
     with PluginWatch(host) as watch:
         host.ok("-i", packages["xsovs"])
-        host.ok("-U", packages[("openvswitch", 2)], packages[("xapi-core", 2)])
+        host.ok("-U", *_vendor_upgrade(packages))
         host.ok("-e", "xsovs")
     assert watch.looks > 1000
     assert watch.missed == []
@@ -254,9 +275,7 @@ def test_xsovs_upgrade_keeps_the_takeover(host, packages, tmp_path):
     version = build_rpm.spec_field(REPO, "Version")
     assert host.rpm("-q", "xsovs-%s-1.2" % version)[0] == 0      # the later release, alone
     assert host.rpm("-q", "xsovs-%s-1" % version)[0] != 0
-    for path in (CFG_UPDATE, CONFIG_UPDATE):
-        assert host.link(path) == XSOVS_PLUGIN
-        assert _runs_xsovs(host, path), path
+    _assert_taken_over(host)
     assert host.read(SAVED + "/openvswitch-cfg-update") == vendor_text("openvswitch-cfg-update", 1)
     assert host.is_enabled("openvswitch-boot.service") == "enabled"
     assert not [call for call in host.calls() if call.startswith("disable")]
@@ -267,8 +286,8 @@ def test_xsovs_upgrade_keeps_the_takeover(host, packages, tmp_path):
 def test_install_twice_is_harmless(host, packages):
     host.ok("-i", packages["xsovs"])
     host.ok("-i", "--replacepkgs", packages["xsovs"])
-    for path in (CFG_UPDATE, CONFIG_UPDATE):
-        assert host.link(path) == XSOVS_PLUGIN
+    for path, plugin in TAKEN_OVER.items():
+        assert host.link(path) == plugin
     # What is kept is still the vendor's file, not xsovs's link.
     assert host.read(SAVED + "/openvswitch-cfg-update") == vendor_text("openvswitch-cfg-update", 1)
     host.ok("-e", "xsovs")
@@ -312,8 +331,8 @@ def test_erase_that_cannot_give_back_keeps_xsovs_whole(host, packages):
     assert code != 0
     assert CFG_UPDATE in err
     assert host.rpm("-q", "xsovs")[0] == 0
-    for path in (CFG_UPDATE, CONFIG_UPDATE):
-        assert host.link(path) == XSOVS_PLUGIN
+    for path, plugin in TAKEN_OVER.items():
+        assert host.link(path) == plugin
     host.ok("-e", "xsovs")
     _assert_vendor_files(host, 1)
 

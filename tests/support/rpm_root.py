@@ -25,7 +25,12 @@ UNITDIR = "/usr/lib/systemd/system"
 PLUGINS = "/etc/xapi.d/plugins"
 CFG_UPDATE = PLUGINS + "/openvswitch-cfg-update"        # the openvswitch package's
 CONFIG_UPDATE = PLUGINS + "/openvswitch-config-update"  # xapi-core's
+SDNCONTROLLER = PLUGINS + "/sdncontroller.py"            # xcp-ng-xapi-plugins'
 XSOVS_PLUGIN = "/usr/libexec/xsovs/xapi-plugins/openvswitch-cfg-update"
+XSOVS_SDN_PLUGIN = "/usr/libexec/xsovs/xapi-plugins/sdncontroller.py"
+# Each plugin path, and the xsovs plugin that answers for it once xsovs is installed.
+TAKEN_OVER = {CFG_UPDATE: XSOVS_PLUGIN, CONFIG_UPDATE: XSOVS_PLUGIN,
+              SDNCONTROLLER: XSOVS_SDN_PLUGIN}
 SAVED = "/var/lib/xsovs/vendor-files"
 VENDOR_MARKER = "/var/run/openvswitch.booted"
 CALLS = "/var/log/systemctl.calls"
@@ -105,6 +110,9 @@ WantedBy=multi-user.target
 """
 
 
+VENDOR_PACKAGES = ("openvswitch", "xapi-core", "xcp-ng-xapi-plugins")
+
+
 def script(text):
     return "#!/bin/sh\n" + text + "\n"
 
@@ -141,8 +149,13 @@ def vendor_packages(release):
         PLUGINS + "/firewall-port": (0o755, script("echo firewall-port"), False),
         SITELIB + "/XenAPI.py": (0o644, xenapi, False),
     }
+    plugins_files = {
+        SDNCONTROLLER: (0o755, vendor_text("sdncontroller.py", release), False),
+        PLUGINS + "/xcpngutils/__init__.py": (0o644, "# the vendor's helpers\n", False),
+    }
     return {"openvswitch": (ovs_files, [], ovs_scripts),
-            "xapi-core": (xapi_files, [], {})}
+            "xapi-core": (xapi_files, [], {}),
+            "xcp-ng-xapi-plugins": (plugins_files, [], {})}
 
 
 def host_packages():
@@ -356,8 +369,7 @@ def make_host(root, packages):
             os.makedirs(os.path.dirname(host.path(word)), exist_ok=True)
             shutil.copy2(os.path.realpath(word), host.path(word))
     subprocess.run(["chroot", host.root, "/bin/busybox", "--install", "-s", "/bin"], check=True)
-    host.ok("-i", *(packages["host"] + [packages[("openvswitch", 1)],
-                                     packages[("xapi-core", 1)]]))
+    host.ok("-i", *(packages["host"] + [packages[(name, 1)] for name in VENDOR_PACKAGES]))
     # This boot's switch, started by the vendor's unit.
     with open(host.path(VENDOR_MARKER), "w"):
         pass
@@ -385,8 +397,8 @@ class PluginWatch:
 
     def __enter__(self):
         self._process = subprocess.Popen(
-            ["chroot", self.host.root, "/bin/sh", "-c", self.LOOP, "watch", CFG_UPDATE,
-             CONFIG_UPDATE], stdout=subprocess.PIPE, universal_newlines=True)
+            ["chroot", self.host.root, "/bin/sh", "-c", self.LOOP, "watch"] + sorted(TAKEN_OVER),
+            stdout=subprocess.PIPE, universal_newlines=True)
         return self
 
     def __exit__(self, *exc):

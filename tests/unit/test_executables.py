@@ -29,6 +29,7 @@ ENTRIES = {
     "libexec/ovs-xapi-sync": "xsovs_common.sync.daemon.main",
     "libexec/ovn-xapi-sync": "xsovs_common.ovn_sync.daemon.main",
     "xapi.d/plugins/openvswitch-cfg-update": "xsovs_common.xapi.plugin.dispatch",
+    "xapi.d/plugins/sdncontroller.py": "xsovs_common.xapi.plugin.dispatch",
 }
 
 # The command-line programs, run as their executable runs them: (program, argv -> status).

@@ -3,6 +3,9 @@
 It takes the *read* step, then prints the plan of *manager* to *management
 flows* (:mod:`update_plan`) instead of applying it, with what *rewrite*
 would change; ``in_step`` says whether ``update`` has nothing to do.
+``traffic_rules`` is ``ovs-xapi-sync``'s report of Xen Orchestra's traffic
+rules: per VIF port the rules in force and where they came from, refused
+lists with their reason (or why the daemon could not be asked).
 """
 
 import json
@@ -14,6 +17,7 @@ from ..ovs.snapshot import Snapshot
 from ..system import files
 from ..xapi import controller
 from . import update_ovn
+from .sdncontroller import daemon_report
 from .update_plan import plan_update
 from .update_read import OVSDB_TIMEOUT, read_xapi
 
@@ -77,4 +81,5 @@ def status(root, api):
     result["ovn"], ovn_in_step = update_ovn.status(api, root, state, snapshot)
     result["update"] = update_dict
     result["in_step"] = in_step and ovn_in_step
+    result["traffic_rules"] = daemon_report(root)
     return json.dumps(result, indent=2, sort_keys=True)

@@ -42,6 +42,7 @@ Network rules exist only in the ``xapi-plugin`` format.
 """
 
 import collections
+import functools
 import json
 import re
 
@@ -309,6 +310,7 @@ def specificity(rule):
     return 2 if rule.port is not None else 1
 
 
+@functools.lru_cache(maxsize=65536)   # thousands of ports share a few rules
 def precedence(rule):
     """The rule's rank, 0 to PRECEDENCE_LEVELS - 1; the higher decides first.
 

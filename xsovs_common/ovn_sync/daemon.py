@@ -21,14 +21,13 @@ refused and why).
 """
 
 import json
-import queue
 import sys
 import time
 
 from . import nb as northbound
 from . import plan as nbplan
 from .records import CLASSES, OvnRecords
-from .wanted import nb_remote, wanted
+from .wanted import Memo, nb_remote, wanted
 from .. import validate
 from ..cli import environment_help
 from ..errors import InvalidValue
@@ -57,8 +56,8 @@ class Daemon:
         self.ovs = ovs
         self.root = root
         self.records = OvnRecords()
-        self.batches = queue.Queue()
-        self.wakeup = service.Wakeup()
+        self.memo = Memo()          # what wanted() worked out of each record, kept
+        self.batches = service.Batches()
         self.follower = None
         self.exiting = False
         self.master = None
@@ -78,20 +77,6 @@ class Daemon:
         self.unixctl = None
 
     # -- XAPI --------------------------------------------------------------------
-    def _deliver(self, follower, events, reset):
-        self.batches.put((follower, events, reset))
-        self.wakeup.wake()
-
-    def _take_batches(self):
-        self.wakeup.drain()
-        while True:
-            try:
-                follower, events, reset = self.batches.get_nowait()
-            except queue.Empty:
-                return
-            if follower is self.follower:
-                self.records.apply(events, reset=reset)
-
     def check_master(self):
         """Follow XAPI only on the pool master; a member forgets what it had."""
         self.next_master_check = time.monotonic() + MASTER_CHECK_INTERVAL
@@ -106,7 +91,7 @@ class Daemon:
         self.records = OvnRecords()
         self._close_nb()
         if master:
-            self.follower = Follower(self.root, CLASSES, self._deliver).start()
+            self.follower = Follower(self.root, CLASSES, self.batches.deliver).start()
 
     # -- the NB remote -------------------------------------------------------------
     def _close_nb(self):
@@ -222,7 +207,7 @@ class Daemon:
             result = nbplan.remove_all(rows, self.pool)
             refused = []
         else:
-            want = wanted(self.records)
+            want = wanted(self.records, self.memo)
             result = nbplan.plan(want, rows, self.pool)
             refused = sorted(set(want.refused) | set(result.refused))
         for what, reason in sorted(set(refused) - set(self.refused)):
@@ -285,7 +270,7 @@ class Daemon:
                 break
             if time.monotonic() >= self.next_master_check:
                 self.check_master()
-            self._take_batches()
+            self.batches.take(self.follower, self.records.apply)
             self.follow_remote()
             if self.nb is not None:
                 self.nb.idl.run()
@@ -295,7 +280,7 @@ class Daemon:
             self.unixctl.wait(poller)
             if self.nb is not None:
                 self.nb.wait(poller)
-            poller.fd_wait(self.wakeup.read_fd, self.ovs.poller.POLLIN)
+            poller.fd_wait(self.batches.wakeup.read_fd, self.ovs.poller.POLLIN)
             if self._due():
                 poller.immediate_wake()
             elif self.retry_at is not None:
@@ -348,7 +333,7 @@ def main(argv=None):
     def stop():
         daemon.exiting = True
 
-    service.on_signals(daemon.wakeup, stop)
+    service.on_signals(daemon.batches.wakeup, stop)
     ovs.daemon.daemonize()
     daemon.register_commands()
     log.info("started")

@@ -17,6 +17,7 @@ reconnects by itself, waiting at most ``MAX_BACKOFF_MS`` between tries.
 import uuid
 
 from . import plan as nbplan
+from ..sync import service
 
 MIN_BACKOFF_MS = 1000      # the ovs library's floor
 MAX_BACKOFF_MS = 4000
@@ -84,7 +85,8 @@ class Northbound:
             helper.register_columns(table, columns)
         self.idl = _idl_class(ovs)(remote, helper)
         self.idl.touched = set()
-        self.plain = {table: {} for table in TABLES}     # table -> {uuid: plain row}
+        self.plain = {table: {} for table in TABLES}     # table -> {uuid text: plain row}
+        self.names = {table: {} for table in TABLES}     # table -> {UUID: uuid text}
         # The library has no public setter; every version since 2.6 names it so.
         self.idl._session.reconnect.set_backoff(MIN_BACKOFF_MS, MAX_BACKOFF_MS)
         self.txn = None
@@ -106,17 +108,16 @@ class Northbound:
         (a reconnection replaces the replica without reporting what went)."""
         touched, self.idl.touched = self.idl.touched, set()
         for table, plain in self.plain.items():
-            rows = self.idl.tables[table].rows
-            for gone in set(plain) - set(rows):
-                del plain[gone]
-            again = {key for name, key in touched if name == table} | (set(rows) - set(plain))
+            rows, names = self.idl.tables[table].rows, self.names[table]
+            for gone in set(names) - set(rows):
+                del plain[names.pop(gone)]
+            again = {key for name, key in touched if name == table} | (set(rows) - set(names))
             for key in again:
                 if key in rows:
-                    plain[key] = _CONVERT[table](rows[key])
-        by_text = {table: {str(uuid): row for uuid, row in plain.items()}
-                   for table, plain in self.plain.items()}
-        return nbplan.Nb(by_text["Logical_Switch"], by_text["Logical_Switch_Port"],
-                         by_text["ACL"])
+                    names[key] = str(key)
+                    plain[names[key]] = _CONVERT[table](rows[key])
+        return nbplan.Nb(self.plain["Logical_Switch"], self.plain["Logical_Switch_Port"],
+                         self.plain["ACL"])
 
     def begin(self, steps, comment):
         """Start the transaction of a plan's steps (see :meth:`status`)."""
@@ -204,14 +205,10 @@ class _Writer:
         elif isinstance(step, nbplan.SetPort):
             row = self.row("Logical_Switch_Port", step.port)
             for column, value in sorted(step.columns.items()):
-                if column != "external_ids":
+                if column == "external_ids":
+                    service.set_keys(row, column, value)
+                else:
                     setattr(row, column, value)
-                    continue
-                for key, item in sorted(value.items()):
-                    if item is None:
-                        row.delkey(column, key)
-                    else:
-                        row.setkey(column, key, item)
         elif isinstance(step, (nbplan.LinkPort, nbplan.UnlinkPort)):
             switch = self.row("Logical_Switch", step.switch)
             port = self.row("Logical_Switch_Port", step.port)

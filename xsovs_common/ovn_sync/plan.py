@@ -94,9 +94,10 @@ def acl_columns(acl, pool):
             "external_ids": {POOL_KEY: pool, VIF_KEY: acl.vif, SOURCE_KEY: acl.source}}
 
 
-def _acl_key(columns):
-    return (columns["direction"], columns["priority"], columns["match"], columns["action"],
-            tuple(sorted(columns["external_ids"].items())))
+def _acl_key(direction, priority, match, action, external_ids):
+    """What tells two ACLs apart: their columns and their xsovs keys."""
+    return (direction, priority, match, action,
+            tuple(sorted((k, v) for k, v in external_ids.items() if k.startswith("xsovs:"))))
 
 
 class _Planner:
@@ -199,15 +200,15 @@ class _Planner:
             if port is None or (acl.vif, acl.source) in self.wanted.frozen_rules:
                 continue
             columns = acl_columns(acl, self.pool)
-            wanted[self.target[port[0].switch]][_acl_key(columns)] = columns
+            key = _acl_key(acl.direction, acl.priority, acl.match, acl.action,
+                           columns["external_ids"])
+            wanted[self.target[port[0].switch]][key] = columns
         have = collections.defaultdict(lambda: collections.defaultdict(list))
         for uuid, row in sorted(self.mine_acls.items()):
             if self.frozen_acl(row):
                 continue
-            key = _acl_key({"direction": row.direction, "priority": row.priority,
-                            "match": row.match, "action": row.action,
-                            "external_ids": {k: v for k, v in row.external_ids.items()
-                                             if k.startswith("xsovs:")}})
+            key = _acl_key(row.direction, row.priority, row.match, row.action,
+                           row.external_ids)
             for switch in self.acl_parents[uuid]:
                 if switch in self.owned:
                     have[switch][key].append(uuid)

@@ -18,10 +18,10 @@ def _target(root, bridge):
     return "unix:" + os.path.join(root.ovs_rundir(), validate.interface_name(bridge) + ".mgmt")
 
 
-def bundle(root, bridge, lines):
+def bundle(root, bridge, lines, timeout=TIMEOUT):
     """Apply ``lines`` (``add ...`` / ``delete ...`` flow specs) atomically."""
     process.run([root.program("ovs-ofctl"), "--bundle", "add-flows", _target(root, bridge), "-"],
-                input="".join(line + "\n" for line in lines), timeout=TIMEOUT)
+                input="".join(line + "\n" for line in lines), timeout=timeout)
 
 
 def dump_flows(root, bridge, match=None):

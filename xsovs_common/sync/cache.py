@@ -1,11 +1,13 @@
 """The XAPI records ovs-xapi-sync needs, kept from what ``event.from`` delivers.
 
-Only the fields the daemon uses are kept (uuid, a network's bridge, a few
-``other_config`` keys), so the whole pool's VIFs and VMs cost little memory,
-and no record is ever fetched again: an ``add``/``mod`` event replaces a
-record with its snapshot, a ``del`` drops it.  Every kept value is checked
-(bounded, valid UTF-8 text) when it arrives; a bad one is dropped with one
-log line, as if XAPI did not have it.
+Only the fields the daemon uses are kept (uuid, a network's bridge, a VIF's
+MAC and network, a few ``other_config`` keys), so the whole pool's VIFs and
+VMs cost little memory, and no record is ever fetched again: an
+``add``/``mod`` event replaces a record with its snapshot, a ``del`` drops
+it.  Every kept value is checked (bounded, valid UTF-8 text) when it
+arrives; a bad one is dropped with one log line, as if XAPI did not have
+it -- except Xen Orchestra's traffic rules, kept as they are so that a bad
+list is refused (and shown) where it is read, never mistaken for no list.
 """
 
 from .. import validate
@@ -13,14 +15,18 @@ from ..errors import InvalidValue
 from ..log import log
 from ..net import ovn
 from ..net.netconfig import DISABLE_IN_BAND_KEY, FAIL_MODE_KEY, FAIL_MODES
+from ..net.traffic_rules import OF_FORMAT_KEY, OF_METHOD_KEY, RULES_KEY
 
 # Event class -> the other_config keys kept for it.
 KEPT = {
-    "network": ("nicira-bridge-id", FAIL_MODE_KEY, DISABLE_IN_BAND_KEY) + ovn.NETWORK_KEYS,
-    "vif": ("nicira-iface-id", "neutron-port-uuid"),
+    "network": ("nicira-bridge-id", FAIL_MODE_KEY, DISABLE_IN_BAND_KEY, RULES_KEY)
+    + ovn.NETWORK_KEYS,
+    "vif": ("nicira-iface-id", "neutron-port-uuid", RULES_KEY),
     "vm": ("nicira-vm-id",),
-    "pool": (FAIL_MODE_KEY,) + ovn.POOL_KEYS,
+    "pool": (FAIL_MODE_KEY, OF_FORMAT_KEY, OF_METHOD_KEY) + ovn.POOL_KEYS,
 }
+# Kept whole whatever they hold: net.traffic_rules checks them, and refuses with a reason.
+RAW_KEYS = (RULES_KEY,)
 # Event classes as event.from subscribes to them.
 CLASSES = ["network", "VIF", "VM", "pool"]
 MAX_VALUE_BYTES = 255
@@ -43,6 +49,14 @@ def trim(cls, snapshot):
     if cls == "network":
         bridge = snapshot.get("bridge", "")
         record["bridge"] = bridge if isinstance(bridge, str) else ""
+    if cls == "vif":
+        for field, check in (("MAC", validate.mac), ("network", validate.ref)):
+            try:
+                record[field] = check(snapshot.get(field, ""), what="VIF %s %s" % (uuid, field))
+            except InvalidValue as exc:
+                record[field] = None
+                if snapshot.get(field):
+                    log.warning("ignoring %s", exc.message)
     other_config = snapshot.get("other_config")
     if not isinstance(other_config, dict):
         other_config = {}
@@ -50,6 +64,9 @@ def trim(cls, snapshot):
         if key not in other_config:
             continue
         value = other_config[key]
+        if key in RAW_KEYS:
+            record["other_config"][key] = value
+            continue
         what = "%s %s other_config:%s" % (cls, uuid, key)
         try:
             validate.text(value, LONGER.get(key, MAX_VALUE_BYTES), what=what)
@@ -155,11 +172,14 @@ class XapiCache(RecordCache):
     def network_of_bridge(self, name):
         return self._get("network", ("bridge", name))
 
-    def network(self, uuid):
-        return self._get("network", ("network", uuid))
-
     def vif(self, uuid):
         return self._get("vif", ("vif", uuid))
+
+    def network(self, ref):
+        return self.tables["network"].get(ref)
+
+    def network_by_uuid(self, uuid):
+        return self._get("network", ("network", uuid))
 
     def vm(self, uuid):
         return self._get("vm", ("vm", uuid))

@@ -14,15 +14,15 @@ commands: ``exit``, and ``flush-cache`` (read everything from XAPI again).
 """
 
 import os
-import queue
 import sys
 import time
 
-from . import ovn_pool, ovn_ports, rules, service
+from . import ovn_pool, ovn_ports, rules, service, traffic, traffic_commands
 from ..cli import environment_help
 from ..log import log
 from ..paths import ENV_ROOT, ENV_XAPI_URL, VSWITCH_SCHEMA
 from .cache import CLASSES, XapiCache
+from .rows import RowReader
 from ..xapi.events import Follower
 
 PROGRAM = "ovs-xapi-sync"
@@ -31,24 +31,27 @@ COLUMNS = {
     "Port": ["name", "fake_bridge", "external_ids"],
     "Interface": ["name", "external_ids"],
 }
+for _table, _columns in traffic.COLUMNS.items():
+    COLUMNS[_table] = sorted(set(COLUMNS[_table]) | set(_columns))
 MAX_RETRY_DELAY = 5.0      # seconds between retries of a transaction OVSDB refused
 # ovsdb-server is a local socket: try it again every second (the ovs library's
 # floor) rather than backing off to its default 8 s.
 RECONNECT_BACKOFF_MS = 1000
 
 
-def _idl_rows(idl):
+def _idl_rows(reader, idl):
+    """The rows rules.plan reads, through ``reader`` (a RowReader: unchanged rows kept)."""
     def ids(row, column):
         return dict(getattr(row, column))
 
-    bridges = [rules.row(r.uuid, r.name, ids(r, "external_ids"), ids(r, "other_config"),
-                         r.fail_mode[0] if r.fail_mode else None)
-               for r in idl.tables["Bridge"].rows.values()]
-    fakes = [rules.row(r.uuid, r.name, ids(r, "external_ids"))
-             for r in idl.tables["Port"].rows.values() if r.fake_bridge]
-    ifaces = [rules.row(r.uuid, r.name, ids(r, "external_ids"))
-              for r in idl.tables["Interface"].rows.values()]
-    return bridges, fakes, ifaces
+    bridges = reader.rows(idl, "Bridge", lambda r: rules.row(
+        r.uuid, r.name, ids(r, "external_ids"), ids(r, "other_config"),
+        r.fail_mode[0] if r.fail_mode else None))
+    ports = reader.rows(idl, "Port", lambda r: (bool(r.fake_bridge), rules.row(
+        r.uuid, r.name, ids(r, "external_ids"))))
+    ifaces = reader.rows(idl, "Interface", lambda r: rules.row(
+        r.uuid, r.name, ids(r, "external_ids")))
+    return bridges, [row for fake, row in ports if fake], ifaces
 
 
 class Daemon:
@@ -64,8 +67,7 @@ class Daemon:
         # The library has no public setter; every version since 2.6 names it so.
         self.idl._session.reconnect.set_backoff(RECONNECT_BACKOFF_MS, RECONNECT_BACKOFF_MS)
         self.cache = XapiCache()
-        self.batches = queue.Queue()
-        self.wakeup = service.Wakeup()
+        self.batches = service.Batches()
         self.follower = None
         self.ovn_pool = ovn_pool.PoolWatch(root)
         self.exiting = False
@@ -74,16 +76,13 @@ class Daemon:
         self.retry_at = None
         self.retry_delay = 0.0
         self.unixctl = None
-
-    # -- batches from the XAPI follower's thread -------------------------------
-    def _deliver(self, follower, events, reset):
-        self.batches.put((follower, events, reset))
-        self.wakeup.wake()
+        self.rows = RowReader(COLUMNS)
+        self.traffic = traffic.TrafficRules(root)
 
     def start_follower(self):
         if self.follower is not None:
             self.follower.stop()
-        self.follower = Follower(self.root, CLASSES, self._deliver).start()
+        self.follower = Follower(self.root, CLASSES, self.batches.deliver).start()
 
     # -- unixctl ------------------------------------------------------------------
     def _exit(self, conn, unused_argv, unused_aux):
@@ -96,22 +95,17 @@ class Daemon:
         conn.reply(None)
 
     def register_commands(self):
+        traffic_commands.register_commands(self.ovs.unixctl, self.traffic, self.cache, self.idl)
         self.unixctl = service.unixctl_server(self.ovs, PROGRAM, {
             "exit": ("", 0, 0, self._exit),
             "flush-cache": ("", 0, 0, self._flush_cache),
         })
 
     # -- the loop -------------------------------------------------------------------
-    def _take_batches(self):
-        self.wakeup.drain()
-        while True:
-            try:
-                follower, events, reset = self.batches.get_nowait()
-            except queue.Empty:
-                return
-            if follower is self.follower:
-                self.cache.apply(events, reset=reset)
-                self.ovn_pool.check(self.cache)
+    def _apply(self, events, reset):
+        """One batch from XAPI; a change of the pool's OVN keys runs the plugin's update."""
+        self.cache.apply(events, reset=reset)
+        self.ovn_pool.check(self.cache)
 
     def _ready(self):
         return self.cache.ready and self.idl.has_ever_connected()
@@ -140,7 +134,7 @@ class Daemon:
             return
         now = (self.idl.change_seqno, self.cache.generation)
         self.retry_at = None
-        bridges, fakes, ifaces = _idl_rows(self.idl)
+        bridges, fakes, ifaces = _idl_rows(self.rows, self.idl)
         changes = rules.plan(self.cache, bridges, fakes, ifaces)
         moves = ovn_ports.plan(self.cache, *ovn_ports.rows(self.idl, ifaces, self.cache)) \
             if ovn_ports.wanted(self.cache, self.idl) else []
@@ -171,14 +165,10 @@ class Daemon:
             if row is None:
                 continue
             for column, value in sorted(columns.items()):
-                if not isinstance(value, dict):
+                if isinstance(value, dict):
+                    service.set_keys(row, column, value)
+                else:
                     setattr(row, column, [value])
-                    continue
-                for key, item in sorted(value.items()):
-                    if item is None:
-                        row.delkey(column, key)
-                    else:
-                        row.setkey(column, key, item)
         txn.add_comment("%s: updating records from XAPI" % PROGRAM)
         return txn.commit_block()
 
@@ -190,12 +180,14 @@ class Daemon:
                 break
             self.idl.run()
             self._note_connection()
-            self._take_batches()
+            self.batches.take(self.follower, self._apply)
+            self.traffic.run(self.cache, self.idl)     # flows first: they are the safety
             self.sync()
             poller = poller_cls()
             self.unixctl.wait(poller)
             self.idl.wait(poller)
-            poller.fd_wait(self.wakeup.read_fd, self.ovs.poller.POLLIN)
+            self.traffic.wait(poller)
+            poller.fd_wait(self.batches.wakeup.read_fd, self.ovs.poller.POLLIN)
             if self._due():
                 # A commit took in changes of others: their socket data is read already.
                 poller.immediate_wake()
@@ -238,7 +230,7 @@ def main(argv=None):
     def stop():
         daemon.exiting = True
 
-    service.on_signals(daemon.wakeup, stop)
+    service.on_signals(daemon.batches.wakeup, stop)
     ovs.daemon.daemonize()
     daemon.register_commands()
     daemon.start_follower()

@@ -95,7 +95,7 @@ def plan(cache, bridges, ports):
     for port in sorted(ports, key=lambda p: p.name):
         if not _VIF_NAME.match(port.name) or not port.network_uuid:
             continue
-        network = cache.network(port.network_uuid)
+        network = cache.network_by_uuid(port.network_uuid)
         current = holder.get(port.uuid)
         if network is None or current is None:
             continue
