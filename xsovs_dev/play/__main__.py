@@ -1,6 +1,6 @@
 """CLI: a simulated pool to drive by hand.
 
-    python -m xsovs_dev.play up [FIXTURE] [--dir DIR] [--python PATH]
+    python -m xsovs_dev.play up [FIXTURE] [--dir DIR] [--python PATH] [--ovn]
     python -m xsovs_dev.play env [--dir DIR]
     python -m xsovs_dev.play down [--dir DIR]
 
@@ -9,7 +9,8 @@ JSON path) and prints the environment to export, so ``eval "$(... up)"``
 points this shell at it; ``env`` prints it again; ``down`` stops every
 process, removes DIR (default: $TMPDIR/xsovs-play) and prints the lines that
 undo the exports, so ``eval "$(... down)"`` puts this shell back (see
-:mod:`.shell`).  Exit status 0 done, 1 failed (with the reason), 2 usage error.
+:mod:`.shell`).  ``--ovn`` gives the pool an OVN central and makes its
+hosts chassis (:mod:`.ovn`).  Exit status 0 done, 1 failed (with the reason), 2 usage error.
 """
 
 import argparse
@@ -32,6 +33,8 @@ def parser():
     p.add_argument("--dir", default=pool.default_dir(),
                    help="where the pool lives (default %(default)s)")
     p.add_argument("--python", help="the hosts' Python (default .venv36's, as on dom0)")
+    p.add_argument("--ovn", action="store_true",
+                   help="up: an OVN central too, every host a chassis of it")
     return p
 
 
@@ -41,7 +44,7 @@ def main(argv=None):
         if args.command == "up":
             sys.stderr.write("Bringing a simulated pool up in %s ...\n" % args.dir)
             state = pool.up(args.dir, args.fixture, args.python,
-                            saved_environment=shell.saved(os.environ))
+                            saved_environment=shell.saved(os.environ), ovn=args.ovn)
             sys.stdout.write(shell.environment(state))
             sys.stderr.write(shell.up_hint(args.dir))
         elif args.command == "env":

@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from xsovs_common import paths
 from xsovs_common.xapi import network as xapi_network
 from xsovs_dev import ovs, pki
+from xsovs_dev.play import ovn as ovnplay
 from xsovs_dev.demo.host import host_python
 from xsovs_dev.fakeroot import FakeRoot
 from xsovs_dev.xapisim import REPO_ROOT, Simulator, client
@@ -190,11 +191,12 @@ def _daemon_pids(root_path):
     return pids
 
 
-def up(directory, fixture="three-host", python=None, saved_environment=None):
+def up(directory, fixture="three-host", python=None, saved_environment=None, ovn=False):
     """Bring the pool up; returns the state written to ``play.json``.
 
     ``saved_environment``: the shell's values of what the pool exports, kept
-    in the state for ``down`` to put back (:mod:`.shell`).
+    in the state for ``down`` to put back (:mod:`.shell`).  ``ovn``: an OVN
+    central too, the pool on it (:mod:`.ovn`).
     """
     directory = os.path.abspath(directory)
     if os.path.exists(directory):
@@ -205,6 +207,8 @@ def up(directory, fixture="three-host", python=None, saved_environment=None):
         hosts = _fixture_hosts(fixture)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise PlayError("cannot load fixture %s: %s" % (fixture, exc))
+    if ovn and ovnplay.unavailable():
+        raise PlayError("--ovn: " + ovnplay.unavailable())
     os.makedirs(directory)
     state = {"directory": directory, "fixture": fixture, "pids": [], "hosts": [],
              "saved_environment": saved_environment or {}}
@@ -215,14 +219,27 @@ def up(directory, fixture="three-host", python=None, saved_environment=None):
                 "uuid": uuid, "name": name, "root": root_path,
                 "ovsdb": "unix:" + os.path.join(root_path + paths.OVS_RUNDIR, "db.sock")})
         _write_state(directory, state)
+        served = fixture
+        if ovn:
+            state["ovn"], pids = ovnplay.start_central(directory)
+            state["pids"] += pids
+            served = ovnplay.fixture(directory, fixture, state["ovn"])
+            _write_state(directory, state)
         _each_host(_boot_host, [(h["root"], h["uuid"], python) for h in state["hosts"]])
         for host in state["hosts"]:
             state["pids"] += _daemon_pids(host["root"])
-        proc, state["url"] = _start_simulator(directory, fixture, python, hosts)
+            if ovn:
+                ovnplay.prepare_root(FakeRoot(host["root"], backend=None))
+        proc, state["url"] = _start_simulator(directory, served, python, hosts)
         state["pids"].append(proc.pid)
         _write_state(directory, state)
         _each_host(_plug_pifs, [(h["root"], h["uuid"], state["url"], python)
                                 for h in state["hosts"]])
+        if ovn:
+            ovnplay.make_chassis(state["url"], state["hosts"])
+            state["pids"].append(ovnplay.start_nb_sync(directory, state["hosts"][0]["root"],
+                                                       state["url"], python))
+            _write_state(directory, state)
         _write_bin(directory)
     except BaseException:
         down(directory)
@@ -271,6 +288,7 @@ def down(directory):
     if not os.path.exists(directory):
         return []
     state = read_state(directory) or {"pids": [], "hosts": []}
+    ovnplay.stop_controllers(state)         # before the switches they watch
     for host in state.get("hosts", []):     # ovs-ctl's monitors first, then what they watch
         ovs.kill_daemons(host["root"] + paths.OVS_RUNDIR)
     for pid in reversed(state["pids"]):     # the simulator

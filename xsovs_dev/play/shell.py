@@ -13,11 +13,12 @@ import os
 import shlex
 import sys
 
-from . import pool
+from . import ovn, pool
 
 PROG = "python -m xsovs_dev.play"
-# What up exports besides PATH, and kept as the shell had them, for down.
-EXPORTED = ("XSOVS_XAPI_URL", "XSOVS_DATAPATH_TYPE")
+# What up exports besides PATH, and kept as the shell had them, for down (the
+# last two with --ovn: where ovn-nbctl and ovn-sbctl find the central).
+EXPORTED = ("XSOVS_XAPI_URL", "XSOVS_DATAPATH_TYPE", "OVN_NB_DB", "OVN_SB_DB")
 
 
 def saved(environ):
@@ -26,7 +27,9 @@ def saved(environ):
 
 
 def _exports(state):
-    return {"XSOVS_XAPI_URL": state["url"], "XSOVS_DATAPATH_TYPE": pool.DATAPATH_TYPE}
+    exports = {"XSOVS_XAPI_URL": state["url"], "XSOVS_DATAPATH_TYPE": pool.DATAPATH_TYPE}
+    exports.update(ovn.exports(state))
+    return exports
 
 
 def _bin(directory):
@@ -36,7 +39,8 @@ def _bin(directory):
 def environment(state):
     """The shell lines to export, then one comment line per host."""
     exports = _exports(state)
-    lines = ["export %s=%s" % (name, shlex.quote(exports[name])) for name in EXPORTED]
+    lines = ["export %s=%s" % (name, shlex.quote(exports[name])) for name in EXPORTED
+             if name in exports]
     lines.append("export PATH=%s:\"$PATH\"" % shlex.quote(_bin(state["directory"])))
     for host in state["hosts"]:
         lines.append("# %-6s %s  root %s  OVSDB %s"
