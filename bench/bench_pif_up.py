@@ -38,8 +38,10 @@ SIZES = (10, 1000)
 RUNS = 7
 BRING_UP = 1000
 STEP = 100
-MODULES = ("xsovs_common.actions.interface_reconfigure", "xsovs_common.actions.cfg_update",
-           "xsovs_common.actions.boot", "xsovs_common.actions.pool_update")
+# What the executables import (xsovs_common.actions.commands).
+MODULES = tuple("xsovs_common.actions.commands." + name for name in (
+    "interface_reconfigure", "openvswitch_cfg_update", "openvswitch_boot",
+    "openvswitch_pool_update"))
 
 
 class Host:

@@ -28,7 +28,7 @@ import XenAPI
 from tests.support import traffic_host as th
 from tests.support.traffic_host import rule, stored
 from xsovs_common.net import traffic_rules as tr
-from xsovs_common.ovs import traffic_flows as tf
+from xsovs_common.net import traffic_flows as tf
 from xsovs_dev import ovs as ovsmod
 from xsovs_dev.fakeroot import FakeRoot
 from xsovs_dev.xapi_sync_run import PY36, SyncDaemon, make_root, wait_for

@@ -86,9 +86,17 @@ def number(minimum, maximum, integer=False):
     return convert
 
 
-def seconds(minimum, maximum):
-    """A duration in seconds, from ``minimum`` (> 0) to ``maximum``."""
-    return number(minimum, maximum)
+# Bounds of durations on command lines.  An hour is longer than any wait worth
+# making at boot or for one XAPI call; below a second a timeout only fails.
+MAX_SECONDS = 3600.0
+MIN_TIMEOUT = 1.0
+
+
+def seconds_option(parser, flag, low, high, default, what):
+    """A duration option in seconds, from ``low`` (> 0) to ``high``: its range and
+    default are in its help."""
+    parser.add_argument(flag, type=number(low, high), default=default, metavar="SECONDS",
+                        help="%s, %g-%g (default %%(default)s)" % (what, low, high))
 
 
 def run(program, main, argv=None):

@@ -48,7 +48,6 @@ LOCK_FILE = "/var/run/xsovs.lock"
 DHCLIENT_DIR = "/var/lib/xcp"        # dhclient lease and configuration files
 DHCLIENT_PID_DIR = "/var/run"        # dhclient pid files
 RESOLV_CONF = "/etc/resolv.conf"
-SYS_CLASS_NET = "/sys/class/net"
 
 # External programs, by the absolute path they have on a host.  Debian's
 # merged /usr makes the same paths valid on the test machines.
@@ -89,16 +88,20 @@ class Root:
     not under the prefix; ``xapi_url``: where XAPI is when not on its local
     socket (an ``http://host:port/`` URL or a socket path); ``datapath_type``:
     the text given for the bridges' datapath, checked where it is used
-    (:func:`hostconfig.datapath_type`); None for the default.
+    (:func:`hostconfig.datapath_type`); None for the default.  ``environ``:
+    the environment as the program found it, which the package scripts it
+    runs (``ovs-ctl``, ``ovn-ctl``) get with their directories added (a copy;
+    the process's own when not given).
     """
 
     def __init__(self, prefix, ovs_rundir=None, ovs_logdir=None, xapi_url=None,
-                 datapath_type=None):
+                 datapath_type=None, environ=None):
         self.prefix = os.path.abspath(prefix)
         self._ovs_rundir = ovs_rundir or None
         self._ovs_logdir = ovs_logdir or None
         self.xapi_url = xapi_url or None
         self.datapath_type = datapath_type or None
+        self.environ = dict(os.environ if environ is None else environ)
 
     @classmethod
     def from_environment(cls, prefix=None, environ=None):
@@ -110,7 +113,7 @@ class Root:
                    ovs_rundir=environ.get(ENV_OVS_RUNDIR),
                    ovs_logdir=environ.get(ENV_OVS_LOGDIR),
                    xapi_url=environ.get(ENV_XAPI_URL),
-                   datapath_type=environ.get(ENV_DATAPATH_TYPE))
+                   datapath_type=environ.get(ENV_DATAPATH_TYPE), environ=environ)
 
     def __repr__(self):
         return "Root(%r)" % self.prefix

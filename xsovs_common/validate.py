@@ -144,7 +144,7 @@ def mtu(value, what="MTU"):
 def uuid(value, what="UUID"):
     _text(what, value)
     if not _UUID.match(value):
-        _fail(what, value)
+        _fail(what, value, "expected a UUID, 8-4-4-4-12 hexadecimal digits")
     return value.lower()
 
 
@@ -152,7 +152,7 @@ def ref(value, what="reference", null_ok=True):
     """A XAPI object reference (``OpaqueRef:...``)."""
     _text(what, value)
     if not _REF.match(value) or (value == NULL_REF and not null_ok):
-        _fail(what, value)
+        _fail(what, value, "expected OpaqueRef:..." + ("" if null_ok else ", not the null ref"))
     return value
 
 

@@ -13,19 +13,22 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 import time
 
 import pytest
 
 from xsovs_common import paths
-from xsovs_common.actions import interface_reconfigure
+from xsovs_common.actions.commands import interface_reconfigure
 from xsovs_common.net import dbcache
 from xsovs_common.net.model import HostNetwork
 from xsovs_dev import dnsmasq, netns, ovs
 from xsovs_dev.fakeroot import FakeRoot
 from xsovs_dev.skips import need
+from xsovs_dev.xapisim import PoolBuilder, Simulator
 
 HOST_UUID = "5f1c8ab2-0c47-4a8e-9d0b-0000000000e2"
+HOST_ADDRESS = "192.0.2.10"            # the management interface, on xenbr0
 PEER_ADDRESSES = {"untagged": "192.0.2.1", "vlan": "198.51.100.1", "bond": "203.0.113.1",
                   "dhcp": "10.10.0.1"}
 
@@ -148,7 +151,7 @@ class Lab:
         os.environ.update(OVS_RUNDIR=self.host_ovs.rundir, XSOVS_DATAPATH_TYPE="netdev")
         os.environ.update(env or {})
         try:
-            return interface_reconfigure.run(["--root-prefix", self.root.path, "--no-syslog"]
+            return interface_reconfigure.main(["--root-prefix", self.root.path, "--no-syslog"]
                                              + list(argv))
         finally:
             os.environ.clear()
@@ -182,6 +185,31 @@ class Lab:
                 members[match.group(1)] = (match.group(2) == "enabled",
                                            "active member" in block or "active slave" in block)
         return members
+
+
+class Pinger:
+    """Pings an address from a namespace, one ping after another, while the block
+    runs: ``answers`` holds one bool per ping."""
+
+    def __init__(self, ns, address):
+        self.ns = ns
+        self.address = address
+        self.answers = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run)
+
+    def _run(self):
+        while not self._stop.is_set() or not self.answers:
+            result = self.ns.run(["ping", "-c", "1", "-W", "2", self.address], check=False)
+            self.answers.append(result.returncode == 0)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
 
 
 @pytest.fixture(scope="module")
@@ -257,3 +285,72 @@ def test_dhcp_gives_the_bridge_its_address(lab):
     assert str(pid) not in running          # down stopped the bridge's dhclient
     assert lab.host_ovs.vsctl("list-br").split() == []
     assert "xenbr3" not in lab.links()
+
+
+def _management_bridge_is_whole(lab):
+    """xenbr0 with its address and the default route, the host answering through it."""
+    assert "xenbr0" in lab.host_ovs.vsctl("list-br").split()
+    assert HOST_ADDRESS + "/24" in lab.addresses("xenbr0")
+    routes = lab.host.run(["ip", "route", "show", "default"]).stdout
+    assert "via 192.0.2.1 dev xenbr0" in routes
+    assert lab.pings(PEER_ADDRESSES["untagged"])
+
+
+def test_a_vlan_down_from_the_cache_never_takes_the_management_bridge(lab):
+    """xenbr0 carries the management interface: taking its VLAN down leaves it, and
+    the host answers all along; a VLAN up that must make xenbr0 again gives it back
+    its address and default route."""
+    assert lab.reconfigure("--force", "xenbr0", "up") == 0
+    assert lab.reconfigure("--force", "xapi2", "up") == 0
+    assert lab.pings(PEER_ADDRESSES["vlan"])
+    with Pinger(lab.peer, HOST_ADDRESS) as pinger:
+        assert lab.reconfigure("--force", "xapi2", "down") == 0
+    assert all(pinger.answers), pinger.answers
+    assert lab.host_ovs.vsctl("list-br").split() == ["xenbr0"]
+    _management_bridge_is_whole(lab)
+
+    # The parent gone (as an earlier version's VLAN down left it): the VLAN's up
+    # makes it again, whole.
+    lab.host_ovs.vsctl("del-br", "xenbr0")
+    assert not lab.pings(PEER_ADDRESSES["untagged"], within=0)
+    assert lab.reconfigure("--force", "xapi2", "up") == 0
+    _management_bridge_is_whole(lab)
+    assert lab.pings(PEER_ADDRESSES["vlan"])
+
+    assert lab.reconfigure("--force", "xapi2", "down") == 0
+    assert lab.reconfigure("--force", "xenbr0", "down") == 0
+    assert lab.host_ovs.vsctl("list-br").split() == []
+
+
+def test_a_vlan_down_through_xapi_never_takes_the_management_bridge(lab):
+    """The same with XAPI's --session/--pif, where XAPI does not (yet) say the
+    management PIF is attached: being the management interface keeps its bridge."""
+    mac = host_network().pifs["OpaqueRef:00000001"]["MAC"]     # eth0's, as the peer knows it
+    builder = (PoolBuilder().host("host1", uuid=HOST_UUID)
+               .physical_pif("eth0", "xenbr0", mac=mac, management=True,
+                             ip=HOST_ADDRESS + "/24", gateway=PEER_ADDRESSES["untagged"],
+                             attached=False)
+               .vlan("eth0", 100, "xapi2", mac=mac, ip="198.51.100.10/24", mode="Static"))
+    eth0, vlan = builder.pif_ref("eth0"), builder.pif_ref("eth0", vlan=100)
+    cache = lab.root.file(paths.NETWORK_DBCACHE)
+    with open(cache) as handle:
+        saved = handle.read()      # the other tests' cache: XAPI's run rewrites it
+    try:
+        with Simulator(builder.build()) as sim:
+            env = {"XSOVS_XAPI_URL": sim.url}
+            session = sim.login()
+            for pif in (eth0, vlan):
+                assert lab.reconfigure("--session", session, "--pif", pif, "up", env=env) == 0
+            assert lab.pings(PEER_ADDRESSES["vlan"])
+            with Pinger(lab.peer, HOST_ADDRESS) as pinger:
+                assert lab.reconfigure("--session", session, "--pif", vlan, "down",
+                                       env=env) == 0
+            assert all(pinger.answers), pinger.answers
+            assert lab.host_ovs.vsctl("list-br").split() == ["xenbr0"]
+            _management_bridge_is_whole(lab)
+            sim.store.set("PIF", vlan, "currently_attached", False)    # as XAPI does after
+            assert lab.reconfigure("--session", session, "--pif", eth0, "down", env=env) == 0
+            assert lab.host_ovs.vsctl("list-br").split() == []
+    finally:
+        with open(cache, "w") as handle:
+            handle.write(saved)

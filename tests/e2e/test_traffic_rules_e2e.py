@@ -21,7 +21,7 @@ import pytest
 
 from tests.support import traffic_host as th
 from tests.support.traffic_host import rule, stored
-from xsovs_common.actions import interface_reconfigure
+from xsovs_common.actions.commands import interface_reconfigure
 from xsovs_common.net import traffic_rules as tr
 from xsovs_dev import netns, ovs
 from xsovs_dev.fakeroot import FakeRoot
@@ -126,7 +126,7 @@ class Lab:
         os.environ.update(OVS_RUNDIR=self.host_ovs.rundir, XSOVS_DATAPATH_TYPE="netdev",
                           XSOVS_XAPI_URL=self.sim.url)
         try:
-            assert interface_reconfigure.run(
+            assert interface_reconfigure.main(
                 ["--root-prefix", self.root.path, "--no-syslog", "--session",
                  self.session._session, "--pif", pif, "up"]) == 0
         finally:

@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from xsovs_common import paths
-from xsovs_common.actions import interface_reconfigure
+from xsovs_common.actions.commands import interface_reconfigure
 from xsovs_common.net import dbcache
 from xsovs_common.ovs import transaction
 from xsovs_common.ovs.changes import ChangeSet
@@ -67,7 +67,7 @@ class Host:
 
     def run(self, *argv):
         """In-process, as the executable does; returns (status, stderr)."""
-        status = interface_reconfigure.run(["--root-prefix", self.fake_root.path,
+        status = interface_reconfigure.main(["--root-prefix", self.fake_root.path,
                                             "--no-syslog"] + list(argv))
         return status, self.capsys.readouterr().err
 
@@ -269,7 +269,11 @@ def test_vlan_up_and_down_from_the_cache(host):
     host.ok("--force", "xapi2", "down")
     assert host.bridges() == ["xapi5", "xenbr0"]
     assert ["link", "set", "dev", "eth0", "down"] not in host.calls("ip")
+    # The last VLAN down: the parent carries the management interface, so it stays too.
     host.ok("--force", "xapi5", "down")
+    assert host.bridges() == ["xenbr0"]
+    assert ["link", "set", "dev", "eth0", "down"] not in host.calls("ip")
+    host.ok("--force", "xenbr0", "down")
     assert host.bridges() == []
     assert ["link", "set", "dev", "eth0", "down"] in host.calls("ip")
 
@@ -285,15 +289,28 @@ def test_vlan_replaces_a_stale_bridge_and_a_duplicate_tag(host):
 
 def test_vlan_down_from_xapi_keeps_an_attached_parent(make_host):
     host = make_host(pool(attached=False))
+    host.ok(*host.session_args("bond0", 200) + ["up"])
+    bond0 = host.sim.store.find("PIF", device="bond0", host=host.host_ref(), VLAN=-1)[0]
+    host.sim.store.set("PIF", bond0, "currently_attached", True)
+    host.ok(*host.session_args("bond0", 200) + ["down"])
+    assert host.bridges() == ["xapi1"]
+    host.sim.store.set("PIF", bond0, "currently_attached", False)
+    host.ok(*host.session_args("bond0", 200) + ["up"])
+    host.ok(*host.session_args("bond0", 200) + ["down"])
+    assert host.bridges() == []
+
+
+def test_vlan_down_from_xapi_keeps_the_management_parent_xapi_calls_unattached(make_host):
+    """eth0 is the management interface, with an address: in use, whatever
+    currently_attached says."""
+    host = make_host(pool(attached=False))
+    host.ok(*host.session_args("eth0") + ["up"])
     host.ok(*host.session_args("eth0", 100) + ["up"])
-    eth0 = host.sim.store.find("PIF", device="eth0", host=host.host_ref(), VLAN=-1)[0]
-    host.sim.store.set("PIF", eth0, "currently_attached", True)
+    host.clear_calls()
     host.ok(*host.session_args("eth0", 100) + ["down"])
     assert host.bridges() == ["xenbr0"]
-    host.sim.store.set("PIF", eth0, "currently_attached", False)
-    host.ok(*host.session_args("eth0", 100) + ["up"])
-    host.ok(*host.session_args("eth0", 100) + ["down"])
-    assert host.bridges() == []
+    assert ["link", "set", "dev", "eth0", "down"] not in host.calls("ip")
+    assert not [c for c in host.calls("ip") if "xenbr0" in c and "flush" in c]
 
 
 # Bonds ------------------------------------------------------------------------
@@ -710,8 +727,8 @@ def test_bad_xapi_input_changes_nothing(host):
     # An unknown PIF uuid, a malformed one.
     result = host.execute("--pif-uuid", "00000003-0000-4000-8000-0000000000ff", "up")
     assert result.returncode == 1 and "UUID_INVALID" in result.stderr
-    result = host.execute("--pif-uuid", "not-a-uuid", "up")
-    assert result.returncode == 1 and "PIF uuid" in result.stderr
+    result = host.execute("--pif-uuid", "not-a-uuid", "up")     # a usage error
+    assert result.returncode == 2 and "--pif-uuid" in result.stderr
     # XAPI data that fails validation.
     eth0 = host.sim.store.find("PIF", device="eth0", host=host.host_ref(), VLAN=-1)[0]
     host.sim.store.set("PIF", eth0, "IP", "192.0.2.999")

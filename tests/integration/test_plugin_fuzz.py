@@ -107,9 +107,10 @@ def test_a_lone_surrogate_in_a_pifs_mac(host):
     store.set("SDN_controller", store.refs("SDN_controller")[0], "address", "192.0.2.6")
     before = ovsdb_state(host.ovs)
     host.failure("update", plugin=NEW_PLUGIN)
+    what = "MAC of PIF %s (eth0)" % store.field("PIF", eth0, "uuid")   # the management PIF
     assert _outcome(host)["ErrorDescription"] == [
-        "INVALID_VALUE", "management MAC", "02:00:00:00:00:\ufffd",
-        "invalid management MAC '02:00:00:00:00:\\ud800'"]
+        "INVALID_VALUE", what, "02:00:00:00:00:\ufffd",
+        "invalid %s '02:00:00:00:00:\\ud800'" % what]
     assert ovsdb_state(host.ovs) == before
 
 

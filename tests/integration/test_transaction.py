@@ -40,11 +40,12 @@ def test_snapshot_sees_what_ovs_vsctl_made(ovs, conn):
     assert snap.real_bridges() == ["xenbr0"]
     assert snap.fake_bridges() == ["xapi2"]
     fake = snap.bridges["xapi2"]
-    assert (fake.parent.name, fake.vlan, fake.port_names()) == ("xenbr0", 100, ["vif1.0"])
-    assert sorted(snap.bridges["xenbr0"].port_names()) == ["bond0", "eth0"]
+    assert (fake.parent.name, fake.vlan) == ("xenbr0", 100)
+    assert sorted(p.name for p in fake.ports) == ["vif1.0", "xapi2"]
+    assert sorted(p.name for p in snap.bridges["xenbr0"].ports) == ["bond0", "eth0", "xenbr0"]
     assert sorted(snap.ports["bond0"].interface_names) == ["eth1", "eth2"]
-    assert snap.bridge_of_interface("eth2").name == "xenbr0"
-    assert snap.bridge_of_interface("vif1.0").name == "xapi2"
+    assert snap.port_of_interface("eth2").bridge.name == "xenbr0"
+    assert snap.port_of_interface("vif1.0").bridge.name == "xapi2"
     assert snap.managers == ["ssl:192.0.2.5:6632"]
 
 

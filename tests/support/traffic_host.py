@@ -10,7 +10,7 @@ import json
 import re
 
 from xsovs_common.net import traffic_rules as tr
-from xsovs_common.ovs import traffic_flows as tf
+from xsovs_common.net import traffic_flows as tf
 from xsovs_dev.xapi_sync_run import vif_script_add, vif_script_ids
 
 XO_PLUGIN = "sdncontroller.py"

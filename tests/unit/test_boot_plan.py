@@ -112,7 +112,8 @@ def test_missing_inventory(tmp_path):
 
 
 def test_environment_under_a_root_prefix(root):
-    env = ovsctl.environment(root, base={"PATH": "/bin", "OVS_RUNDIR": "/elsewhere"})
+    root = paths.Root(root.prefix, environ={"PATH": "/bin", "OVS_RUNDIR": "/elsewhere"})
+    env = ovsctl.environment(root)
     assert env["OVS_RUNDIR"] == "/elsewhere"                 # the caller's choice wins
     assert env["OVS_DBDIR"] == root.path("/etc/openvswitch")
     assert env["OVS_LOGDIR"] == root.path("/var/log/openvswitch")
@@ -121,12 +122,13 @@ def test_environment_under_a_root_prefix(root):
 
 
 def test_environment_at_slash_leaves_ovs_defaults():
-    env = ovsctl.environment(paths.Root("/"), base={"PATH": "/bin"})
+    env = ovsctl.environment(paths.Root("/", environ={"PATH": "/bin"}))
     assert env == {"PATH": "/bin"}
 
 
 def test_no_kmod_modprobe_comes_first_and_loads_nothing(root):
-    env = ovsctl.environment(root, load_kmod=False, base={"PATH": "/usr/bin:/bin"})
+    root = paths.Root(root.prefix, environ={"PATH": "/usr/bin:/bin"})
+    env = ovsctl.environment(root, load_kmod=False)
     shim = root.path(ovsctl.NO_KMOD_DIR)
     assert env["PATH"].split(":")[:3] == [shim, "/usr/bin", "/bin"]
     assert "/usr/sbin" in env["PATH"].split(":")
@@ -140,7 +142,7 @@ def test_no_kmod_modprobe_comes_first_and_loads_nothing(root):
 
 def test_run_reports_invalid_backend_without_touching_anything(root):
     out = io.StringIO()
-    assert boot.run(root, "start", out, environ={}) == 0
+    assert boot.run(root, "start", out) == 0
     assert out.getvalue() == boot.DISABLED_MESSAGE + "\n"
     assert sorted(os.listdir(root.prefix)) == ["etc"]
 

@@ -6,9 +6,10 @@ ovsdb-server would; everything else is the real code.
 
 import pytest
 
-from xsovs_common.ovs import changes, transaction
-from xsovs_common.ovs.changes import (AddBr, AddPort, BrSetExternalId, ChangeSet, DelBr,
-                                      DelPort, DelSsl, EmerReset, Set, SetManager, SetSsl)
+from xsovs_common.ovs import change_kinds, transaction
+from xsovs_common.ovs.change_kinds import (AddBr, AddPort, BrSetExternalId, DelBr, DelPort,
+                                           DelSsl, EmerReset, Set, SetManager, SetSsl)
+from xsovs_common.ovs.changes import ChangeSet
 from xsovs_common.ovs.snapshot import Snapshot
 from xsovs_common.ovs.transaction import VswitchError
 
@@ -125,9 +126,9 @@ def test_each_kind_says_itself_as_ovs_vsctl():
 
 
 def test_a_kind_is_one_class_with_its_own_fields():
-    kinds = {cls.kind: cls for cls in vars(changes).values()
-             if isinstance(cls, type) and issubclass(cls, changes.Change)
-             and cls is not changes.Change}
+    kinds = {cls.kind: cls for cls in vars(change_kinds).values()
+             if isinstance(cls, type) and issubclass(cls, change_kinds.Change)
+             and cls is not change_kinds.Change}
     assert sorted(kinds) == ["add-br", "add-port", "br-set-external-id", "del-br", "del-port",
                              "del-ssl", "emer-reset", "set", "set-manager", "set-ssl"]
     # Same fields, other kind: not the same change.

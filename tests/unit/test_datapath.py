@@ -7,7 +7,8 @@ from tests.support.switch_state import snapshot
 from xsovs_common.net import datapath
 from xsovs_common.errors import InvalidValue
 from xsovs_common.net.model import ModelError
-from xsovs_common.ovs.changes import AddBr, AddPort, BrSetExternalId, ChangeSet, DelBr, DelPort, Set
+from xsovs_common.ovs.change_kinds import AddBr, AddPort, BrSetExternalId, DelBr, DelPort, Set
+from xsovs_common.ovs.changes import ChangeSet
 
 STANDALONE = {"fail_mode": "standalone", "other_config:disable-in-band": None}
 
@@ -199,12 +200,12 @@ def test_invalid_in_band_value_leaves_the_key():
 def test_secure_management_bridge_gets_flows_before_when_it_exists():
     hn = sample(pool_other_config={"vswitch-controller-fail-mode": "secure"})
     existing = up(hn, "eth0", {"xenbr0": {"ports": {"eth0": ["eth0"]}}})
-    assert existing.management_flows.bridge == "xenbr0"
+    assert existing.management_flows.path.bridge == "xenbr0"
     # Before, and again after: turning secure flushes the flows.
-    assert (existing.flows_before, existing.flows_after) == (True, True)
+    assert (existing.management_flows.before, existing.management_flows.after) == (True, True)
     new = up(hn, "eth0")
-    assert new.management_flows.nics == ["eth0"]
-    assert (new.flows_before, new.flows_after) == (False, True)
+    assert new.management_flows.path.nics == ["eth0"]
+    assert (new.management_flows.before, new.management_flows.after) == (False, True)
     assert up(hn, "bond0").management_flows is None          # not the management bridge
     assert up(sample(), "eth0").management_flows is None      # standalone
 
@@ -214,10 +215,10 @@ def test_management_vlan_flows_wait_for_a_new_fake_bridge():
     hn.pifs["eth0"]["management"] = False
     hn.pifs["v100"]["management"] = True
     plan = up(hn, "v100", {"xenbr0": {"ports": {"eth0": ["eth0"]}}})
-    assert plan.management_flows.host_port == "xapi2"
-    assert (plan.flows_before, plan.flows_after) == (False, True)
+    assert plan.management_flows.path.host_port == "xapi2"
+    assert (plan.management_flows.before, plan.management_flows.after) == (False, True)
     plan = up(hn, "v100", {"xenbr0": {"ports": {"eth0": ["eth0"]}, "fakes": {"xapi2": 100}}})
-    assert plan.flows_before
+    assert plan.management_flows.before
 
 
 # Bad input: the plan is refused, naming the PIF.
@@ -280,18 +281,77 @@ def test_network_without_bridge_uses_the_nic():
         up(hn, "bond0")
 
 
+def test_a_vlan_up_making_its_parent_says_so_when_the_parent_has_an_ip():
+    assert up(sample(), "v100").restored == [("eth0", "xenbr0")]
+    # The parent is a fake bridge now: made again.
+    assert up(sample(), "v100", {"xapi1": {"fakes": {"xenbr0": 300}}}).restored == \
+        [("eth0", "xenbr0")]
+    assert up(sample(), "v100", {"xenbr0": {"ports": {"eth0": ["eth0"]}}}).restored == []
+    assert up(sample(), "v200").restored == []                        # bond0 has no IP
+    assert "IP device xenbr0 of eth0 gets its IP configuration back" in str(up(sample(), "v100"))
+
+
 # Down.
 
 def never(ref):
     return False
 
 
+def _unused(hn, ref):
+    """``hn`` with ``ref`` neither the management PIF nor IP-configured."""
+    hn.pifs[ref].update(management=False, ip_configuration_mode="None")
+    return hn
+
+
 def test_vlan_down_takes_the_unused_parent_too():
     switch = {"xenbr0": {"ports": {"eth0": ["eth0"]}, "fakes": {"xapi2": 100}}}
-    plan = datapath.plan_down(sample(), "v100", snapshot(switch), never)
+    plan = datapath.plan_down(_unused(sample(), "eth0"), "v100", snapshot(switch), never)
     assert list(plan.changes) == [DelBr("xapi2"), DelBr("xenbr0")]
     assert plan.nics_down == ["eth0"]
     assert plan.ip_device == "xapi2"
+    switch = {"xapi1": {"ports": {"bond0": ["eth1", "eth2"]}, "fakes": {"xapi3": 200}}}
+    plan = datapath.plan_down(sample(), "v200", snapshot(switch), never)
+    assert list(plan.changes) == [DelBr("xapi3"), DelBr("xapi1")]
+
+
+@pytest.mark.parametrize("parent", [
+    {},                                                          # management, static IPv4
+    {"management": False},                                       # static IPv4
+    {"ip_configuration_mode": "None"},                           # management only
+    {"management": False, "ip_configuration_mode": "dhcp"},      # as older caches spell it
+    {"management": False, "ip_configuration_mode": "None",
+     "ipv6_configuration_mode": "Autoconf"},
+])
+def test_vlan_down_never_takes_a_parent_in_use(parent):
+    """From the cache nothing is attached: the management interface, or any IP
+    configuration, is what says the parent bridge is the host's own."""
+    hn = sample()
+    hn.pifs["eth0"].update(parent)
+    switch = {"xenbr0": {"ports": {"eth0": ["eth0"]}, "fakes": {"xapi2": 100}}}
+    for attached in (never, datapath.attached_from_switch(hn, snapshot(switch))):
+        plan = datapath.plan_down(hn, "v100", snapshot(switch), attached)
+        assert list(plan.changes) == [DelBr("xapi2")]
+        assert plan.nics_down == [] and plan.released == []
+
+
+def test_vlan_down_keeps_a_parent_carrying_the_management_vlan():
+    hn = _unused(sample(), "eth0")
+    hn.pifs["v101"] = dict(hn.pifs["v100"], uuid="uuid-v101", VLAN="101",
+                           VLAN_master_of="vlan101", network="n-xapi5", management=True)
+    hn.networks["n-xapi5"] = dict(hn.networks["n-xapi2"], bridge="xapi5", PIFs=["v101"])
+    hn.vlans["vlan101"] = dict(hn.vlans["vlan100"], untagged_PIF="v101", tag="101")
+    hn = type(hn)(hn.pifs, hn.networks, hn.bonds, hn.vlans, hn.tunnels, hn.pools)
+    switch = {"xenbr0": {"ports": {"eth0": ["eth0"]}, "fakes": {"xapi2": 100}}}
+    plan = datapath.plan_down(hn, "v100", snapshot(switch), never)
+    assert list(plan.changes) == [DelBr("xapi2")]
+
+
+def test_in_use_says_why():
+    hn = sample()
+    assert datapath.in_use(hn, "eth0", never) == [
+        "the management interface", "with an IP configuration"]
+    assert datapath.in_use(hn, "bond0", lambda ref: True) == ["attached"]
+    assert datapath.in_use(hn, "bond0", never) == []
 
 
 def test_vlan_down_keeps_an_attached_parent():

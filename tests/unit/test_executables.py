@@ -1,8 +1,9 @@
-"""Every executable is a thin shell around one importable entry point with a tested parser.
+"""Every executable is the same thin shell around one ``main`` with a tested parser.
 
-A new program under libexec/ or xapi.d/plugins/ fails here until it is listed
-with its entry point (and its parser has tests: test_commands.py,
-test_interface_reconfigure_args.py, test_sync_daemon.py, test_plugin.py).
+A new program under libexec/ or xapi.d/plugins/ fails here until it has its
+module in xsovs_common.actions.commands (named after it, its parser tested:
+test_commands.py, test_interface_reconfigure_args.py, test_sync_daemon.py,
+test_plugin.py).
 """
 
 import ast
@@ -13,35 +14,22 @@ import xmlrpc.client
 import pytest
 
 from xsovs_common import cli
-from xsovs_common.actions import cfg_update, commands, interface_reconfigure
-from xsovs_common.ovn_sync import daemon as ovn_daemon
+from xsovs_common.actions.commands import (interface_reconfigure, openvswitch_boot,
+                                           openvswitch_cfg_update, openvswitch_pool_update,
+                                           openvswitch_xapi_update, ovn_xapi_sync, ovs_xapi_sync)
 from xsovs_common.sync import daemon, service
-from xsovs_common.xapi import plugin
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-# Executable -> the function its ``__main__`` block calls, with the module's full name.
-ENTRIES = {
-    "libexec/interface-reconfigure": "xsovs_common.actions.interface_reconfigure.run",
-    "libexec/openvswitch-boot": "xsovs_common.actions.commands.boot_main",
-    "libexec/openvswitch-xapi-update": "xsovs_common.actions.commands.xapi_update_main",
-    "libexec/openvswitch-pool-update": "xsovs_common.actions.commands.pool_update_main",
-    "libexec/ovs-xapi-sync": "xsovs_common.sync.daemon.main",
-    "libexec/ovn-xapi-sync": "xsovs_common.ovn_sync.daemon.main",
-    "xapi.d/plugins/openvswitch-cfg-update": "xsovs_common.xapi.plugin.dispatch",
-    "xapi.d/plugins/sdncontroller.py": "xsovs_common.xapi.plugin.dispatch",
-}
+COMMANDS = "xsovs_common.actions.commands"
 
 # The command-line programs, run as their executable runs them: (program, argv -> status).
 COMMAND_LINES = {
-    "interface-reconfigure": interface_reconfigure.run,
-    "openvswitch-boot": lambda argv: cli.run(commands.BOOT, commands.boot_main, argv),
-    "openvswitch-xapi-update": lambda argv: cli.run(commands.XAPI_UPDATE,
-                                                    commands.xapi_update_main, argv),
-    "openvswitch-pool-update": lambda argv: cli.run(commands.POOL_UPDATE,
-                                                    commands.pool_update_main, argv),
-    "ovs-xapi-sync": daemon.main,
-    "ovn-xapi-sync": ovn_daemon.main,
+    "interface-reconfigure": interface_reconfigure.main,
+    "openvswitch-boot": openvswitch_boot.main,
+    "openvswitch-xapi-update": openvswitch_xapi_update.main,
+    "openvswitch-pool-update": openvswitch_pool_update.main,
+    "ovs-xapi-sync": ovs_xapi_sync.main,
+    "ovn-xapi-sync": ovn_xapi_sync.main,
 }
 
 
@@ -87,16 +75,34 @@ def _main_calls(path):
     return names
 
 
-def test_every_executable_is_listed_with_its_entry_point():
-    assert _executables() == sorted(ENTRIES)
+def _module_of(executable):
+    name = os.path.basename(executable)
+    name = name[:-len(".py")] if name.endswith(".py") else name
+    return "%s.%s" % (COMMANDS, name.replace("-", "_"))
 
 
-@pytest.mark.parametrize("executable", sorted(ENTRIES))
-def test_the_executable_calls_its_importable_entry_point(executable):
-    entry = ENTRIES[executable]
-    assert entry in _main_calls(os.path.join(REPO, executable))
-    module, _, name = entry.rpartition(".")
-    assert callable(getattr(importlib.import_module(module), name))
+def _shape(path):
+    """The executable's code after its docstring, its command module named COMMAND."""
+    with open(path) as handle:
+        text = handle.read()
+    head, opening, rest = text.partition('"""')
+    assert head.startswith("#!") and "\n" not in head.strip(), "%s: a docstring first" % path
+    code = rest.split('"""', 1)[1]
+    return code.replace(_module_of(path).rsplit(".", 1)[1], "COMMAND")
+
+
+def test_every_executable_has_its_command_module():
+    for executable in _executables():
+        module = importlib.import_module(_module_of(executable))
+        assert callable(module.main), executable
+
+
+def test_every_executable_has_one_shape():
+    shapes = {executable: _shape(os.path.join(REPO, executable))
+              for executable in _executables()}
+    assert len(set(shapes.values())) == 1, shapes
+    calls = _main_calls(os.path.join(REPO, _executables()[0]))
+    assert {"sys.exit", _module_of(_executables()[0]) + ".main"} <= calls
 
 
 @pytest.fixture
@@ -129,7 +135,7 @@ def test_an_unknown_option_is_a_usage_error_with_a_message(program, ovs_dirs, ca
 
 
 def test_the_plugin_answers_a_bad_invocation_with_a_failure(capsys):
-    plugin.dispatch(cfg_update.PLUGIN_FUNCTIONS, [])
+    assert openvswitch_cfg_update.main([]) == cli.EXIT_OK
     (answer,), _ = xmlrpc.client.loads(capsys.readouterr().out)
     assert answer["Status"] == "Failure"
     assert answer["ErrorDescription"][0] == "XENAPI_PLUGIN_FAILURE"

@@ -2,8 +2,9 @@
 
 import pytest
 
+from xsovs_common import cli
 from xsovs_common.errors import UsageError
-from xsovs_common.actions.interface_reconfigure import parse
+from xsovs_common.actions.commands.interface_reconfigure import main, parse
 
 REF = "OpaqueRef:0003-aaaa"
 
@@ -78,3 +79,17 @@ def test_a_bad_value_is_a_usage_error_like_a_bad_mode(bad):
     with pytest.raises(UsageError) as info:
         parse(argv)
     assert name in info.value.message
+
+
+@pytest.mark.parametrize("argv, named", [
+    (["--pif-uuid", "nope", "up"], "--pif-uuid 'nope': expected a UUID"),
+    (["--session", "nope", "--pif", REF, "up"], "--session 'nope'"),
+    (["--session", "OpaqueRef:s", "--pif", "nope", "down"], "--pif 'nope'"),
+    (["--session", "OpaqueRef:NULL", "--pif", REF, "up"], "not the null ref"),
+    (["--force", "xen br0", "up"], "--force bridge 'xen br0'"),
+])
+def test_a_bad_value_on_any_form_exits_2_before_anything_runs(argv, named, capsys):
+    """As the README says: a bad value on the command line is a usage error."""
+    assert main(["--root-prefix", "/nonexistent", "--no-syslog"] + argv) == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert named in err and "Traceback" not in err

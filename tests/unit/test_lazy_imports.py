@@ -21,10 +21,10 @@ def _loaded(module):
 def test_interface_reconfigure_at_boot_loads_no_xapi_client_nor_xml_nor_netaddr():
     """``--force BRIDGE up`` (boot, no XAPI) never needs them; importing the
     executable's module must not load them."""
-    assert _loaded("xsovs_common.actions.interface_reconfigure") == []
+    assert _loaded("xsovs_common.actions.commands.interface_reconfigure") == []
 
 
 def test_the_plugin_does_not_load_xml_sax_nor_the_cache_parser():
-    loaded = _loaded("xsovs_common.actions.cfg_update")
+    loaded = _loaded("xsovs_common.actions.commands.openvswitch_cfg_update")
     assert "xml.sax" not in loaded and "urllib.request" not in loaded
     assert "xml.etree.ElementTree" not in loaded    # update writes the cache, never parses it

@@ -3,13 +3,12 @@
 import pytest
 
 from tests.support.sample_network import sample
+from xsovs_common.net.management import ManagementFlows, management_path
 from xsovs_common.ovs import mgmt_flows
-from xsovs_common.errors import InvalidValue
 
 
 def test_physical():
-    path = mgmt_flows.management_path(sample())
-    assert path == mgmt_flows.ManagementPath("xenbr0", ["eth0"], "02:00:00:00:00:01")
+    path = management_path(sample())
     flows = mgmt_flows.flows(path)
     head = "cookie=0x78736f7673,idle_timeout=0,priority=0,"   # a fallback: anything wins
     assert flows == [
@@ -23,9 +22,7 @@ def test_bond_gets_one_arp_flow_per_slave():
     hn = sample()
     hn.pifs["eth0"]["management"] = False
     hn.pifs["bond0"]["management"] = True
-    path = mgmt_flows.management_path(hn)
-    assert path.nics == ["eth1", "eth2"] and path.bonded
-    flows = mgmt_flows.flows(path)
+    flows = mgmt_flows.flows(management_path(hn))
     assert sum("arp,arp_op=1,actions=LOCAL" in f for f in flows) == 2
     assert flows[-1].endswith("actions=NORMAL")
 
@@ -34,46 +31,31 @@ def test_vlan_management():
     hn = sample()
     hn.pifs["eth0"]["management"] = False
     hn.pifs["v100"]["management"] = True
-    path = mgmt_flows.management_path(hn)
-    assert (path.bridge, path.host_port, path.vlan) == ("xenbr0", "xapi2", 100)
-    flows = mgmt_flows.flows(path)
+    flows = mgmt_flows.flows(management_path(hn))
     assert "in_port=eth0,dl_vlan=100,arp,arp_op=1,actions=strip_vlan,output:xapi2" in flows[0]
     assert flows[-1].endswith("in_port=xapi2,dl_src=02:00:00:00:00:01,"
                               "actions=mod_vlan_vid:100,output:eth0")
 
 
-def test_no_management_pif():
-    hn = sample()
-    hn.pifs["eth0"]["management"] = False
-    assert mgmt_flows.management_path(hn) is None
-
-
-def test_values_are_checked():
-    with pytest.raises(InvalidValue):
-        mgmt_flows.ManagementPath("xenbr0", ["eth0,actions=drop"], "02:00:00:00:00:01")
-    with pytest.raises(InvalidValue):
-        mgmt_flows.ManagementPath("xenbr0", ["eth0"], "02:00:00:00:00:01,in_port=1")
-
-
 def test_flows_around_a_transaction(monkeypatch):
-    """Before and/or after the transaction as asked; none without a path or on failure."""
-    path = mgmt_flows.management_path(sample())
+    """Before and/or after the transaction as planned; none without a plan or on failure."""
+    path = management_path(sample())
     calls = []
     monkeypatch.setattr(mgmt_flows, "install", lambda root, p: calls.append(("install", p)))
     for before, after, expected in ((True, False, ["install", "commit"]),
                                     (False, True, ["commit", "install"]),
                                     (True, True, ["install", "commit", "install"])):
         del calls[:]
-        with mgmt_flows.around_transaction("/", path, before, after):
+        with mgmt_flows.around_transaction("/", ManagementFlows(path, before, after)):
             calls.append(("commit", None))
         assert [kind for kind, _ in calls] == expected
         assert all(p == path for kind, p in calls if kind == "install")
     del calls[:]
-    with mgmt_flows.around_transaction("/", None, True, True):
+    with mgmt_flows.around_transaction("/", None):
         calls.append(("commit", None))
     assert calls == [("commit", None)]
     del calls[:]
     with pytest.raises(RuntimeError):
-        with mgmt_flows.around_transaction("/", path, False, True):
+        with mgmt_flows.around_transaction("/", ManagementFlows(path, False, True)):
             raise RuntimeError("transaction refused")
     assert calls == []

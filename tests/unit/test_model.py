@@ -8,11 +8,9 @@ from xsovs_common.net.model import ModelError
 
 def test_lookups():
     hn = sample()
-    assert hn.pif_by_uuid("uuid-eth0") == "eth0"
     assert hn.bridge("v100") == "xapi2"
     assert hn.management_pif() == "eth0"
     assert hn.pif_by_bridge("xapi3") == "v200"
-    assert sorted(hn.pifs_on_device("eth0")) == ["eth0", "v100"]
 
 
 def test_vlans_bonds_tunnels():
@@ -22,11 +20,22 @@ def test_vlans_bonds_tunnels():
     assert hn.vlan_slave("v200") == "bond0"
     assert hn.datapath_pif("v200") == "bond0"
     assert hn.datapath_pif("eth0") == "eth0"
-    assert hn.is_bond_master("bond0") and hn.is_bond_slave("eth1")
+    assert hn.is_bond_master("bond0") and not hn.is_bond_master("eth1")
     assert hn.bond_slaves("bond0") == ["eth1", "eth2"]
     assert hn.bond_master("eth2") == "bond0"
     assert hn.is_tunnel_access("tun0")
     assert hn.vlan_pifs_on("eth0") == ["v100"]
+
+
+def test_which_pifs_hold_a_datapaths_nics():
+    """One rule, for the plan of an up and for what XAPI is asked: a NIC's own PIF,
+    and a bond over it, each once; never the datapath PIF itself."""
+    hn = sample()
+    assert hn.nic_holders("bond0", ["eth1", "eth2"]) == ["eth1", "eth2"]
+    assert hn.nic_holders("eth1", ["eth1"]) == ["bond0"]
+    assert hn.nic_holders("eth0", ["eth0"]) == []
+    hn.pifs["eth3"] = dict(hn.pifs["eth2"], device="eth3")   # another slave of bond0
+    assert hn.nic_holders("eth9", ["eth2", "eth3"]) == ["eth2", "bond0", "eth3"]
 
 
 def test_network_uuids_as_xapi_writes_them():
@@ -53,8 +62,6 @@ def test_errors_name_the_object():
     with pytest.raises(ModelError) as info:
         hn.pif("OpaqueRef:other-host")
     assert "OpaqueRef:other-host" in info.value.message
-    with pytest.raises(ModelError):
-        hn.pif_by_uuid("nope")
     with pytest.raises(ModelError):
         hn.pif_by_bridge("nobridge")
     del hn.vlans["vlan200"]

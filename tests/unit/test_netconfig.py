@@ -2,7 +2,7 @@
 
 from tests.support.sample_network import sample
 from xsovs_common.net import netconfig
-from xsovs_common.ovs.changes import Set
+from xsovs_common.ovs.change_kinds import Set
 
 
 def test_fail_mode_network_then_pool_then_standalone():

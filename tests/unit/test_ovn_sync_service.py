@@ -4,6 +4,7 @@ import configparser
 import os
 import shlex
 
+from xsovs_common.actions.commands import ovn_xapi_sync
 from xsovs_common.ovn_sync import daemon as ovn_sync
 from xsovs_common.sync import service
 
@@ -33,7 +34,7 @@ def test_exec_start_is_the_packaged_daemon_with_a_valid_command_line():
     ovs = service.load_ovs(ovn_sync.PROGRAM)
     saved = ovs.dirs.RUNDIR, ovs.dirs.LOGDIR
     try:
-        root, args = ovn_sync.parse_args(ovs, argv[1:])
+        root, args = ovn_xapi_sync.parse(ovs, argv[1:])
     finally:
         ovs.dirs.RUNDIR, ovs.dirs.LOGDIR = saved
     assert root.prefix == "/"

@@ -7,7 +7,7 @@ from tests.support.switch_state import snapshot
 from xsovs_common import paths
 from xsovs_common.actions import reconfigure
 from xsovs_common.errors import InvalidValue
-from xsovs_common.ovs.changes import AddBr
+from xsovs_common.ovs.change_kinds import AddBr
 
 
 def test_up_plans_every_part(root):
@@ -20,6 +20,22 @@ def test_up_plans_every_part(root):
     assert ("ethtool-K", "eth1", (("gro", "off"), ("lro", "off"))) in plan.nic_steps[0][1]
     text = str(plan)
     assert "add-br xapi3 xapi1 200" in text and "IP configuration of xapi3" in text
+
+
+def test_a_vlan_up_that_makes_its_parent_gives_the_parent_its_ip_back(root):
+    """The parent's own address and default route, after the transaction, before the
+    VLAN's; not when the parent bridge is there already, nor for a parent without one."""
+    plan = reconfigure.plan_up(root, sample(), "v100", snapshot({}))
+    assert plan.switch.restored == [("eth0", "xenbr0")]
+    [parent] = plan.restored
+    assert (parent.action, parent.ip_device) == ("up", "xenbr0")
+    assert ("addr-add", "xenbr0", "192.0.2.10/24") in parent.steps
+    assert ("route-add", "xenbr0", "default", "192.0.2.1") in parent.steps
+    text = str(plan)
+    assert text.index("IP configuration of xenbr0") < text.index("IP configuration of xapi2")
+    switch = {"xenbr0": {"ports": {"eth0": ["eth0"]}}}
+    assert reconfigure.plan_up(root, sample(), "v100", snapshot(switch)).restored == []
+    assert reconfigure.plan_up(root, sample(), "v200", snapshot({})).restored == []  # bond0
 
 
 def test_datapath_type_comes_from_the_environment(tmp_path):

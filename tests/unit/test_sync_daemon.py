@@ -4,6 +4,7 @@ import os
 
 import pytest
 
+from xsovs_common.actions.commands import ovs_xapi_sync
 from xsovs_common.paths import Root
 from xsovs_common.sync import daemon, service
 from xsovs_dev.skips import need
@@ -11,7 +12,7 @@ from xsovs_dev.skips import need
 
 @pytest.fixture
 def ovs(monkeypatch):
-    """The ovs library, its directories put back after the test (parse_args sets them)."""
+    """The ovs library, its directories put back after the test (parse sets them)."""
     ovs = service.load_ovs(daemon.PROGRAM)
     monkeypatch.setattr(ovs.dirs, "RUNDIR", ovs.dirs.RUNDIR)
     monkeypatch.setattr(ovs.dirs, "LOGDIR", ovs.dirs.LOGDIR)
@@ -21,7 +22,7 @@ def ovs(monkeypatch):
 
 def test_database_pidfile_and_log_directory_follow_the_root_prefix(ovs, tmp_path):
     root = str(tmp_path)
-    _, args = daemon.parse_args(ovs, ["--root-prefix", root, "--pidfile"])
+    _, args = ovs_xapi_sync.parse(ovs, ["--root-prefix", root, "--pidfile"])
     assert args.database == "unix:%s/var/run/openvswitch/db.sock" % root
     # (The files' names are the running program's: only their directories are the root's;
     # the ovs library makes the default log file's name in LOGDIR when it sets up logging.)
@@ -30,16 +31,25 @@ def test_database_pidfile_and_log_directory_follow_the_root_prefix(ovs, tmp_path
 
 
 def test_a_database_given_is_kept(ovs):
-    _, args = daemon.parse_args(ovs, ["unix:/run/db.sock", "--detach", "--monitor"])
+    _, args = ovs_xapi_sync.parse(ovs, ["unix:/run/db.sock", "--detach", "--monitor"])
     assert (args.database, args.detach, args.monitor) == ("unix:/run/db.sock", True, True)
 
 
 @pytest.mark.parametrize("argv", [["--no-such-option"], ["unix:/a", "unix:/b"]])
 def test_a_bad_command_line_exits_2_with_the_program_named(ovs, argv, capsys):
     with pytest.raises(SystemExit) as info:
-        daemon.parse_args(ovs, argv)
+        ovs_xapi_sync.parse(ovs, argv)
     assert info.value.code == 2
     assert "ovs-xapi-sync" in capsys.readouterr().err
+
+
+def test_help_shows_the_default_database_once(ovs, capsys):
+    with pytest.raises(SystemExit) as info:
+        ovs_xapi_sync.parse(ovs, ["--root-prefix", "/srv/h", "--help"])
+    assert info.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())     # argparse wraps long lines
+    assert "(default: unix:/srv/h/var/run/openvswitch/db.sock)" in out
+    assert "unix:unix:" not in out
 
 
 @pytest.fixture

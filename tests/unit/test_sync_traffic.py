@@ -7,7 +7,7 @@ import pytest
 
 from xsovs_common.errors import Error, InvalidValue
 from xsovs_common.net import traffic_rules as tr
-from xsovs_common.ovs import traffic_flows as tf
+from xsovs_common.net import traffic_flows as tf
 from xsovs_common.sync import traffic, traffic_commands, traffic_lists
 from xsovs_common.sync.cache import XapiCache
 from xsovs_common.sync.traffic_lists import HELD, RuleLists

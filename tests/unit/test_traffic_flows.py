@@ -6,7 +6,7 @@ import pytest
 
 from xsovs_common.errors import InvalidValue
 from xsovs_common.net import traffic_rules as tr
-from xsovs_common.ovs import traffic_flows as tf
+from xsovs_common.net import traffic_flows as tf
 
 MAC = "02:00:00:00:00:01"
 

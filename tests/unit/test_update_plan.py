@@ -8,7 +8,7 @@ from xsovs_common.actions import cfg_update, update_plan, update_read
 from xsovs_common.ovs.snapshot import Snapshot
 from xsovs_common.system import firewall
 from xsovs_common.xapi import controller
-from xsovs_common.ovs.changes import DelSsl, EmerReset, Set, SetManager, SetSsl
+from xsovs_common.ovs.change_kinds import DelSsl, EmerReset, Set, SetManager, SetSsl
 
 ROOT = paths.Root("/")
 PEM = paths.XAPI_SSL_PEM
@@ -233,11 +233,11 @@ def test_bond_settings_come_back_after_an_emergency_reset():
 def test_management_flows_when_a_controller_is_set_on_a_secure_bridge():
     hn = sample(pool_other_config={"vswitch-controller-fail-mode": "secure"})
     plan = update_plan.plan_update(ROOT, state(hn, SSL_TARGET), host_switch(fail_mode=None))
-    assert plan.management_flows.bridge == "xenbr0"
-    assert plan.management_flows.nics == ["eth0"]
-    assert plan.flows_after          # the fail mode changes: ovs-vswitchd flushes flows
+    assert plan.management_flows.path.bridge == "xenbr0"
+    assert plan.management_flows.path.nics == ["eth0"]
+    assert plan.management_flows.after   # the fail mode changes: ovs-vswitchd flushes flows
     plan = update_plan.plan_update(ROOT, state(hn, SSL_TARGET), host_switch(fail_mode="secure"))
-    assert plan.management_flows is not None and not plan.flows_after
+    assert plan.management_flows is not None and not plan.management_flows.after
     plan = update_plan.plan_update(ROOT, state(hn), host_switch(
         fail_mode="secure", managers=["ssl:192.0.2.1:6632"], ssl=OUR_SSL))
     assert plan.management_flows is None          # removed, not set

@@ -4,8 +4,8 @@ import configparser
 import os
 import shlex
 
-from xsovs_common.sync import daemon as xapi_sync
-from xsovs_common.sync import service
+from xsovs_common.actions.commands import ovs_xapi_sync
+from xsovs_common.sync import daemon, service
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 UNIT = os.path.join(REPO, "packaging", "xsovs-xapi-sync.service")
@@ -33,8 +33,8 @@ def test_exec_start_is_the_packaged_daemon_with_a_valid_command_line():
     argv = shlex.split(unit()["Service"]["ExecStart"])
     assert argv[0] == "/opt/xensource/libexec/ovs-xapi-sync"
     assert os.access(os.path.join(REPO, "libexec", "ovs-xapi-sync"), os.X_OK)
-    ovs = service.load_ovs(xapi_sync.PROGRAM)
-    root, args = xapi_sync.parse_args(ovs, argv[1:])
+    ovs = service.load_ovs(daemon.PROGRAM)
+    root, args = ovs_xapi_sync.parse(ovs, argv[1:])
     assert args.database == "unix:/var/run/openvswitch/db.sock"
     assert args.pidfile == "/var/run/openvswitch/ovs-xapi-sync.pid"
     assert args.log_file == "/var/log/openvswitch/ovs-xapi-sync.log"

@@ -3,18 +3,16 @@
 
 Installed as /etc/xapi.d/plugins/sdncontroller.py, the name Xen Orchestra
 calls (the vendor's plugin of xcp-ng-xapi-plugins has it; the package takes
-the path over).  The rules are applied and kept by ovs-xapi-sync -- see
-xsovs_common.actions.sdncontroller.  Run by XAPI as
-``<plugin> <XML-RPC methodCall>``; stdout carries only the methodResponse.
+the path over).  The rules are applied and kept by ovs-xapi-sync.  Run by
+XAPI as ``<plugin> <XML-RPC methodCall>``; stdout carries only the
+methodResponse.
+
+The program is xsovs_common.actions.commands.sdncontroller (its command line and main).
 """
 
-import os
 import sys
 
-from xsovs_common import log
-from xsovs_common.actions import sdncontroller
-from xsovs_common.xapi import plugin
+from xsovs_common.actions.commands import sdncontroller as command
 
 if __name__ == "__main__":
-    log.setup(os.path.basename(sys.argv[0]))
-    plugin.dispatch(sdncontroller.PLUGIN_FUNCTIONS)
+    sys.exit(command.main())

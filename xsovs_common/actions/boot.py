@@ -160,7 +160,7 @@ def plan(root, restart=False):
                 tls_refused=tls_daemon_options(sysconfig)[1])
 
 
-def start(root, restart=False, environ=None):
+def start(root, restart=False):
     """Start (or restart) the daemons and open the tunnel ports."""
     with lock.host_lock(root):
         the_plan = plan(root, restart)
@@ -172,7 +172,7 @@ def start(root, restart=False, environ=None):
             log.info("netdev datapath: not loading the %s kernel module", ovsctl.MODULE)
         if the_plan.delete_bridges:
             log.info("first start since power-on: deleting every bridge")
-        env = ovsctl.environment(root, load_kmod=the_plan.load_kmod, base=environ)
+        env = ovsctl.environment(root, load_kmod=the_plan.load_kmod)
         ovsctl.run(root, "restart" if restart else "start", the_plan.ovs_ctl_options, env)
         if first_start(root):
             _mark_booted(root)
@@ -188,10 +188,10 @@ def start(root, restart=False, environ=None):
     return the_plan
 
 
-def stop(root, environ=None):
+def stop(root):
     """Stop the daemons and close the tunnel ports."""
     with lock.host_lock(root):
-        env = ovsctl.environment(root, base=environ)
+        env = ovsctl.environment(root)
         try:
             ovsctl.run(root, "stop", [], env)
         finally:
@@ -200,12 +200,12 @@ def stop(root, environ=None):
                 log.info("firewall: %d tunnel rule(s) removed", removed)
 
 
-def status(root, environ=None):
+def status(root):
     """(LSB status, report) of ovsdb-server and ovs-vswitchd."""
-    return ovsctl.status(root, ovsctl.environment(root, base=environ))
+    return ovsctl.status(root, ovsctl.environment(root))
 
 
-def run(root, command, out, environ=None):
+def run(root, command, out):
     """One init-script command; returns its exit status.
 
     ``status`` always tells the daemons' real state (0 running, 1 dead with
@@ -214,7 +214,7 @@ def run(root, command, out, environ=None):
     use and nothing is done; a missing or unknown backend is reported.
     """
     if command == "status":
-        code, report = status(root, environ)
+        code, report = status(root)
         if report:
             out.write(report + "\n")
         return code
@@ -227,9 +227,9 @@ def run(root, command, out, environ=None):
         log.warning("%s", DISABLED_MESSAGE)
         return 0
     if command == "stop":
-        stop(root, environ)
+        stop(root)
     else:
-        start(root, restart=(command == "restart"), environ=environ)
+        start(root, restart=(command == "restart"))
     return 0
 
 

@@ -1,24 +1,19 @@
-"""interface-reconfigure: the historical command line, and what each form does.
+"""What each form of interface-reconfigure does, by source of the model.
 
-XenServer's management-interface service and XAPI run
-``/opt/xensource/libexec/interface-reconfigure`` with the command line the
-historical tool had, so it is parsed exactly so (``getopt``, options before
-or after the action, ``--opt VALUE`` or ``--opt=VALUE``) -- not argparse,
-whose ``--force BRIDGE up`` / ``--session REF --pif REF up`` handling
-differs.  Usage errors exit 2, failures 1.
-
-The forms, by source of the model:
+The command line (the historical one) is
+:mod:`xsovs_common.actions.commands.interface_reconfigure`; the forms:
 
 - ``--session REF --pif REF up|down`` (XAPI, with XAPI's session) and
   ``--pif-uuid UUID up|down`` (XAPI, logging in locally): read this host's
-  network from XAPI, act, then store the network cache for the next boot;
+  network from XAPI, act, then store the network cache for the next boot
+  (:func:`pif_action`);
 - ``--force BRIDGE up|down``: at boot, before XAPI runs, from the cache
-  ``/var/xapi/network.dbcache``;
+  ``/var/xapi/network.dbcache`` (:func:`force_action`);
 - ``--force BRIDGE rewrite --device= --mac= --mode= [--ip= --netmask=
   [--gateway=]]``: write a fresh one-PIF cache, to recover a management
-  interface;
+  interface (:func:`force_rewrite`);
 - ``rewrite`` (``rewrite-configuration``): refresh the cache and every
-  bridge's ``xs-network-uuids`` from XAPI.
+  bridge's ``xs-network-uuids`` from XAPI (:func:`rewrite_action`).
 
 ``--management`` makes the PIF the management PIF for this action (what
 XAPI passes while it moves the management interface, before its own
@@ -26,149 +21,20 @@ database says so): it gets the default route and DNS, and management flows
 when its bridge is secure.
 """
 
-import getopt
-import sys
 import uuid as uuidmod
 
-
-from .. import bulk, cli, paths, validate
+from .. import bulk, paths, validate
 from . import reconfigure, rewrite
 from ..net import dbcache, ipconfig, pif_datapath
 from ..system import hostconfig, lock
 from ..xapi import network as xapi_network
 from ..net.dbcache import CacheError
-from ..errors import ConfigError, InvalidValue, UsageError
+from ..errors import ConfigError
 from ..log import log
 from ..net.model import DEFAULTS, NULL_REF, HostNetwork, ModelError
 
-PROGRAM = "interface-reconfigure"
+PROGRAM = "interface-reconfigure"   # named in messages that say what to run
 
-USAGE = """\
-Usage:
-  interface-reconfigure --session REF --pif REF [--management] up|down
-  interface-reconfigure --pif-uuid UUID [--management] up|down
-  interface-reconfigure rewrite                  (alias: rewrite-configuration)
-  interface-reconfigure --force BRIDGE up|down
-  interface-reconfigure --force BRIDGE rewrite --device=DEV --mac=MAC --mode=dhcp|static
-                        [--ip=IP --netmask=MASK [--gateway=GW]]
-Options:
-  --root-prefix=DIR   resolve every file and program under DIR (default $XSOVS_ROOT or /)
-  --no-syslog         log to stderr instead of syslog
-  --help              this text
-
-up/down with --session/--pif or --pif-uuid read XAPI and then refresh the
-network cache (/var/xapi/network.dbcache); --force reads that cache (at boot,
-before XAPI runs).
-
-""" + cli.environment_help(paths.ENV_ROOT, paths.ENV_XAPI_URL, paths.ENV_DATAPATH_TYPE)
-
-ACTIONS = ("up", "down", "rewrite")
-_ALIASES = {"rewrite-configuration": "rewrite"}
-_VALUE_OPTIONS = ("pif", "pif-uuid", "session", "force", "device", "mac", "mode", "ip",
-                  "netmask", "gateway", "root-prefix")
-_FLAG_OPTIONS = ("management", "no-syslog", "help")
-_REWRITE_OPTIONS = ("device", "mac", "mode", "ip", "netmask", "gateway")
-
-
-class Options:
-    """The parsed command line; option names with ``_`` for ``-``."""
-
-    def __init__(self):
-        for name in _VALUE_OPTIONS:
-            setattr(self, name.replace("-", "_"), None)
-        for name in _FLAG_OPTIONS:
-            setattr(self, name.replace("-", "_"), False)
-        self.action = None
-
-    def __repr__(self):
-        return "Options(%r)" % vars(self)
-
-
-def parse(argv):
-    """The :class:`Options` of ``argv``; raises UsageError."""
-    try:
-        pairs, args = getopt.gnu_getopt(list(argv), "h", [n + "=" for n in _VALUE_OPTIONS]
-                                        + list(_FLAG_OPTIONS))
-    except getopt.GetoptError as exc:
-        raise UsageError("%s: %s (try --help)" % (PROGRAM, exc.msg))
-    options = Options()
-    seen = set()
-    for option, value in pairs:
-        name = "help" if option == "-h" else option[2:]
-        if name in seen and name != "help":
-            raise UsageError("%s: %s given twice" % (PROGRAM, option))
-        seen.add(name)
-        setattr(options, name.replace("-", "_"), True if name in _FLAG_OPTIONS else value)
-    if options.help:
-        return options
-    if len(args) != 1:
-        raise UsageError("%s: exactly one action is needed (up, down or rewrite), got %s"
-                         % (PROGRAM, " ".join(args) or "none"))
-    action = _ALIASES.get(args[0], args[0])
-    if action not in ACTIONS:
-        raise UsageError("%s: unknown action %r (up, down or rewrite)" % (PROGRAM, args[0]))
-    options.action = action
-    _check(options, seen)
-    return options
-
-
-def _usage(message):
-    raise UsageError("%s: %s" % (PROGRAM, message))
-
-
-def _check(options, seen):
-    """The combinations the historical tool accepted, and no others."""
-    by_xapi = options.session is not None or options.pif is not None
-    if (options.session is None) != (options.pif is None):
-        _usage("--session and --pif must be used together")
-    if by_xapi and options.pif_uuid is not None:
-        _usage("--session/--pif and --pif-uuid are mutually exclusive")
-    if options.force is not None and (by_xapi or options.pif_uuid is not None):
-        _usage("--force is mutually exclusive with --session, --pif and --pif-uuid")
-    rewrite_options = sorted("--" + n for n in _REWRITE_OPTIONS if n in seen)
-    if rewrite_options and not (options.force is not None and options.action == "rewrite"):
-        _usage("%s only with --force BRIDGE rewrite" % ", ".join(rewrite_options))
-    if options.action == "rewrite":
-        if by_xapi or options.pif_uuid is not None:
-            _usage("rewrite takes neither --session/--pif nor --pif-uuid")
-        if options.management:
-            _usage("--management only with up or down")
-        if options.force is not None:
-            _check_force_rewrite(options)
-    elif options.force is None and not by_xapi and options.pif_uuid is None:
-        _usage("%s needs --session REF --pif REF, --pif-uuid UUID or --force BRIDGE"
-               % options.action)
-
-
-def _check_force_rewrite(options):
-    missing = [n for n in ("device", "mac", "mode") if getattr(options, n) is None]
-    if missing:
-        _usage("--force BRIDGE rewrite needs %s" % ", ".join("--" + n for n in missing))
-    mode = options.mode.lower()
-    if mode not in ("dhcp", "static"):
-        _usage("--mode must be dhcp or static, not %r" % options.mode)
-    if mode == "static" and (options.ip is None or options.netmask is None):
-        _usage("--mode=static needs --ip and --netmask")
-    if mode == "dhcp" and (options.ip is not None or options.netmask is not None
-                           or options.gateway is not None):
-        _usage("--ip, --netmask and --gateway only with --mode=static")
-    # A bad value on the command line is a usage error like a bad --mode (exit status 2).
-    checks = [(validate.interface_name, options.force, "bridge"),
-              (validate.interface_name, options.device, "--device"),
-              (validate.mac, options.mac, "--mac")]
-    if mode == "static":
-        checks += [(validate.netmask, options.netmask, "--netmask")]
-        checks += [(lambda v, what: validate.ip_address(v, version=4, what=what), value, what)
-                   for value, what in ((options.ip, "--ip"), (options.gateway, "--gateway"))
-                   if value]
-    for check, value, what in checks:
-        try:
-            check(value, what=what)
-        except InvalidValue as exc:
-            _usage(exc.message)
-
-
-# The actions.
 
 def check_backend(root):
     """network.conf must say openvswitch (or vswitch)."""
@@ -331,45 +197,3 @@ def rewrite_action(root):
     with lock.host_lock(root), xapi.connect(None, root) as api:
         result = rewrite.rewrite(root, api)
     log.info("rewrite: %s", result.summary() or "nothing to change")
-
-
-def _masked(argv):
-    """``argv`` without the session ref (it grants XAPI access while it lives)."""
-    result = []
-    hide = False
-    for word in argv:
-        if hide:
-            word, hide = "<session>", False
-        elif word == "--session":
-            hide = True
-        elif word.startswith("--session="):
-            word = "--session=<session>"
-        result.append(word)
-    return result
-
-
-def main(argv):
-    options = parse(argv)
-    if options.help:
-        sys.stdout.write(USAGE)
-        return 0
-    root = cli.setup(PROGRAM, options)
-    log.info("called as %s %s", PROGRAM, " ".join(_masked(argv)))
-    check_backend(root)
-    if options.action == "rewrite":
-        if options.force is not None:
-            force_rewrite(root, options.force, options.device, options.mac, options.mode,
-                          options.ip, options.netmask, options.gateway)
-        else:
-            rewrite_action(root)
-    elif options.force is not None:
-        force_action(root, options.force, options.action, options.management)
-    else:
-        pif_action(root, options.action, session_ref=options.session, pif_ref=options.pif,
-                   pif_uuid=options.pif_uuid, management=options.management)
-    return 0
-
-
-def run(argv=None):
-    """The executable's whole life: exit status 0, 1 or 2."""
-    return cli.run(PROGRAM, main, argv)

@@ -17,7 +17,8 @@ link.  Then, for ``up``:
    (so the host is never cut off);
 4. OVSDB: every change in ONE transaction, waited for;
 5. management flows, when that transaction created the bridge;
-6. the IP configuration of the PIF's IP device;
+6. the IP configuration of a VLAN's parent whose bridge the transaction
+   made (again), then of the PIF's IP device;
 7. NICs that no bridge holds any more go down.
 
 ``down``: the PIF's IP device and the released ones go down, then the
@@ -34,12 +35,13 @@ from ..log import log
 class ActionPlan:
     """Everything one ``up`` or ``down`` will do; ``str()`` is the dry run."""
 
-    def __init__(self, action, switch, ip, released, nic_steps):
+    def __init__(self, action, switch, ip, released, nic_steps, restored=()):
         self.action = action
         self.switch = switch          # datapath.SwitchPlan
         self.ip = ip                  # ipconfig.IpPlan of the PIF's IP device
         self.released = released      # [IpPlan] of devices whose bridges go
         self.nic_steps = nic_steps    # [(device, [ethtool steps])] of NICs coming up
+        self.restored = list(restored)   # [IpPlan] of parents made again
 
     def __str__(self):
         parts = ["# %s %s" % (self.action, self.switch.pif_ref)]
@@ -48,6 +50,7 @@ class ActionPlan:
             parts.append("# OVSDB, one transaction\n%s" % self.switch.changes)
         for device, steps in self.nic_steps:
             parts.append("# NIC %s up: %s" % (device, steps))
+        parts += [str(plan) for plan in self.restored]
         parts.append(str(self.ip))
         parts += ["# NIC %s down" % device for device in self.switch.nics_down]
         return "\n".join(parts)
@@ -65,8 +68,11 @@ def plan_up(root, host_network, pif_ref, snapshot):
     ip = ipconfig.plan_up(root, host_network, pif_ref, switch.ip_device, set_mtu=bridgeless)
     nic_steps = [(device, nicconfig.ethtool_plan(host_network, ref, device))
                  for ref, device in switch.nics_up]
+    restored = [ipconfig.plan_up(root, host_network, ref, device)
+                for ref, device in switch.restored]
     transaction.check(switch.changes, snapshot)
-    return ActionPlan("up", switch, ip, _released(root, host_network, switch), nic_steps)
+    return ActionPlan("up", switch, ip, _released(root, host_network, switch), nic_steps,
+                      restored)
 
 
 def plan_down(root, host_network, pif_ref, snapshot, attached):
@@ -99,11 +105,12 @@ def apply(root, connection, plan, snapshot):
         ipconfig_apply.apply(root, released)
     if plan.action == "up":
         _nics(root, [device for device, _ in plan.nic_steps], True, dict(plan.nic_steps))
-    with mgmt_flows.around_transaction(root, switch.management_flows,
-                                       switch.flows_before, switch.flows_after):
+    with mgmt_flows.around_transaction(root, switch.management_flows):
         transaction.apply(connection, switch.changes, snapshot,
                           comment="interface-reconfigure %s %s" % (plan.action, switch.ip_device))
     if plan.action == "up":
+        for restored in plan.restored:
+            ipconfig_apply.apply(root, restored)
         ipconfig_apply.apply(root, plan.ip)
     _nics(root, switch.nics_down, False)
 

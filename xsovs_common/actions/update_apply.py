@@ -47,8 +47,7 @@ def apply_plan(root, connection, snapshot, plan):
     notes and warnings of the firewall steps."""
     helper = firewall.xapi_helper(root)
     notes = _open_firewall(root, helper, plan)
-    with mgmt_flows.around_transaction(root, plan.management_flows,
-                                       plan.flows_before, plan.flows_after):
+    with mgmt_flows.around_transaction(root, plan.management_flows):
         if plan.delete_ca:
             if files.remove(root.path(paths.VSWITCHD_CACERT)):
                 log.info("deleted %s", root.path(paths.VSWITCHD_CACERT))

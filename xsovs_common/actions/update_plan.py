@@ -6,8 +6,8 @@ An :class:`UpdatePlan` is built from what *read* returned and nothing else:
 """
 
 from .. import paths
-from ..net import netconfig
-from ..ovs import mgmt_flows, transaction
+from ..net import management, netconfig
+from ..ovs import transaction
 from ..ovs.changes import ChangeSet
 from ..system import firewall
 from ..xapi import controller
@@ -24,9 +24,7 @@ class UpdatePlan:
     def __init__(self):
         self.changes = ChangeSet()   # ONE OVSDB transaction
         self.delete_ca = False               # the CA file, so SSL bootstraps afresh
-        self.management_flows = None         # a ManagementPath, installed before the change
-        self.flows_before = True             # the bridge exists: flows before the change ...
-        self.flows_after = False             # ... and after: its fail mode changes, flushed
+        self.management_flows = None         # management.ManagementFlows, around the change
         self.firewall_open = []              # Rules kept open: listening manager, OpenFlow
         self.firewall_close = []             # manager Rules to close (XAPI's helper only)
         self.notes = []                      # what changes, for the summary
@@ -39,7 +37,7 @@ class UpdatePlan:
         return {
             "changes": str(self.changes).splitlines(),
             "delete_ca_file": root.path(paths.VSWITCHD_CACERT) if self.delete_ca else None,
-            "management_flows": (self.management_flows.bridge
+            "management_flows": (self.management_flows.path.bridge
                                  if self.management_flows is not None else None),
             "firewall_open": ["%s/%s" % (r.protocol, r.port) for r in self.firewall_open],
             "firewall_helper": firewall.xapi_helper(root) or "iptables",
@@ -175,7 +173,7 @@ def plan_flows(plan, host_network, snapshot, wanted, reset):
     """The *management flows* step: a controller newly set and a secure management bridge."""
     if not reset or wanted.target is None:
         return
-    path = mgmt_flows.management_path(host_network)
+    path = management.management_path(host_network)
     if path is None:
         return
     bridge = snapshot.bridges.get(path.bridge)
@@ -185,8 +183,7 @@ def plan_flows(plan, host_network, snapshot, wanted, reset):
         return
     if _fail_mode_after(plan, snapshot, path.bridge, reset) != "secure":
         return
-    plan.management_flows = path
-    plan.flows_before, plan.flows_after = mgmt_flows.install_times(True, bridge.fail_mode)
+    plan.management_flows = management.plan(path, True, bridge.fail_mode)
     plan.notes.append("management flows installed on %s" % path.bridge)
 
 

@@ -19,12 +19,15 @@ XenServer's rules (the vswitch backend of the historical tool):
 - a VLAN PIF is a fake bridge (``add-br BRIDGE PARENT TAG``) on its
   datapath's bridge;
 - taking a VLAN down removes its fake bridge, and the parent's bridge too
-  unless the parent or another VLAN on it is attached; taking a PIF down
-  leaves its bridge while VLANs on it are attached.
+  unless the parent is in use -- attached, the management PIF, or with an
+  IP configuration -- or another VLAN on it is attached or the management
+  PIF (so a VLAN's ``down`` never takes the host's own network); taking a
+  PIF down leaves its bridge while VLANs on it are attached;
+- bringing a VLAN up on a parent bridge the plan creates (or makes again)
+  gives that parent its own IP configuration back.
 """
 
-from . import netconfig
-from ..ovs import mgmt_flows
+from . import management, netconfig
 from ..system import hostconfig
 from ..errors import InvalidValue
 from ..log import log
@@ -47,9 +50,8 @@ class SwitchPlan:
         self.nics_up = []              # [(PIF ref, device)] the datapath's NICs
         self.nics_down = []            # devices no bridge holds any more
         self.released = []             # [(PIF ref, IP device)] PIFs whose bridge goes
-        self.management_flows = None   # mgmt_flows.ManagementPath to install
-        self.flows_before = False      # install them before the transaction ...
-        self.flows_after = False       # ... and/or after it (mgmt_flows.install_times)
+        self.restored = []             # [(PIF ref, IP device)] parents made again, IP back
+        self.management_flows = None   # management.ManagementFlows, around the transaction
 
     def __eq__(self, other):
         return isinstance(other, SwitchPlan) and vars(self) == vars(other)
@@ -61,11 +63,10 @@ class SwitchPlan:
         lines += ["ip link set dev %s up" % dev for _, dev in self.nics_up]
         lines += ["ip link set dev %s down" % dev for dev in self.nics_down]
         lines += ["IP device %s of %s goes down" % (dev, ref) for ref, dev in self.released]
+        lines += ["IP device %s of %s gets its IP configuration back" % (dev, ref)
+                  for ref, dev in self.restored]
         if self.management_flows is not None:
-            when = [w for w, yes in (("before", self.flows_before), ("after", self.flows_after))
-                    if yes]
-            lines.append("management flows on %s (%s the transaction)" % (
-                self.management_flows.bridge, " and ".join(when)))
+            lines.append(str(self.management_flows))
         return "\n".join(lines)
 
     def __repr__(self):
@@ -130,26 +131,22 @@ class _Builder:
 
 
 def _release_nics(host_network, datapath, builder):
-    """Remove the bridges and bonds that hold ``datapath``'s NICs (XenServer's teardown)."""
-    ours = set(datapath.nic_pifs)
-    holders = []
-    for nic in datapath.nic_pifs:
-        if nic != datapath.datapath_pif:
-            holders.append(nic)                      # a slave's own bridge
-        bond_ref = host_network.pif(nic).get("bond_slave_of")
-        bond = host_network.bonds.get(bond_ref)
-        master = bond.get("master") if bond else None
-        if master in host_network.pifs and master != datapath.datapath_pif:
-            holders.append(master)                   # another bond over this NIC
-            if host_network.bridge(master) not in builder.snapshot.bridges:
-                continue                             # not up: its other NICs are not ours
-            for other in bond.get("slaves", ()):
-                if other in host_network.pifs and other not in ours and other not in holders \
-                        and not host_network.pif(other).get("currently_attached"):
-                    holders.append(other)
-                    dev = host_network.pif(other).get("device")
-                    if dev and dev not in builder.plan.nics_down:
-                        builder.plan.nics_down.append(device_of(host_network, other))
+    """Remove the bridges and bonds that hold ``datapath``'s NICs (XenServer's teardown).
+
+    A bond that is up and goes takes its other NICs down too, unless attached.
+    """
+    holders = host_network.nic_holders(datapath.datapath_pif, datapath.nic_pifs)
+    for master in [h for h in holders if host_network.is_bond_master(h)]:
+        if host_network.bridge(master) not in builder.snapshot.bridges:
+            continue                                 # not up: its other NICs are not ours
+        for other in host_network.bond_record(master).get("slaves", ()):
+            if other in host_network.pifs and other not in datapath.nic_pifs \
+                    and other not in holders \
+                    and not host_network.pif(other).get("currently_attached"):
+                holders.append(other)
+                device = device_of(host_network, other)
+                if device not in builder.plan.nics_down:
+                    builder.plan.nics_down.append(device)
     for holder in holders:
         name = host_network.bridge(holder)
         if name and name != datapath.datapath_bridge:
@@ -198,7 +195,7 @@ def _management_flows(host_network, datapath, builder, fail_mode):
     if fail_mode != "secure":
         return
     try:
-        path = mgmt_flows.management_path(host_network)
+        path = management.management_path(host_network)
     except (ModelError, InvalidValue) as exc:
         if host_network.management_pif() in (datapath.pif, datapath.datapath_pif):
             raise
@@ -206,7 +203,6 @@ def _management_flows(host_network, datapath, builder, fail_mode):
         return
     if path is None or path.bridge != datapath.datapath_bridge:
         return
-    builder.plan.management_flows = path
     needed = list(path.nics) + ([path.host_port] if path.host_port != "LOCAL" else [])
     snapshot = builder.snapshot
     bridge = datapath.datapath_bridge
@@ -217,7 +213,7 @@ def _management_flows(host_network, datapath, builder, fail_mode):
                 or _real_bridge_of(port) != datapath.datapath_bridge:
             present = False
     now = snapshot.bridges[datapath.datapath_bridge].fail_mode if present else None
-    builder.plan.flows_before, builder.plan.flows_after = mgmt_flows.install_times(present, now)
+    builder.plan.management_flows = management.plan(path, present, now)
 
 
 def plan_up(host_network, pif_ref, snapshot, datapath_type=DEFAULT_DATAPATH_TYPE, mtu=None):
@@ -268,6 +264,8 @@ def plan_up(host_network, pif_ref, snapshot, datapath_type=DEFAULT_DATAPATH_TYPE
 
     if datapath.vlan is not None:
         _vlan_bridge(host_network, datapath, builder, kept, mtu_of(pif_ref))
+        if not kept and host_network.has_ip_configuration(datapath.datapath_pif):
+            plan.restored.append((datapath.datapath_pif, datapath.datapath_bridge))
     _management_flows(host_network, datapath, builder, values.get("fail_mode"))
     plan.changes = builder.changes()
     return plan
@@ -307,9 +305,9 @@ def attached_from_switch(host_network, snapshot):
     """Attachment when the source is the cache (which says nothing is attached).
 
     A VLAN PIF counts as attached while its fake bridge exists; any other PIF
-    as not attached.  So at boot ``--force BRIDGE down`` of a VLAN keeps the
-    parent bridge only while other VLANs on it are up, and ``down`` of a
-    bridge with VLANs up keeps it (its IP device still goes down).
+    as not attached (whether its bridge is in use says :func:`in_use`).  So
+    at boot ``--force BRIDGE down`` of a bridge with VLANs up keeps it (its
+    IP device still goes down).
     """
     def attached(ref):
         if not host_network.is_vlan(ref):
@@ -317,6 +315,25 @@ def attached_from_switch(host_network, snapshot):
         bridge = snapshot.bridges.get(host_network.bridge(ref))
         return bridge is not None and bridge.is_fake
     return attached
+
+
+def in_use(host_network, pif_ref, attached, addresses=True):
+    """Why the bridge of ``pif_ref``, the parent of a VLAN going down, must stay:
+    a list of reasons, empty when it may go.
+
+    Attached (``attached(pif_ref)``), the management PIF, or -- ``addresses``
+    -- with an IP configuration: from the cache nothing reads as attached,
+    but a bridge with the host's own addresses on it is in use all the same,
+    and the management interface is never taken down unless that was asked.
+    """
+    reasons = []
+    if attached(pif_ref):
+        reasons.append("attached")
+    if host_network.pif(pif_ref).get("management"):
+        reasons.append("the management interface")
+    if addresses and host_network.has_ip_configuration(pif_ref):
+        reasons.append("with an IP configuration")
+    return reasons
 
 
 def plan_down(host_network, pif_ref, snapshot, attached):
@@ -331,13 +348,17 @@ def plan_down(host_network, pif_ref, snapshot, attached):
     remove_datapath = bool(datapath.datapath_bridge)
     if datapath.vlan is not None:
         builder.remove_bridge(datapath.bridge)
-        users = [v for v in host_network.vlan_pifs_on(datapath.datapath_pif)
-                 if v != pif_ref and attached(v)]
-        if attached(datapath.datapath_pif) or users:
-            holders = ([datapath.datapath_pif] if attached(datapath.datapath_pif) else []) + users
+        parent = datapath.datapath_pif
+        holders = {parent: in_use(host_network, parent, attached)}
+        for vlan in host_network.vlan_pifs_on(parent):
+            if vlan != pif_ref:
+                # Another VLAN's addresses hold nothing while it is down: attached says.
+                holders[vlan] = in_use(host_network, vlan, attached, addresses=False)
+        holders = ["%s (%s)" % (host_network.describe_pif(ref), ", ".join(reasons))
+                   for ref, reasons in holders.items() if reasons]
+        if holders:
             log.info("%s: leaving bridge %s up for %s", host_network.describe_pif(pif_ref),
-                     datapath.datapath_bridge,
-                     ", ".join(host_network.describe_pif(p) for p in holders))
+                     datapath.datapath_bridge, ", ".join(holders))
             remove_datapath = False
     else:
         users = [v for v in host_network.vlan_pifs_on(pif_ref) if attached(v)]

@@ -94,12 +94,8 @@ class HostNetwork:
         self.vlans = vlans or {}
         self.tunnels = tunnels or {}
         self.pools = pools or {}
-        self._pif_by_uuid = {}
-        self._pifs_by_device = {}
         self._pifs_by_network = {}
         for ref, rec in pifs.items():
-            self._pif_by_uuid[rec.get("uuid")] = ref
-            self._pifs_by_device.setdefault(rec.get("device"), []).append(ref)
             self._pifs_by_network.setdefault(rec.get("network"), []).append(ref)
         self._networks_by_bridge = {}
         for ref, rec in networks.items():
@@ -130,16 +126,6 @@ class HostNetwork:
         except KeyError:
             raise ModelError("unknown network %s" % ref, params=[ref])
 
-    def pif_by_uuid(self, uuid):
-        ref = self._pif_by_uuid.get(uuid)
-        if ref is None:
-            raise ModelError("unknown PIF uuid %s (not a PIF of this host)" % uuid,
-                             params=[uuid])
-        return ref
-
-    def pifs_on_device(self, device):
-        return list(self._pifs_by_device.get(device, ()))
-
     def pifs_on_network(self, network_ref):
         return list(self._pifs_by_network.get(network_ref, ()))
 
@@ -169,6 +155,12 @@ class HostNetwork:
     def pool(self):
         """The pool record ({} when the source had none)."""
         return next(iter(self.pools.values())) if self.pools else {}
+
+    def has_ip_configuration(self, pif_ref):
+        """True when XAPI gives the PIF addresses: an IPv4 or IPv6 mode other than None."""
+        record = self.pif(pif_ref)
+        return any(str(record.get(mode) or "None").lower() != "none"
+                   for mode in ("ip_configuration_mode", "ipv6_configuration_mode"))
 
     def management_pif(self):
         for ref, rec in self.pifs.items():
@@ -209,9 +201,6 @@ class HostNetwork:
     def is_bond_master(self, pif_ref):
         return any(_is_ref(b) for b in self.pif(pif_ref).get("bond_master_of") or ())
 
-    def is_bond_slave(self, pif_ref):
-        return _is_ref(self.pif(pif_ref).get("bond_slave_of"))
-
     def bond_record(self, pif_ref):
         for ref in self.pif(pif_ref).get("bond_master_of") or ():
             if ref in self.bonds:
@@ -229,6 +218,17 @@ class HostNetwork:
     def bond_master(self, slave_ref):
         bond = self.bonds.get(self.pif(slave_ref).get("bond_slave_of"))
         return bond.get("master") if bond else None
+
+    def nic_holders(self, datapath_pif, nic_pifs):
+        """The PIFs besides ``datapath_pif`` whose bridges hold the NICs ``nic_pifs``:
+        a NIC's own PIF, and a bond over one of them (XenServer's one rule for what
+        bringing a datapath up takes its NICs from)."""
+        holders = []
+        for nic in nic_pifs:
+            for holder in (nic, self.bond_master(nic)):
+                if holder in self.pifs and holder != datapath_pif and holder not in holders:
+                    holders.append(holder)
+        return holders
 
     def is_tunnel_access(self, pif_ref):
         return any(_is_ref(t) for t in self.pif(pif_ref).get("tunnel_access_PIF_of") or ())

@@ -35,7 +35,7 @@ from ..log import log
 from ..ovs import ovnctl, transaction
 from ..ovs.changes import ChangeSet
 from ..system import firewall
-from ..xapi.controller import SslFiles
+from ..ovs.tls import SslFiles
 from . import ovn
 
 INTEGRATION_BRIDGE = ovn.INTEGRATION_BRIDGE

@@ -21,7 +21,6 @@ refused and why).
 """
 
 import json
-import sys
 import time
 
 from . import nb as northbound
@@ -29,11 +28,9 @@ from . import plan as nbplan
 from .records import CLASSES, OvnRecords
 from .wanted import Memo, nb_remote, wanted
 from .. import validate
-from ..cli import environment_help
 from ..errors import InvalidValue
 from ..log import log
-from ..paths import (ENV_ROOT, ENV_XAPI_URL, OVN_SYNC_REMOTE, POOL_CONF, SDN_CONTROLLER_CA,
-                     XAPI_SSL_PEM)
+from ..paths import OVN_SYNC_REMOTE, POOL_CONF, SDN_CONTROLLER_CA, XAPI_SSL_PEM
 from ..sync import service
 from ..system import files
 from ..xapi.events import Follower
@@ -313,21 +310,9 @@ def _summary(steps):
     return ", ".join("%d %s" % (n, kind) for kind, n in sorted(counts.items()))
 
 
-def _no_arguments(unused_parser, unused_root):
-    pass
-
-
-def parse_args(ovs, argv):
-    """(root, options) of the command line; the library's defaults follow the root."""
-    return service.parse_args(ovs, PROGRAM, "Keep the OVN northbound database in step "
-                              "with XAPI.", argv, _no_arguments,
-                              epilog=environment_help(ENV_ROOT, ENV_XAPI_URL))
-
-
-def main(argv=None):
-    ovs = service.load_ovs(PROGRAM)
-    argv = sys.argv[1:] if argv is None else argv
-    root, unused_args = service.start(ovs, PROGRAM, lambda: parse_args(ovs, argv))
+def serve(ovs, root):
+    """Run the daemon (its command line parsed, and logging set up, by
+    :mod:`xsovs_common.actions.commands.ovn_xapi_sync`) until it is told to exit."""
     daemon = Daemon(ovs, root)
 
     def stop():

@@ -3,7 +3,9 @@
 A bridge in ``secure`` fail mode forwards nothing until its controller has
 connected and programmed it, so the host would cut itself off from the very
 controller it is about to reach.  Before that happens, the plugin (and
-interface-reconfigure) install these flows on the management bridge:
+interface-reconfigure) install these flows on the management bridge, as the
+plan of :mod:`xsovs_common.net.management` says -- its path (bridge, NICs,
+MAC, the host's port, VLAN; every name validated) and when:
 
 - ARP requests arriving on the management NIC (each slave of a bond) go to
   the host (``arp,arp_op=1``: XAPI's plugin writes ``arp,nw_proto=1``, which
@@ -21,49 +23,10 @@ Flows carry a cookie of their own so a later run replaces exactly them.
 
 import contextlib
 
-from .. import validate
 from . import openflow
 
 COOKIE = "0x78736f7673"   # "xsovs"
 PRIORITY = 0          # the lowest: whatever a controller installs wins
-
-
-class ManagementPath:
-    """What the flows are made of: bridge, NICs, the host's port, MAC, VLAN."""
-
-    def __init__(self, bridge, nics, mac, host_port="LOCAL", vlan=None, bonded=False):
-        self.bridge = validate.interface_name(bridge, what="management bridge")
-        self.nics = [validate.interface_name(n, what="management NIC") for n in nics]
-        self.mac = validate.mac(mac, what="management MAC")
-        self.host_port = host_port if host_port == "LOCAL" else validate.interface_name(host_port)
-        self.vlan = None if vlan is None else validate.vlan_tag(vlan)
-        self.bonded = bonded
-
-    def __eq__(self, other):
-        return isinstance(other, ManagementPath) and vars(self) == vars(other)
-
-    __hash__ = None
-
-    def __repr__(self):
-        return "ManagementPath(%r)" % vars(self)
-
-
-def management_path(host_network):
-    """The :class:`ManagementPath` of this host's management PIF, or None."""
-    pif = host_network.management_pif()
-    if pif is None:
-        return None
-    datapath = host_network.datapath_pif(pif)
-    bonded = host_network.is_bond_master(datapath)
-    if bonded:
-        nics = [host_network.pif(s)["device"] for s in host_network.bond_slaves(datapath)]
-    else:
-        nics = [host_network.pif(datapath)["device"]]
-    vlan = host_network.vlan_tag(pif) if host_network.is_vlan(pif) else None
-    return ManagementPath(bridge=host_network.bridge(datapath), nics=nics,
-                          mac=host_network.pif(datapath)["MAC"],
-                          host_port=host_network.bridge(pif) if vlan is not None else "LOCAL",
-                          vlan=vlan, bonded=bonded)
 
 
 def flows(path):
@@ -86,17 +49,6 @@ def flows(path):
     return result
 
 
-def install_times(bridge_ready, fail_mode_now, fail_mode_wanted="secure"):
-    """When to install the flows around an OVSDB transaction: ``(before, after)``.
-
-    Before, when the bridge and its ports exist already, so the host is never
-    cut off; after, when the transaction creates them or changes the bridge's
-    fail mode: ovs-vswitchd flushes a bridge's flows when its fail mode
-    changes while it has no controller (seen with Open vSwitch 3.1).
-    """
-    return bridge_ready, (not bridge_ready) or fail_mode_now != fail_mode_wanted
-
-
 def install(root, path):
     """Replace this project's flows on the management bridge with ``path``'s."""
     lines = ["delete cookie=%s/-1" % COOKIE] + ["add " + f for f in flows(path)]
@@ -104,13 +56,11 @@ def install(root, path):
 
 
 @contextlib.contextmanager
-def around_transaction(root, path, before, after):
-    """Install ``path``'s flows before the OVSDB transaction run inside, and/or after it.
-
-    ``before`` / ``after`` as :func:`install_times` says; nothing with no ``path``.
-    """
-    if path is not None and before:
-        install(root, path)
+def around_transaction(root, plan):
+    """Install the flows of ``plan`` (a flows plan: ``path``, ``before``, ``after``)
+    before the OVSDB transaction run inside, and/or after it; nothing for None."""
+    if plan is not None and plan.before:
+        install(root, plan.path)
     yield
-    if path is not None and after:
-        install(root, path)
+    if plan is not None and plan.after:
+        install(root, plan.path)

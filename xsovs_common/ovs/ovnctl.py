@@ -38,9 +38,10 @@ def missing(root):
     return None
 
 
-def environment(root, base=None):
-    """The environment ovn-ctl runs in; ``base`` (default os.environ) is not changed."""
-    env = dict(os.environ if base is None else base)
+def environment(root):
+    """The environment ovn-ctl runs in: the program's (``root.environ``, read as it
+    started; not changed) with the OVN directories under the root prefix."""
+    env = dict(root.environ)
     if root.prefix != "/":
         env.setdefault("OVN_RUNDIR", root.path(paths.OVN_RUNDIR))
         env.setdefault("OVN_LOGDIR", root.path(paths.OVN_LOGDIR))

@@ -50,9 +50,10 @@ class OvsCtlError(Error):
     code = "VSWITCH_CONTROL_FAILED"
 
 
-def environment(root, load_kmod=True, base=None):
-    """The environment ovs-ctl runs in; ``base`` (default os.environ) is not changed."""
-    env = dict(os.environ if base is None else base)
+def environment(root, load_kmod=True):
+    """The environment ovs-ctl runs in: the program's (``root.environ``, read as it
+    started; not changed) with the OVS directories under the root prefix."""
+    env = dict(root.environ)
     if root.prefix != "/":
         for name, host_path in _PREFIXED_DIRS:
             if not env.get(name):

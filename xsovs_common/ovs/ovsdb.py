@@ -312,9 +312,5 @@ def op_delete(table, where):
     return {"op": "delete", "table": table, "where": list(where)}
 
 
-def where_uuid(uuid):
-    return [["_uuid", "==", ["uuid", str(uuid)]]]
-
-
 def where_name(name):
     return [["name", "==", name]]

@@ -91,10 +91,6 @@ class Bridge:
     def is_fake(self):
         return self.parent is not None
 
-    def port_names(self):
-        """Ports other than the bridge's own internal port."""
-        return [port.name for port in self.ports if port.name != self.name]
-
 
 class Snapshot:
     """One consistent read of the switch configuration."""
@@ -194,13 +190,6 @@ class Snapshot:
     def fake_bridges(self, parent=None):
         return sorted(name for name, br in self.bridges.items()
                       if br.is_fake and (parent is None or br.parent.name == parent))
-
-    def bridge_of_interface(self, iface_name):
-        """The Bridge whose port holds interface ``iface_name``, or None."""
-        for port in self.ports.values():
-            if iface_name in port.interface_names and port.bridge is not None:
-                return port.bridge
-        return None
 
     def port_of_interface(self, iface_name):
         for port in self.ports.values():

@@ -15,11 +15,16 @@ split) is refused with the reason and the default used instead: the daemons
 would otherwise log an error and run with OpenSSL's own, weaker choice.
 """
 
+import collections
 import re
 import ssl
 
 from ..system import hostconfig
 from ..errors import InvalidValue
+
+# The SSL files a daemon is given (host paths, or real ones once under the root):
+# key, certificate, CA, and whether the CA is learnt from the first peer.
+SslFiles = collections.namedtuple("SslFiles", "private_key certificate ca_cert bootstrap")
 
 # What ovsdb-server and ovs-vswitchd recognise in --ssl-protocols.
 KNOWN_PROTOCOLS = ("TLSv1", "TLSv1.1", "TLSv1.2")

@@ -14,13 +14,11 @@ commands: ``exit``, and ``flush-cache`` (read everything from XAPI again).
 """
 
 import os
-import sys
 import time
 
 from . import ovn_pool, ovn_ports, rules, service, traffic, traffic_commands
-from ..cli import environment_help
 from ..log import log
-from ..paths import ENV_ROOT, ENV_XAPI_URL, VSWITCH_SCHEMA
+from ..paths import VSWITCH_SCHEMA
 from .cache import CLASSES, XapiCache
 from .rows import RowReader
 from ..xapi.events import Follower
@@ -202,29 +200,15 @@ class Daemon:
         self.idl.close()
 
 
-def _add_database(parser, root):
-    parser.add_argument("database", metavar="DATABASE", nargs="?",
-                        default="unix:" + root.ovsdb_socket(),
-                        help="ovsdb-server's socket (default: unix:%(default)s)")
-
-
-def parse_args(ovs, argv):
-    """(root, options) of the command line; the library's defaults follow the root."""
-    return service.parse_args(ovs, PROGRAM, "Keep OVSDB's external ids in step with XAPI.",
-                              argv, _add_database,
-                              epilog=environment_help(ENV_ROOT, ENV_XAPI_URL))
-
-
 def schema_path(root):
     """The vswitch schema under the root prefix when there is one, else the host's."""
     path = root.path(VSWITCH_SCHEMA)
     return path if os.path.exists(path) else VSWITCH_SCHEMA
 
 
-def main(argv=None):
-    ovs = service.load_ovs(PROGRAM)
-    argv = sys.argv[1:] if argv is None else argv
-    root, args = service.start(ovs, PROGRAM, lambda: parse_args(ovs, argv))
+def serve(ovs, root, args):
+    """Run the daemon with the command line ``args`` (parsed, and logging set up, by
+    :mod:`xsovs_common.actions.commands.ovs_xapi_sync`) until it is told to exit."""
     daemon = Daemon(ovs, root, args.database, schema_path(root))
 
     def stop():

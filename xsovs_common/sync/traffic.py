@@ -4,7 +4,7 @@ From the daemon's two replicas -- XAPI's records (VIFs, networks, the pool)
 and OVSDB's Bridge, Port and Interface rows -- this part works out, for
 every ``vifD.N`` and ``tapD.N`` port on the bridge of its VIF's network
 (the parent bridge for a VLAN), the rules in force
-(:mod:`.traffic_lists`) and their flows (:mod:`~xsovs_common.ovs.traffic_flows`),
+(:mod:`.traffic_lists`) and their flows (:mod:`~xsovs_common.net.traffic_flows`),
 and brings each bridge's flows of xsovs's cookie to them: one
 ``ovs-ofctl --bundle`` per bridge that changed, replacing only the groups
 that changed, atomically.
@@ -31,7 +31,7 @@ from ..errors import Error, InvalidValue
 from ..log import log
 from ..net import traffic_rules as tr
 from ..ovs import openflow
-from ..ovs import traffic_flows as tf
+from ..net import traffic_flows as tf
 from . import traffic_lists
 from .rows import RowReader
 

@@ -92,10 +92,6 @@ class FileSet:
     def stage(self, path, text):
         self.wanted.append((path, text))
 
-    def changed_paths(self):
-        """Paths whose wanted content differs from what is on disk."""
-        return [path for path, text in self.wanted if _current(path) != text]
-
     def commit(self):
         self._previous = []
         try:

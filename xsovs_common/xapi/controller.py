@@ -28,12 +28,11 @@ connect in) trusts the CA the controller installed in the pool with
 bootstraps: a listening ovsdb-server has no first peer to learn a CA from.
 """
 
-import collections
-
 from .. import paths, validate
 from ..system import hostconfig
 from ..errors import InvalidValue
 from .session import XapiError
+from ..ovs.tls import SslFiles
 
 PROTOCOLS = ("ssl", "tcp", "pssl")
 LISTEN_PORT = 6640   # OVSDB's own port: where a listening (pssl) manager waits
@@ -41,9 +40,6 @@ LISTEN_PORT = 6640   # OVSDB's own port: where a listening (pssl) manager waits
 SOURCE_SDN = "SDN_controller"
 SOURCE_LEGACY = "pool.vswitch_controller"
 SOURCE_ARGS = "set-manager"
-
-SslFiles = collections.namedtuple("SslFiles", "private_key certificate ca_cert bootstrap")
-
 
 class InvalidController(InvalidValue):
     code = "INVALID_VSWITCH_CONTROLLER"

@@ -230,16 +230,10 @@ def _riding_vlans(reader, pif_ref, action):
     if action == "down":
         holders = [datapath_pif]
     else:
-        holders = []
         nics = [datapath_pif]
         if host_network.is_bond_master(datapath_pif) and _has_slaves(host_network, datapath_pif):
             nics = host_network.bond_slaves(datapath_pif)
-        for nic in nics:
-            if nic != datapath_pif:
-                holders.append(nic)
-            master = host_network.bond_master(nic)
-            if master in host_network.pifs and master != datapath_pif:
-                holders.append(master)
+        holders = host_network.nic_holders(datapath_pif, nics)
     return {vlan for holder in holders
             for vlan in host_network.pif(holder).get("VLAN_slave_of") or ()
             if vlan and vlan != NULL_REF}

@@ -1,6 +1,6 @@
 """OpenFlow flows that enforce traffic rules on a VIF's own port, as plain data.
 
-The rules (:mod:`xsovs_common.net.traffic_rules`: what they mean, which wins)
+The rules (:mod:`.traffic_rules`: what they mean, which wins)
 become flows on the bridge that carries the VIF's port -- for a VLAN, the
 parent bridge, where the port is an access port -- in three places:
 
@@ -30,7 +30,7 @@ Anything not in ``COOKIE_BASE/COOKIE_MASK`` is never deleted.
 import collections
 
 from .. import validate
-from ..net import traffic_rules as tr
+from . import traffic_rules as tr
 
 COOKIE_BASE = 0x78737472 << 32        # "xstr": xsovs traffic rules
 COOKIE_MASK = 0xffffffff << 32
