@@ -214,6 +214,31 @@ def test_traffic_rules_as_acls(nb, sims, run):
     assert in_step(daemon)["refused"] == []
 
 
+def test_an_over_long_rule_list_is_refused_and_the_acls_in_force_stay(nb, sims, run):
+    """As ovs-xapi-sync: a list past the size a list may have is refused, never taken for
+    an empty list; the VIF's ACLs stay as they are until it is fixed."""
+    b = pool(nb.remote)
+    b.vif("vm1", "xenbr9", other_config={"nicira-iface-id": "web", RULES: json.dumps([DENY_SSH])})
+    sim = sims(b.build())
+    daemon = run(sim)
+    assert in_step(daemon)["owned"]["acls"] == 1
+    before, size = nb_state(nb), db_size(nb)
+    huge = json.dumps([DENY_SSH] * (256 * 1024 // len(DENY_SSH) + 1))
+    sim.store.set("VIF", vif_ref(b, 0), "other_config", {"nicira-iface-id": "web", RULES: huge})
+    status = wait_for(lambda: refusals(daemon, 1), timeout=10)
+    assert status, daemon.status()
+    ((refusal),) = status["refused"]
+    assert refusal["what"] == "VIF " + uuid_of(b, "VIF", vif_ref(b, 0))
+    assert "xo:sdn-controller:of-rules" in refusal["reason"]
+    assert "longer than 262144 bytes" in refusal["reason"]
+    assert "longer than 262144 bytes" in daemon.log()
+    in_step(daemon)
+    assert db_size(nb) == size and nb_state(nb) == before
+    sim.store.set("VIF", vif_ref(b, 0), "other_config", {"nicira-iface-id": "web"})
+    until_state(nb, lambda s: s["acls"] == [])
+    assert in_step(daemon)["refused"] == []
+
+
 def test_restart_writes_nothing_when_in_step(nb, sims, run):
     b = big_pool(nb, networks=6)
     b.vif("vm1", "xenbr9", locking_mode="locked", ipv4_allowed=["10.0.0.5"])
