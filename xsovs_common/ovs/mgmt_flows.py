@@ -18,12 +18,16 @@ They sit at priority 0 with no timeout, as XAPI's plugin installs them: a
 fallback, so any flow a controller or a traffic rule installs wins over them.
 For a management interface on a VLAN the host's port is the fake bridge's
 internal port: the tag is stripped on the way in and added on the way out.
-Flows carry a cookie of their own so a later run replaces exactly them.
+Flows carry a cookie of their own so a later run replaces exactly them, and
+so that :func:`installed` reads exactly them back: ``update`` installs them
+only when they are missing or its transaction may flush them.
 """
 
 import contextlib
 
 from . import openflow
+from ..errors import Error
+from ..log import log
 
 COOKIE = "0x78736f7673"   # "xsovs"
 PRIORITY = 0          # the lowest: whatever a controller installs wins
@@ -47,6 +51,42 @@ def flows(path):
     result.append(head + "in_port=%s,dl_src=%s,arp,actions=%s" % (path.host_port, path.mac, out))
     result.append(head + "in_port=%s,dl_src=%s,actions=%s" % (path.host_port, path.mac, out))
     return result
+
+
+def installed(root, bridge):
+    """This project's flows on ``bridge`` as ovs-ofctl prints them (port names), or
+    None when they cannot be read (then they count as missing)."""
+    try:
+        return openflow.dump_flows(root, bridge, "cookie=%s/-1" % COOKIE, names=True)
+    except Error as exc:
+        log.warning("cannot read the management flows of %s: %s", bridge, exc.message)
+        return None
+
+
+def _canonical(flow):
+    """A flow as (match fields, actions), whichever way it is written: ours
+    (``add`` form) or ovs-ofctl's dump (``--names``; quoted names, fields in its
+    order, no ``idle_timeout=0``)."""
+    text = " ".join(flow.replace('"', "").split())
+    match, _, actions = text.replace(" actions=", ",actions=").partition(",actions=")
+    fields = set()
+    for field in match.replace(", ", ",").split(","):
+        field = field.strip()
+        if field and not field.startswith("cookie=") and field != "idle_timeout=0":
+            fields.add(field)
+    return tuple(sorted(fields)), actions.strip()
+
+
+def in_place(path, dumped):
+    """Whether ``dumped`` (:func:`installed`) are exactly ``path``'s flows.
+
+    Anything else -- one missing, one more, one that differs, a form this
+    comparison does not know -- reads as not in place, so they are installed
+    again: never left out.
+    """
+    if dumped is None:
+        return False
+    return sorted(map(_canonical, dumped)) == sorted(map(_canonical, flows(path)))
 
 
 def install(root, path):

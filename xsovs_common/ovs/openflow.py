@@ -24,9 +24,11 @@ def bundle(root, bridge, lines, timeout=TIMEOUT):
                 input="".join(line + "\n" for line in lines), timeout=timeout)
 
 
-def dump_flows(root, bridge, match=None):
-    """The bridge's flows as ovs-ofctl prints them (without statistics)."""
-    argv = [root.program("ovs-ofctl"), "--no-stats", "dump-flows", _target(root, bridge)]
+def dump_flows(root, bridge, match=None, names=False):
+    """The bridge's flows as ovs-ofctl prints them (without statistics; ports by
+    name with ``names``)."""
+    argv = [root.program("ovs-ofctl"), "--no-stats"] + (["--names"] if names else []) \
+        + ["dump-flows", _target(root, bridge)]
     if match:
         argv.append(match)
     output = process.run(argv, timeout=TIMEOUT).stdout
