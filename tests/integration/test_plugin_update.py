@@ -224,8 +224,8 @@ def test_bond_settings_survive_an_emergency_reset(host):
 
 
 def _ours(host, bridge="xenbr0"):
-    return [line for line in host.ovs.ofctl("--no-stats", "--names", "dump-flows", bridge).splitlines()
-            if "cookie=" + mgmt_flows.COOKIE in line]
+    dumped = host.ovs.ofctl("--no-stats", "--names", "dump-flows", bridge)
+    return [line for line in dumped.splitlines() if "cookie=" + mgmt_flows.COOKIE in line]
 
 
 def test_management_flows_on_a_secure_management_bridge(host):
