@@ -87,3 +87,10 @@ def test_flows_in_place_compared_with_what_ovs_ofctl_dumps():
                                    + dumped[1:])
     assert not mgmt_flows.in_place(path, [dumped[0].replace("output:xapi2", "LOCAL")]
                                    + dumped[1:])
+    # The same flows dumped in OpenFlow 1.1 and 1.3 words (a bridge limited to them).
+    for push in ("push_vlan:0x8100,set_vlan_vid:100", "push_vlan:0x8100,set_field:4196->vlan_vid"):
+        later = [f.replace(" priority", " reset_counts priority").replace("strip_vlan", "pop_vlan")
+                 .replace("mod_vlan_vid:100", push) for f in dumped]
+        assert mgmt_flows.in_place(path, later)
+        assert not mgmt_flows.in_place(path, [f.replace("4196", "4197").replace(":100,", ":101,")
+                                              for f in later])
