@@ -76,10 +76,10 @@ class Pinger:
 class Lab(demo.SimulatedHost):
     """The demo's host, booted, with XAPI running and the plugin installed under both names."""
 
-    def __init__(self, pool_fail_mode=None):
+    def __init__(self, pool_fail_mode=None, controller=False):
         demo.SimulatedHost.__init__(
             self, tag=netns.unique("xsovs-mgmt%d" % os.getpid()),
-            fixture=demo.pool_fixture(fail_mode=pool_fail_mode, controller=False))
+            fixture=demo.pool_fixture(fail_mode=pool_fail_mode, controller=controller))
         self.x = self.session = None
 
     def boot(self):
@@ -121,7 +121,7 @@ class Lab(demo.SimulatedHost):
         return self.vsctl("get-fail-mode", demo.BRIDGE)
 
     def management_flows(self):
-        dumped = netns.run(["ovs-ofctl", "--no-stats", "dump-flows",
+        dumped = netns.run(["ovs-ofctl", "-O", "OpenFlow10,OpenFlow11", "--no-stats", "dump-flows",
                             "unix:%s/%s.mgmt" % (self.ovs_rundir, demo.BRIDGE),
                             "cookie=%s/-1" % mgmt_flows.COOKIE]).stdout
         return [line for line in dumped.splitlines() if "cookie=" in line]
@@ -144,8 +144,8 @@ def lab_of(netns_ok):
     need(demo.tmpdir_problem())
     labs = []
 
-    def make(pool_fail_mode=None):
-        lab = Lab(pool_fail_mode)
+    def make(pool_fail_mode=None, controller=False):
+        lab = Lab(pool_fail_mode, controller)
         labs.append(lab)
         lab.boot()
         return lab
@@ -193,14 +193,42 @@ def test_ovs_xapi_sync_has_update_turn_the_management_bridge_secure(lab_of, tmp_
         assert daemon.stop() == 0
 
 
-def test_the_controller_removed_while_the_management_bridge_is_secure(lab_of, tmp_path):
+def test_the_controller_removed_while_the_management_bridge_is_secure(lab_of):
+    need(pki.unavailable_reason())
+    lab = lab_of(pool_fail_mode="secure", controller=True)
+    assert lab.fail_mode() == "secure" and len(lab.management_flows()) == 4
+    # The controller on the peer has its OVSDB session, over which it makes the
+    # management bridge its own as such controllers do: an OpenFlow controller of
+    # its own on the bridge.  ovs-vswitchd flushes the bridge's flows as it gets one.
+    session, _ = lab.controller.session(timeout=30)
+    try:
+        session.transact({"op": "insert", "table": "Controller", "uuid-name": "openflow",
+                          "row": {"target": "tcp:%s:6653" % demo.PEER_ADDRESS}},
+                         {"op": "mutate", "table": "Bridge",
+                          "where": [["name", "==", demo.BRIDGE]],
+                          "mutations": [["controller", "insert", ["named-uuid", "openflow"]]]})
+    finally:
+        session.close()
+    assert wait_for(lambda: lab.management_flows() == [], timeout=10)
+    # update (XAPI's start, an administrator) puts the missing flows back.
+    assert lab.update() == "management flows installed on xenbr0"
+    ok, output = lab.ping_peer()
+    assert ok, output
+
+    with Pinger(lab) as pinger:
+        runs = len(lab.plugin_runs())
+        lab.x.SDN_controller.forget(lab.x.SDN_controller.get_all()[0])   # XAPI runs update
+    pinger.assert_reachable_throughout()
+    assert lab.plugin_runs()[runs:] == [("update", "Success")]
+    assert lab.vsctl("get-manager") == "" and lab.vsctl("get-controller", demo.BRIDGE) == ""
+    assert lab.fail_mode() == "secure" and len(lab.management_flows()) == 4
+
+
+def test_xen_orchestras_channel_removed_while_the_management_bridge_is_secure(lab_of, tmp_path):
+    """Its channel leaves the bridge speaking OpenFlow 1.1 alone, without bundles."""
     need(pki.unavailable_reason())
     lab = lab_of(pool_fail_mode="secure")
-    assert lab.fail_mode() == "secure" and len(lab.management_flows()) == 4
-    # Xen Orchestra: a listening manager, its CA in the pool, its OpenFlow
-    # channel on the management network's bridge (ovs-vswitchd flushes the
-    # flows as the bridge gets a controller).
-    lab.x.SDN_controller.introduce("pssl", "", "0")
+    lab.x.SDN_controller.introduce("pssl", "", "0")                      # XAPI runs update
     pool_ca = pki.CA(str(tmp_path / "certs"), "sdn-controller")
     xo = pool_ca.issue("xo-server")
     with open(pool_ca.cert) as handle:
@@ -210,19 +238,15 @@ def test_the_controller_removed_while_the_management_bridge_is_secure(lab_of, tm
         "network", bridge=demo.BRIDGE)[0], "uuid")
     assert wait_for(lambda: _connects(client_), timeout=15)
     client_.set_bridge_controller([network])
-    assert lab.vsctl("get-controller", demo.BRIDGE) == sdn.OPENFLOW_TARGET
-    # update (XAPI's start, an administrator) puts the missing flows back.
-    assert lab.update() == "management flows installed on xenbr0"
-    ok, output = lab.ping_peer()
-    assert ok, output
-
+    assert lab.vsctl("get", "Bridge", demo.BRIDGE, "protocols") == "[OpenFlow11]"
     with Pinger(lab) as pinger:
         runs = len(lab.plugin_runs())
-        lab.x.SDN_controller.forget(lab.x.SDN_controller.get_all()[0])   # runs update
+        lab.x.SDN_controller.forget(lab.x.SDN_controller.get_all()[0])
     pinger.assert_reachable_throughout()
     assert lab.plugin_runs()[runs:] == [("update", "Success")]
-    assert lab.vsctl("get-manager") == "" and lab.vsctl("get-controller", demo.BRIDGE) == ""
+    assert lab.vsctl("get-controller", demo.BRIDGE) == ""
     assert lab.fail_mode() == "secure" and len(lab.management_flows()) == 4
+    assert lab.update() == "No change to configuration"
 
 
 def test_a_start_that_keeps_the_bridges_restores_the_management_flows(lab_of):
