@@ -87,6 +87,8 @@ class Lab(demo.SimulatedHost):
         self.xapi.host_plugin_dirs[demo.HOST_UUID] = [self.root.install_plugin()]
         self.libexec("openvswitch-boot", "start")
         self.libexec("interface-reconfigure", "--force", demo.BRIDGE, "up")
+        ok, output = self.ping_peer()            # from the cache alone, XAPI not yet up
+        assert ok, output
         self.start_xapi()
         self.root.write(paths.XAPI_INIT_COOKIE, "")
         self.session = client.session(self.xapi.url)
