@@ -15,8 +15,9 @@ import time
 import pytest
 
 from tests.support.ovn_sync import (ALLOW_ICMP, DENY_SSH, DROP_NET, OVN, POOL_A, POOL_B, RULES,
-                                    in_step, pool, py36, refusals, run, sims, uuid_of,
-                                    until_state, vif_ref)
+                                    in_step, pool, py36, refusals, run,
+                                    schema_before_allow_stateless, sims, uuid_of, until_state,
+                                    vif_ref)
 from xsovs_dev import ovn_nb
 from xsovs_dev.ovn_sync_run import OvnSyncDaemon, db_size, nb_state
 from xsovs_dev.skips import need
@@ -328,6 +329,33 @@ def test_bad_input_refused_changes_nothing(nb, sims, run):
     assert state["ports"]["p0"] == before["ports"]["p0"]
     reasons = {r["what"]: r["reason"] for r in in_step(daemon)["refused"]}
     assert "MAC" in reasons["VIF " + uuid_of(b, "VIF", vif_ref(b, 0))]
+
+
+def test_an_nb_too_old_for_the_acls_is_refused_until_upgraded(sims, run, tmp_path):
+    """OVN before 21.06 has no allow-stateless: the daemon says so in status, and writes
+    nothing (not one transaction failing after the other); upgraded, it converges."""
+    need(ovn_nb.available())
+    with ovn_nb.NbServer(str(tmp_path / "nb"),
+                         schema=schema_before_allow_stateless(str(tmp_path / "old.ovsschema"))
+                         ) as old:
+        b = pool(old.remote)
+        b.vif("vm1", "xenbr9", other_config={RULES: json.dumps([ALLOW_ICMP])})
+        daemon = run(sims(b.build()))
+        status = wait_for(lambda: refusals(daemon, 1), timeout=15)
+        assert status, daemon.status()
+        (refusal,) = status["refused"]
+        assert refusal["what"] == "northbound database " + old.remote
+        assert "NB schema 5.31.0" in refusal["reason"]
+        assert "no ACL action allow-stateless" in refusal["reason"]
+        assert "to 21.06 or later" in refusal["reason"]
+        time.sleep(1)
+        status = daemon.status()
+        assert status["in_step"] is False and status["last_error"] is None
+        assert status["nb"]["transactions"] == 0 and nb_state(old)["switches"] == {}
+        old.upgrade(ovn_nb.NB_SCHEMA)                  # the central upgraded
+        state = until_state(old, lambda s: len(s["acls"]) == 1)
+        assert state["acls"][0][3] == "allow-stateless"
+        assert in_step(daemon)["refused"] == []
 
 
 def test_remote_unset_removes_this_pools_rows_also_after_a_restart(nb, sims, run):

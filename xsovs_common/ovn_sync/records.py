@@ -20,7 +20,7 @@ from ..sync.cache import RecordCache
 CLASSES = ["pool", "network", "VIF", "VM"]
 # Event class -> (text fields, list fields, other_config keys) kept.
 KEPT = {
-    "pool": (("uuid",), (), ovn.POOL_KEYS + (tr.OF_FORMAT_KEY, tr.OF_METHOD_KEY)),
+    "pool": (("uuid",), (), (ovn.POOL_NB, tr.OF_FORMAT_KEY, tr.OF_METHOD_KEY)),
     "network": (("uuid", "default_locking_mode"), ("PIFs",),
                 ovn.NETWORK_KEYS + (tr.RULES_KEY,)),
     "vif": (("uuid", "network", "VM", "MAC", "locking_mode"),

@@ -277,7 +277,11 @@ class Lab:
                                        vm.vm_uuid, vm.mac))
         host.run(["ip", "link", "set", dev, "up"])
         vm.host, vm.dev = host, dev
-        vm.pool.sim.store.set("VIF", vm.vif_ref, "currently_attached", True)
+        store = vm.pool.sim.store       # as XAPI records a start or a migration
+        vm_ref = store.field("VIF", vm.vif_ref, "VM")
+        store.set("VM", vm_ref, "resident_on", vm.pool.builder.host_ref(host.name))
+        store.set("VM", vm_ref, "domid", domid)
+        store.set("VIF", vm.vif_ref, "currently_attached", True)
 
     def unplug(self, vm):
         """xenopsd's unplug, then the domain's NIC goes."""
