@@ -23,7 +23,6 @@ its flows) are left alone.
 
 import collections
 import os
-import re
 import time
 
 from .. import validate
@@ -34,6 +33,7 @@ from ..ovs import openflow
 from ..net import traffic_flows as tf
 from . import traffic_lists
 from .rows import RowReader
+from .rules import VIF_PORT_NAME
 
 COLUMNS = {
     "Bridge": ["name", "fail_mode", "ports"],
@@ -42,7 +42,6 @@ COLUMNS = {
 }
 PID_CHECK_SECONDS = 1.0
 MAX_RETRY_DELAY = 5.0
-_VIF_NAME = re.compile(r"^(vif|tap)([0-9]+\.[0-9]+)\Z")
 
 Bridge = collections.namedtuple("Bridge", "uuid name fail_mode ports")
 Port = collections.namedtuple("Port", "uuid name fake_bridge interfaces")
@@ -190,7 +189,7 @@ class TrafficRules:
         return xapi, self.lists.in_force(scope, record["uuid"], xapi)
 
     def _view(self, cache, bridge, names, iface, by_name, fmt):
-        kind, dev = _VIF_NAME.match(iface.name).groups()
+        kind, dev = VIF_PORT_NAME.match(iface.name).groups()
         ids = iface.external_ids
         if not ids.get("xs-vif-uuid") and kind == "tap" and "vif" + dev in by_name:
             ids = by_name["vif" + dev].external_ids
@@ -219,7 +218,7 @@ class TrafficRules:
     def _memo_view(self, cache, bridge, names, iface, by_name, fmt):
         """``_view``, or the same view again when nothing it reads has changed."""
         vif_uuid = iface.external_ids.get("xs-vif-uuid")
-        kind, dev = _VIF_NAME.match(iface.name).groups()
+        kind, dev = VIF_PORT_NAME.match(iface.name).groups()
         partner = by_name.get("vif" + dev) if kind == "tap" else None
         if partner is not None and not vif_uuid:
             vif_uuid = partner.external_ids.get("xs-vif-uuid")
@@ -241,7 +240,7 @@ class TrafficRules:
             ports = [switch.ports[p] for p in bridge.ports if p in switch.ports]
             names = {bridge.name} | {p.name for p in ports if p.fake_bridge}
             ifaces = [switch.interfaces[i] for p in ports for i in p.interfaces
-                      if i in switch.interfaces and _VIF_NAME.match(switch.interfaces[i].name)]
+                      if i in switch.interfaces and VIF_PORT_NAME.match(switch.interfaces[i].name)]
             by_name = {i.name: i for i in ifaces}
             port_rules, held = [], []
             for iface in sorted(ifaces, key=lambda i: i.name):
