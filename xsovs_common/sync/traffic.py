@@ -257,7 +257,10 @@ class TrafficRules:
                                                      if r.direction == tr.FROM_VIF]
                 port_rules.append(tf.PortRules(ofport, view.mac or "00:00:00:00:00:00", rules))
             desired = tf.bridge_flows(port_rules, memo=self.memo)
-            result[bridge.uuid] = (bridge, desired, _kept(held, port_rules))
+            keep = _kept(held, port_rules)
+            if held and tf.SHARED_COOKIE not in desired:
+                keep.add(tf.SHARED_COOKIE)      # the held ports' flows may rely on it
+            result[bridge.uuid] = (bridge, desired, keep)
         if len(self.memo) > 100000:
             self.memo.clear()
         if len(self._views) > len(views):
