@@ -23,7 +23,7 @@ from tests.support import traffic_host as th
 from tests.support.traffic_host import rule, stored
 from xsovs_common.actions.commands import interface_reconfigure
 from xsovs_common.net import traffic_rules as tr
-from xsovs_dev import netns, ovs
+from xsovs_dev import netns, ovs, toolstack
 from xsovs_dev.fakeroot import FakeRoot
 from xsovs_dev.skips import need
 from xsovs_dev.xapi_sync_run import PY36, SyncDaemon, make_root, wait_for
@@ -31,6 +31,7 @@ from xsovs_dev.xapisim import PoolBuilder, Simulator, client
 
 PEER = {"xenbr0": "192.0.2.1", "xapi2": "198.51.100.1", "xapi1": "203.0.113.1"}
 SECOND_PEER = "192.0.2.2"
+PEER6, VM6 = "2001:db8::1", "2001:db8::11"          # on xenbr0's segment, with VM 1
 VMS = {1: ("xenbr0", "192.0.2.11"), 2: ("xapi2", "198.51.100.11"), 3: ("xapi1", "203.0.113.11")}
 DENIED, ALLOWED = 5001, 5002
 PYTHON = PY36 if os.path.exists(PY36) else sys.executable
@@ -81,8 +82,10 @@ class Lab:
                 self.peer.run(["ip", "addr", "add", address + "/24", "dev", device])
             self.peer.run(["ip", "link", "set", device, "up"])
             tx_off(self.peer, device)
+        self.peer.run(["ip", "-6", "addr", "add", PEER6 + "/64", "dev", "pbr0", "nodad"])
         for port in (DENIED, ALLOWED):
             self._serve(["nc", "-lk", str(port)])
+            self._serve(["nc", "-6", "-lk", str(port)])
             self._serve(["sh", "-c", "exec nc -ukl %d > %s" % (port, self.udp_log(port))])
         self.builder = pool()
         self.sim = Simulator(th.add_vms(self.builder.build(), self.builder,
@@ -103,9 +106,11 @@ class Lab:
             self.reconfigure(self.builder.pif_ref(device, host="host1", vlan=vlan))
         self.daemon = SyncDaemon(self.workdir, self.root.path, self.host_ovs, self.sim.url,
                                  python=PYTHON).start()
+        self.run = toolstack.host_runner(self.host_ovs.rundir, self.host.name)
         for n, (_, address) in VMS.items():
             self.vms[n] = self.make_vm(n, address)
             self.plug(n, "vif%d.0" % n)
+        self.vms[1].run(["ip", "-6", "addr", "add", VM6 + "/64", "dev", "eth0", "nodad"])
         return self
 
     def _ovs(self, name, ns):
@@ -144,10 +149,21 @@ class Lab:
         tx_off(self.host, "vif%d.0" % n)
         return vm
 
-    def plug(self, n, dev):
+    def plug(self, n, dev, locking=toolstack.UNLOCKED):
+        """xenopsd's vif script for VIF n's device ``dev``: setup-vif-rules does the rest."""
+        toolstack.vif_online(self.run, dev, *self._vif(n), locking=locking)
+
+    def set_locking(self, n, dev, locking):
+        """XAPI's locking mode for VIF n, and xenopsd running setup-vif-rules again."""
+        ref = self.x.VIF.get_by_uuid(th.vif_uuid(n))
+        self.x.VIF.set_ipv4_allowed(ref, list(locking.ipv4))
+        self.x.VIF.set_locking_mode(ref, locking.mode)
+        toolstack.set_locking_mode(self.run, dev, *self._vif(n), locking=locking)
+
+    def _vif(self, n):
         bridge = VMS[n][0]
         network = self.x.network.get_uuid(self.builder.network_ref(bridge))
-        self.host_ovs.vsctl(*th.plug_argv(bridge, dev, n, network))
+        return bridge, network, th.vif_uuid(n), th.vm_uuid(n), th.mac(n)
 
     def set_rules(self, n, value):
         ref = self.x.VIF.get_by_uuid(th.vif_uuid(n))
@@ -162,7 +178,8 @@ class Lab:
             self.daemon.log()
 
     def enforced(self, n, with_rules, port=None):
-        """The daemon reports VIF n's port (``port``, else any) enforced and applied."""
+        """The daemon reports VIF n's port (``port``, else any) enforced and applied, on
+        the port's current ofport (setup-vif-rules adds the port again: a new one)."""
         answer = self.daemon.appctl("traffic-rules/show")
         if answer.returncode != 0:
             return False
@@ -170,13 +187,20 @@ class Lab:
         ports = [p for p in report["ports"] if p["vif"] == th.vif_uuid(n)
                  and (port is None or p["port"] == port)]
         return bool(ports) and all(p["state"] == "enforced" and
-                                   bool(p.get("rules")) == with_rules for p in ports) \
+                                   bool(p.get("rules")) == with_rules and
+                                   str(p["ofport"]) == self.ofport(p["port"]) for p in ports) \
             and all(b["error"] is None for b in report["bridges"].values())
 
+    def ofport(self, dev):
+        try:
+            return self.host_ovs.get("Interface", dev, "ofport").strip()
+        except subprocess.CalledProcessError:
+            return None
+
     # -- traffic ---------------------------------------------------------------------
-    def tcp(self, n, address, port):
-        return self.vms[n].run(["nc", "-z", "-w", "2", address, str(port)],
-                               check=False).returncode == 0
+    def tcp(self, n, address, port, source=None):
+        argv = ["nc", "-z", "-w", "2"] + (["-s", source] if source else [])
+        return self.vms[n].run(argv + [address, str(port)], check=False).returncode == 0
 
     def udp(self, n, address, port):
         mark = "datagram-%d-%f" % (n, time.time())
@@ -187,6 +211,13 @@ class Lab:
     def ping(self, n, address):
         return self.vms[n].run(["ping", "-c", "1", "-W", "1", address],
                                check=False).returncode == 0
+
+    def new_mac(self, n, mac):
+        """The guest puts ``mac`` on its NIC; it and the peer forget their neighbours."""
+        vm = self.vms[n]
+        vm.run(["ip", "link", "set", "eth0", "address", mac])
+        for ns in (vm, self.peer):
+            ns.run(["ip", "neigh", "flush", "all"])
 
     def peer_ping(self, source, address):
         return self.peer.run(["ping", "-c", "1", "-W", "1", "-I", source, address],
@@ -303,11 +334,89 @@ def test_a_spoofed_mac_is_still_denied(lab):
     lab.wait_rules(1, None)
 
 
+def test_a_guest_that_takes_another_mac_still_meets_its_rules_on_traffic_to_it(lab):
+    # XO's "from": replies from the peer's port DENIED, and ARP and ICMP from SECOND_PEER.
+    lab.wait_rules(1, stored(rule(False, "TCP", DENIED, "", "from"),
+                             rule(False, "ARP", None, SECOND_PEER, "from"),
+                             rule(False, "ICMP", None, SECOND_PEER, "from")))
+    assert passes(lambda: lab.tcp(1, PEER["xenbr0"], ALLOWED))
+    assert blocked(lambda: lab.tcp(1, PEER["xenbr0"], DENIED))
+    assert passes(lambda: lab.peer_ping(PEER["xenbr0"], VMS[1][1]))
+    assert blocked(lambda: lab.peer_ping(SECOND_PEER, VMS[1][1]))
+    # Another MAC: the switch would learn it on the VIF's port and deliver to it
+    # unjudged; the port is pinned to the VIF's MAC instead, so none of it passes.
+    lab.new_mac(1, "02:aa:bb:cc:dd:01")
+    try:
+        assert blocked(lambda: lab.tcp(1, PEER["xenbr0"], DENIED))
+        assert blocked(lambda: lab.peer_ping(SECOND_PEER, VMS[1][1]))
+        assert blocked(lambda: lab.tcp(1, PEER["xenbr0"], ALLOWED))   # as XAPI's locked mode
+    finally:
+        lab.new_mac(1, th.mac(1))
+    assert passes(lambda: lab.tcp(1, PEER["xenbr0"], ALLOWED))
+    assert blocked(lambda: lab.tcp(1, PEER["xenbr0"], DENIED))
+    lab.wait_rules(1, None)
+    assert passes(lambda: lab.tcp(1, PEER["xenbr0"], DENIED))
+
+
+def test_a_rule_for_any_address_holds_for_ipv6_and_one_with_a_range_does_not(lab):
+    def tcp6(port):
+        return lab.tcp(1, PEER6, port)
+    assert passes(lambda: tcp6(ALLOWED)), "no IPv6 path to the peer"
+    assert tcp6(DENIED)
+    # ICMPv6 denied too, yet TCP over IPv6 goes on: neighbour discovery is not judged.
+    lab.wait_rules(1, stored(rule(False, "TCP", DENIED, "", "to"),
+                             rule(False, "ICMP", None, "", "to")))
+    lab.vms[1].run(["ip", "-6", "neigh", "flush", "all"])
+    assert blocked(lambda: tcp6(DENIED))
+    assert passes(lambda: tcp6(ALLOWED))
+    assert blocked(lambda: lab.ping(1, PEER6))
+    assert blocked(lambda: lab.tcp(1, PEER["xenbr0"], DENIED))
+    # An IPv4 range: IPv4 only.
+    lab.wait_rules(1, stored(rule(False, "TCP", DENIED, "192.0.2.0/24", "to")))
+    assert blocked(lambda: lab.tcp(1, PEER["xenbr0"], DENIED))
+    assert passes(lambda: tcp6(DENIED))
+    assert passes(lambda: lab.ping(1, PEER6))
+    lab.wait_rules(1, None)
+
+
+def test_xapis_locking_flows_and_the_rules_hold_together(lab):
+    """VM 2, on the VLAN: XAPI's locking flows and xsovs's both on the parent bridge."""
+    peer, address = PEER["xapi2"], VMS[2][1]
+    spoofed = "198.51.100.99"
+    lab.vms[2].run(["ip", "addr", "add", spoofed + "/24", "dev", "eth0"])
+    lab.wait_rules(2, deny_port_rules())
+    try:
+        # XAPI locks the VIF: xenopsd runs setup-vif-rules again, which deletes the port's
+        # cookie-1 flows, deletes and adds the port (a new ofport) and adds its locking flows.
+        lab.set_locking(2, "vif2.0", toolstack.locked([address]))
+        assert wait_for(lambda: lab.enforced(2, True, port="vif2.0"), timeout=30), \
+            lab.daemon.log()
+        xenbr0 = "unix:%s/xenbr0.mgmt" % lab.host_ovs.rundir
+        assert "cookie=0x1," in lab.host_ovs.ofctl("dump-flows", xenbr0, "cookie=1/-1")
+        assert passes(lambda: lab.tcp(2, peer, ALLOWED))
+        assert blocked(lambda: lab.tcp(2, peer, DENIED))                 # the rule
+        assert blocked(lambda: lab.tcp(2, peer, ALLOWED, source=spoofed))  # the locking
+        # A rule edit under the lock.
+        lab.wait_rules(2, stored(rule(False, "TCP", ALLOWED, "", "to")))
+        assert blocked(lambda: lab.tcp(2, peer, ALLOWED))
+        assert passes(lambda: lab.tcp(2, peer, DENIED))
+        lab.wait_rules(2, deny_port_rules())
+        # Unlocked again: setup-vif-rules once more; the rules stay, the locking goes.
+        lab.set_locking(2, "vif2.0", toolstack.UNLOCKED)
+        assert wait_for(lambda: lab.enforced(2, True, port="vif2.0"), timeout=30)
+        assert lab.host_ovs.ofctl("dump-flows", xenbr0, "cookie=1/-1").count("cookie=") == 0
+        assert blocked(lambda: lab.tcp(2, peer, DENIED))
+        assert passes(lambda: lab.tcp(2, peer, ALLOWED, source=spoofed))
+    finally:
+        lab.vms[2].run(["ip", "addr", "del", spoofed + "/24", "dev", "eth0"], check=False)
+    lab.wait_rules(2, None)
+
+
 def test_rules_hold_after_migration_and_vswitchd_restart(lab):
     lab.wait_rules(1, deny_port_rules())
     calls = len(lab.sim.plugin_calls)
     # Migrated back under another domain id: xenopsd unplugs vif1.0, plugs vif9.0.
-    lab.host_ovs.vsctl(*th.unplug_argv("vif1.0"))
+    toolstack.vif_remove(lab.run, "vif1.0")
     lab.host.run(["ip", "link", "set", "vif1.0", "down"])
     lab.host.run(["ip", "link", "set", "vif1.0", "name", "vif9.0"])
     lab.host.run(["ip", "link", "set", "vif9.0", "up"])
