@@ -31,7 +31,7 @@ from ..log import log
 from ..net import traffic_rules as tr
 from ..ovs import openflow
 from ..net import traffic_flows as tf
-from . import traffic_lists
+from . import traffic_lists, traffic_store
 from .rows import RowReader
 from .rules import VIF_PORT_NAME
 
@@ -97,6 +97,8 @@ class _PortView:
         self.mac = None
         self.rules = None       # rules in force, traffic_lists.HELD, or None: not enforced
         self.xapi = {}          # scope -> XAPI's rules (to tell plugin calls apart)
+        self.in_force = {}      # scope -> the rules in force of that scope
+        self.network_bridge = None
         self.note = None
 
 
@@ -128,6 +130,8 @@ class TrafficRules:
         self.pid = vswitchd_pid(root)
         self.next_pid_check = clock() + PID_CHECK_SECONDS
         self.memo = {}
+        self.stored = None          # traffic_store's records until XAPI's arrive (False: none)
+        self._kept = None           # the views last written to disk
 
     # -- when to run ---------------------------------------------------------------
     def _due(self, now):
@@ -136,9 +140,21 @@ class TrafficRules:
         return any(s.retry_at is not None and now >= s.retry_at for s in self.bridges.values())
 
     def run(self, cache, idl, force=False):
-        """Bring the flows in step when anything they depend on changed (or a timer is due)."""
-        if not cache.ready or not idl.has_ever_connected():
+        """Bring the flows in step when anything they depend on changed (or a timer is due).
+
+        Until XAPI's records arrive, the rules kept on disk stand in for them
+        (:mod:`.traffic_store`); after each run with XAPI's, the file follows.
+        """
+        if not idl.has_ever_connected():
             return
+        if not cache.ready:
+            if self.stored is None:
+                self.stored = traffic_store.load(self.root) or False
+            if self.stored is False:
+                return
+            cache = self.stored
+        elif self.stored is not None:
+            self.stored = None
         now = self.clock()
         if now >= self.next_pid_check:
             self.next_pid_check = now + PID_CHECK_SECONDS
@@ -151,11 +167,24 @@ class TrafficRules:
                 force = True
         if self.lists.expire():
             force = True
-        state = (idl.change_seqno, cache.generation)
+        state = (idl.change_seqno, cache.generation, cache.ready and cache is not self.stored)
         if not force and state == self.seen and not self._due(now):
             return
         self.seen = state
-        self.sync(cache, self.read_switch(idl))
+        failures = self.sync(cache, self.read_switch(idl))
+        if cache is not self.stored and not failures:
+            self._keep(self.views)
+
+    def _keep(self, views):
+        """Write the rules in force to disk when a port's view changed since the last time."""
+        if self._kept is not None and len(self._kept) == len(views) and \
+                all(a is b for a, b in zip(self._kept, views)):
+            return
+        try:
+            traffic_store.save(self.root, traffic_store.snapshot(views))
+            self._kept = list(views)
+        except OSError as exc:
+            log.warning("traffic rules in force not kept on disk: %s", exc)
 
     def wait(self, poller):
         """Wake the loop for the next timer: pid check, retry, a plugin call's end."""
@@ -197,12 +226,14 @@ class TrafficRules:
         vif = cache.vif(view.vif_uuid) if view.vif_uuid else None
         if vif is None:
             view.note = "no VIF in XAPI for this port"
+            if getattr(cache, "stored", False):     # unknown to the file: leave it be
+                view.rules = traffic_lists.HELD
             return view
         network = cache.network(vif.get("network")) if vif.get("network") else None
         if network is None or network.get("bridge") not in names:
             view.note = "not on its network's bridge"
             return view
-        view.network_uuid = network["uuid"]
+        view.network_uuid, view.network_bridge = network["uuid"], network["bridge"]
         view.mac = vif.get("MAC") or _valid_mac(ids.get("attached-mac"))
         vif_xapi, vif_rules = self._rules(cache, tr.SCOPE_VIF, vif, fmt)
         net_xapi, net_rules = self._rules(cache, tr.SCOPE_NETWORK, network, tr.FORMAT_PLUGIN)
@@ -210,6 +241,7 @@ class TrafficRules:
         if traffic_lists.HELD in (vif_rules, net_rules):
             view.rules = traffic_lists.HELD
         else:
+            view.in_force = {tr.SCOPE_VIF: vif_rules, tr.SCOPE_NETWORK: net_rules}
             view.rules = tr.in_force(vif_rules, net_rules)
         if view.mac is None and any(r.direction == tr.TO_VIF for r in view.rules or ()):
             view.note = "no MAC known: rules for traffic to the VM cannot bind"
