@@ -36,6 +36,8 @@ OVN_LOGDIR = "/var/log/ovn"
 POOL_CONF = "/etc/xensource/pool.conf"     # "master", or "slave:ADDRESS" on a pool member
 # The NB remote ovn-xapi-sync last wrote to: where to remove the pool's rows once unset.
 OVN_SYNC_REMOTE = "/var/lib/xsovs/ovn-xapi-sync.remote"
+# The traffic rules ovs-xapi-sync last had in force: enforced at a start without XAPI.
+TRAFFIC_RULES_STATE = "/var/lib/xsovs/traffic-rules.json"
 # Where ovs-ctl keeps the database, logs and core files under a root prefix
 # other than / (at / the Open vSwitch package's own defaults apply).
 OVS_DBDIR = "/etc/openvswitch"

@@ -13,209 +13,16 @@ with ``nc`` and answers ``ping``.
 import json
 import os
 import shutil
-import subprocess
-import sys
-import time
+import socket
 
 import pytest
 
 from tests.support import traffic_host as th
 from tests.support.traffic_host import rule, stored
-from xsovs_common.actions.commands import interface_reconfigure
-from xsovs_common.net import traffic_rules as tr
-from xsovs_dev import netns, ovs
-from xsovs_dev.fakeroot import FakeRoot
+from tests.support.traffic_lab import (ALLOWED, DENIED, PEER, PEER6, SECOND_PEER, VMS, Lab)
+from xsovs_dev import netns, ovs, toolstack
 from xsovs_dev.skips import need
-from xsovs_dev.xapi_sync_run import PY36, SyncDaemon, make_root, wait_for
-from xsovs_dev.xapisim import PoolBuilder, Simulator, client
-
-PEER = {"xenbr0": "192.0.2.1", "xapi2": "198.51.100.1", "xapi1": "203.0.113.1"}
-SECOND_PEER = "192.0.2.2"
-VMS = {1: ("xenbr0", "192.0.2.11"), 2: ("xapi2", "198.51.100.11"), 3: ("xapi1", "203.0.113.11")}
-DENIED, ALLOWED = 5001, 5002
-PYTHON = PY36 if os.path.exists(PY36) else sys.executable
-
-
-def pool():
-    b = PoolBuilder(other_config={tr.OF_FORMAT_KEY: tr.FORMAT_PLUGIN})
-    b.host("host1", address="192.0.2.10")
-    b.physical_pif("eth0", "xenbr0")
-    b.vlan("eth0", 100, "xapi2")
-    b.physical_pif("eth1", "xenbr1")
-    b.physical_pif("eth2", "xenbr2")
-    b.bond("bond0", ["eth1", "eth2"], "xapi1", mode="active-backup")
-    return b
-
-
-def tx_off(ns, device):
-    """Checksums filled in by the sender: the userspace datapath forwards them as they are."""
-    ns.run(["ethtool", "-K", device, "tx", "off"], check=False)
-
-
-class Lab:
-    def __init__(self, workdir):
-        self.workdir = workdir
-        self.host = netns.Namespace().create()
-        self.peer = netns.Namespace().create()
-        self.vms = {}
-        self.procs = []
-        self.instances = []
-
-    def start(self):
-        for i in range(3):
-            netns.veth(self.host, "eth%d" % i, self.peer, "p%d" % i)
-            tx_off(self.host, "eth%d" % i)
-            tx_off(self.peer, "p%d" % i)
-        self.host_ovs = self._ovs("host-ovs", self.host)
-        self.peer_ovs = self._ovs("peer-ovs", self.peer)
-        self.peer_ovs.vsctl(
-            "add-br", "pbr0", "--", "set", "Bridge", "pbr0", "datapath_type=netdev",
-            "--", "add-port", "pbr0", "p0",
-            "--", "add-port", "pbr0", "pv100", "tag=100", "--", "set", "Interface", "pv100",
-            "type=internal",
-            "--", "add-br", "pbr1", "--", "set", "Bridge", "pbr1", "datapath_type=netdev",
-            "--", "add-port", "pbr1", "p1", "--", "add-port", "pbr1", "p2")
-        for device, addresses in (("pbr0", [PEER["xenbr0"], SECOND_PEER]),
-                                  ("pv100", [PEER["xapi2"]]), ("pbr1", [PEER["xapi1"]])):
-            for address in addresses:
-                self.peer.run(["ip", "addr", "add", address + "/24", "dev", device])
-            self.peer.run(["ip", "link", "set", device, "up"])
-            tx_off(self.peer, device)
-        for port in (DENIED, ALLOWED):
-            self._serve(["nc", "-lk", str(port)])
-            self._serve(["sh", "-c", "exec nc -ukl %d > %s" % (port, self.udp_log(port))])
-        self.builder = pool()
-        self.sim = Simulator(th.add_vms(self.builder.build(), self.builder,
-                                        [(n, bridge, None) for n, (bridge, _) in VMS.items()]))
-        self.sim.start()
-        self.host_uuid = self.builder.host_uuid("host1")
-        self.root = FakeRoot(os.path.join(self.workdir, "root"), host_uuid=self.host_uuid)
-        for program in ("ip", "ethtool", "sysctl", "dhclient"):
-            self.root.netns_program(program, self.host.name)
-        self.root.stub_program("update-issue")
-        for program in ("ovs-ofctl", "ovs-appctl"):
-            self.root.link_program(program)
-        make_root(self.root.path)
-        self.session = client.session(self.sim.url)
-        self.session.xenapi.login_with_password("root", "")
-        self.x = self.session.xenapi
-        for device, vlan in (("eth0", -1), ("eth0", 100), ("bond0", -1)):
-            self.reconfigure(self.builder.pif_ref(device, host="host1", vlan=vlan))
-        self.daemon = SyncDaemon(self.workdir, self.root.path, self.host_ovs, self.sim.url,
-                                 python=PYTHON).start()
-        for n, (_, address) in VMS.items():
-            self.vms[n] = self.make_vm(n, address)
-            self.plug(n, "vif%d.0" % n)
-        return self
-
-    def _ovs(self, name, ns):
-        instance = ovs.OvsInstance(os.path.join(self.workdir, name), vswitchd="netdev",
-                                   netns=ns.name)
-        self.instances.append(instance)
-        return instance.start()
-
-    def _serve(self, argv):
-        self.procs.append(subprocess.Popen(["ip", "netns", "exec", self.peer.name] + argv,
-                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-
-    def udp_log(self, port):
-        return os.path.join(self.workdir, "udp-%d.log" % port)
-
-    def reconfigure(self, pif):
-        saved = dict(os.environ)
-        os.environ.update(OVS_RUNDIR=self.host_ovs.rundir, XSOVS_DATAPATH_TYPE="netdev",
-                          XSOVS_XAPI_URL=self.sim.url)
-        try:
-            assert interface_reconfigure.main(
-                ["--root-prefix", self.root.path, "--no-syslog", "--session",
-                 self.session._session, "--pif", pif, "up"]) == 0
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
-
-    def make_vm(self, n, address):
-        vm = netns.Namespace().create()
-        netns.veth(self.host, "vif%d.0" % n, vm, "eth0")
-        vm.run(["ip", "link", "set", "eth0", "down"])
-        vm.run(["ip", "link", "set", "eth0", "address", th.mac(n)])
-        vm.run(["ip", "link", "set", "eth0", "up"])
-        vm.run(["ip", "addr", "add", address + "/24", "dev", "eth0"])
-        tx_off(vm, "eth0")
-        tx_off(self.host, "vif%d.0" % n)
-        return vm
-
-    def plug(self, n, dev):
-        bridge = VMS[n][0]
-        network = self.x.network.get_uuid(self.builder.network_ref(bridge))
-        self.host_ovs.vsctl(*th.plug_argv(bridge, dev, n, network))
-
-    def set_rules(self, n, value):
-        ref = self.x.VIF.get_by_uuid(th.vif_uuid(n))
-        self.x.VIF.remove_from_other_config(ref, tr.RULES_KEY)
-        if value is not None:
-            self.x.VIF.add_to_other_config(ref, tr.RULES_KEY, value)
-
-    def wait_rules(self, n, value):
-        """Set VIF n's rules in XAPI and wait until the switch enforces them."""
-        self.set_rules(n, value)
-        assert wait_for(lambda: self.enforced(n, value is not None), timeout=30), \
-            self.daemon.log()
-
-    def enforced(self, n, with_rules, port=None):
-        """The daemon reports VIF n's port (``port``, else any) enforced and applied."""
-        answer = self.daemon.appctl("traffic-rules/show")
-        if answer.returncode != 0:
-            return False
-        report = json.loads(answer.stdout)
-        ports = [p for p in report["ports"] if p["vif"] == th.vif_uuid(n)
-                 and (port is None or p["port"] == port)]
-        return bool(ports) and all(p["state"] == "enforced" and
-                                   bool(p.get("rules")) == with_rules for p in ports) \
-            and all(b["error"] is None for b in report["bridges"].values())
-
-    # -- traffic ---------------------------------------------------------------------
-    def tcp(self, n, address, port):
-        return self.vms[n].run(["nc", "-z", "-w", "2", address, str(port)],
-                               check=False).returncode == 0
-
-    def udp(self, n, address, port):
-        mark = "datagram-%d-%f" % (n, time.time())
-        self.vms[n].run(["sh", "-c", "echo %s | nc -u -w 1 %s %d" % (mark, address, port)],
-                        check=False)
-        return bool(wait_for(lambda: mark in _read(self.udp_log(port)), timeout=1.5))
-
-    def ping(self, n, address):
-        return self.vms[n].run(["ping", "-c", "1", "-W", "1", address],
-                               check=False).returncode == 0
-
-    def peer_ping(self, source, address):
-        return self.peer.run(["ping", "-c", "1", "-W", "1", "-I", source, address],
-                             check=False).returncode == 0
-
-    def stop(self):
-        if getattr(self, "daemon", None):
-            self.daemon.stop()
-        for proc in self.procs:
-            proc.kill()
-            proc.wait()
-        if getattr(self, "sim", None):
-            self.sim.stop()
-        for instance in self.instances:
-            instance.stop()
-        leftovers = [netns.kill_processes(ns.name) for ns in
-                     [self.host, self.peer] + list(self.vms.values())]
-        for ns in [self.host, self.peer] + list(self.vms.values()):
-            ns.delete()
-        return [x for x in leftovers if x]
-
-
-def _read(path):
-    try:
-        with open(path) as handle:
-            return handle.read()
-    except OSError:
-        return ""
-
+from xsovs_dev.xapi_sync_run import wait_for
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
@@ -303,11 +110,116 @@ def test_a_spoofed_mac_is_still_denied(lab):
     lab.wait_rules(1, None)
 
 
+def test_a_guest_that_takes_another_mac_still_meets_its_rules_on_traffic_to_it(lab):
+    # XO's "from": replies from the peer's port DENIED, and ARP and ICMP from SECOND_PEER.
+    lab.wait_rules(1, stored(rule(False, "TCP", DENIED, "", "from"),
+                             rule(False, "ARP", None, SECOND_PEER, "from"),
+                             rule(False, "ICMP", None, SECOND_PEER, "from")))
+    assert passes(lambda: lab.tcp(1, PEER["xenbr0"], ALLOWED))
+    assert blocked(lambda: lab.tcp(1, PEER["xenbr0"], DENIED))
+    assert passes(lambda: lab.peer_ping(PEER["xenbr0"], VMS[1][1]))
+    assert blocked(lambda: lab.peer_ping(SECOND_PEER, VMS[1][1]))
+    # Another MAC: the switch would learn it on the VIF's port and deliver to it
+    # unjudged; the port is pinned to the VIF's MAC instead, so none of it passes.
+    lab.new_mac(1, "02:aa:bb:cc:dd:01")
+    try:
+        assert blocked(lambda: lab.tcp(1, PEER["xenbr0"], DENIED))
+        assert blocked(lambda: lab.peer_ping(SECOND_PEER, VMS[1][1]))
+        assert blocked(lambda: lab.tcp(1, PEER["xenbr0"], ALLOWED))   # as XAPI's locked mode
+    finally:
+        lab.new_mac(1, th.mac(1))
+    assert passes(lambda: lab.tcp(1, PEER["xenbr0"], ALLOWED))
+    assert blocked(lambda: lab.tcp(1, PEER["xenbr0"], DENIED))
+    lab.wait_rules(1, None)
+    assert passes(lambda: lab.tcp(1, PEER["xenbr0"], DENIED))
+
+
+def test_a_rule_for_any_address_holds_for_ipv6_and_one_with_a_range_does_not(lab):
+    def tcp6(port):
+        return lab.tcp(1, PEER6, port)
+    assert passes(lambda: tcp6(ALLOWED)), "no IPv6 path to the peer"
+    assert tcp6(DENIED)
+    # ICMPv6 denied too, yet TCP over IPv6 goes on: neighbour discovery is not judged.
+    lab.wait_rules(1, stored(rule(False, "TCP", DENIED, "", "to"),
+                             rule(False, "ICMP", None, "", "to")))
+    lab.vms[1].run(["ip", "-6", "neigh", "flush", "all"])
+    assert blocked(lambda: tcp6(DENIED))
+    assert passes(lambda: tcp6(ALLOWED))
+    assert blocked(lambda: lab.ping(1, PEER6))
+    assert blocked(lambda: lab.tcp(1, PEER["xenbr0"], DENIED))
+    # An IPv4 range: IPv4 only.
+    lab.wait_rules(1, stored(rule(False, "TCP", DENIED, "192.0.2.0/24", "to")))
+    assert blocked(lambda: lab.tcp(1, PEER["xenbr0"], DENIED))
+    assert passes(lambda: tcp6(DENIED))
+    assert passes(lambda: lab.ping(1, PEER6))
+    lab.wait_rules(1, None)
+
+
+def test_xapis_locking_flows_and_the_rules_hold_together(lab):
+    """VM 2, on the VLAN: XAPI's locking flows and xsovs's both on the parent bridge."""
+    peer, address = PEER["xapi2"], VMS[2][1]
+    spoofed = "198.51.100.99"
+    lab.vms[2].run(["ip", "addr", "add", spoofed + "/24", "dev", "eth0"])
+    lab.wait_rules(2, deny_port_rules())
+    try:
+        # XAPI locks the VIF: xenopsd runs setup-vif-rules again, which deletes the port's
+        # cookie-1 flows, deletes and adds the port (a new ofport) and adds its locking flows.
+        lab.set_locking(2, "vif2.0", toolstack.locked([address]))
+        assert wait_for(lambda: lab.enforced(2, True, port="vif2.0"), timeout=30), \
+            lab.daemon.log()
+        xenbr0 = "unix:%s/xenbr0.mgmt" % lab.host_ovs.rundir
+        assert "cookie=0x1," in lab.host_ovs.ofctl("dump-flows", xenbr0, "cookie=1/-1")
+        assert passes(lambda: lab.tcp(2, peer, ALLOWED))
+        assert blocked(lambda: lab.tcp(2, peer, DENIED))                 # the rule
+        assert blocked(lambda: lab.tcp(2, peer, ALLOWED, source=spoofed))  # the locking
+        # A rule edit under the lock.
+        lab.wait_rules(2, stored(rule(False, "TCP", ALLOWED, "", "to")))
+        assert blocked(lambda: lab.tcp(2, peer, ALLOWED))
+        assert passes(lambda: lab.tcp(2, peer, DENIED))
+        lab.wait_rules(2, deny_port_rules())
+        # Unlocked again: setup-vif-rules once more; the rules stay, the locking goes.
+        lab.set_locking(2, "vif2.0", toolstack.UNLOCKED)
+        assert wait_for(lambda: lab.enforced(2, True, port="vif2.0"), timeout=30)
+        assert lab.host_ovs.ofctl("dump-flows", xenbr0, "cookie=1/-1").count("cookie=") == 0
+        assert blocked(lambda: lab.tcp(2, peer, DENIED))
+        assert passes(lambda: lab.tcp(2, peer, ALLOWED, source=spoofed))
+    finally:
+        lab.vms[2].run(["ip", "addr", "del", spoofed + "/24", "dev", "eth0"], check=False)
+    lab.wait_rules(2, None)
+
+
+def test_a_restart_while_xapi_is_unreachable_keeps_enforcing_the_rules(lab):
+    lab.wait_rules(1, deny_port_rules())
+    assert blocked(lambda: lab.tcp(1, PEER["xenbr0"], DENIED))
+    lab.daemon.stop()
+    unreachable = socket.socket()          # bound, never listening: connections refused
+    unreachable.bind(("127.0.0.1", 0))
+    try:
+        # ovs-vswitchd restarts while ovs-xapi-sync is down: its flow tables start empty.
+        lab.host_ovs.stop_vswitchd()
+        lab.host_ovs.start_vswitchd()
+        assert passes(lambda: lab.tcp(1, PEER["xenbr0"], DENIED)), "nothing enforces now"
+        # ovs-xapi-sync starts with XAPI out of reach: the rules kept on disk hold.
+        lab.daemon = lab.start_daemon("http://127.0.0.1:%d/" % unreachable.getsockname()[1])
+        assert blocked(lambda: lab.tcp(1, PEER["xenbr0"], DENIED)), lab.daemon.log()
+        assert passes(lambda: lab.tcp(1, PEER["xenbr0"], ALLOWED))
+        report = json.loads(lab.daemon.appctl("traffic-rules/show").stdout)
+        assert report["source"].startswith("kept on disk")
+    finally:
+        lab.daemon.stop()
+        unreachable.close()
+        lab.daemon = lab.start_daemon()
+    # XAPI again: its records take over, and an edit goes through as before.
+    assert wait_for(lambda: lab.enforced(1, True), timeout=30), lab.daemon.log()
+    lab.wait_rules(1, None)
+    assert passes(lambda: lab.tcp(1, PEER["xenbr0"], DENIED))
+
+
 def test_rules_hold_after_migration_and_vswitchd_restart(lab):
     lab.wait_rules(1, deny_port_rules())
     calls = len(lab.sim.plugin_calls)
     # Migrated back under another domain id: xenopsd unplugs vif1.0, plugs vif9.0.
-    lab.host_ovs.vsctl(*th.unplug_argv("vif1.0"))
+    toolstack.vif_remove(lab.run, "vif1.0")
     lab.host.run(["ip", "link", "set", "vif1.0", "down"])
     lab.host.run(["ip", "link", "set", "vif1.0", "name", "vif9.0"])
     lab.host.run(["ip", "link", "set", "vif9.0", "up"])

@@ -196,8 +196,8 @@ def test_traffic_rules_as_acls(nb, sims, run):
     state = nb_state(nb)
     web = [a[:2] + a[2:] for a in state["acls"]]
     assert sorted((d, m, a) for d, _, m, a in web) == [
+        ("from-lport", 'inport == "web" && ip && tcp && tcp.dst == 22', "drop"),
         ("from-lport", 'inport == "web" && ip4 && ip4.dst == 192.0.2.0/24', "drop"),
-        ("from-lport", 'inport == "web" && ip4 && tcp && tcp.dst == 22', "drop"),
         ("to-lport", 'outport == "web" && icmp4 && ip4.src == 10.0.0.0/8', "allow-stateless")]
     (switch,) = state["switches"].values()
     assert len(switch[0]["acls"]) == 3

@@ -38,7 +38,7 @@ def test_northd_takes_what_the_sync_writes_and_a_killed_leader_changes_nothing(
     # port security of the locked ones into their port bindings (ovn-controller
     # enforces it).
     flows = wait_for(lambda: _has(lflows(ovn_central), [
-        '(ls_in_acl          ), priority=2011 , match=(inport == "web" && ip4 && tcp && '
+        '(ls_in_acl          ), priority=2011 , match=(inport == "web" && ip && tcp && '
         'tcp.dst == 22), action=(/* drop */)',
         'match=(inport == "free" && reg0[11] == 0), action=(put_fdb(inport, eth.src); next;)',
         'match=(eth.dst == 02:01:00:00:00:01), action=(outport = "locked"; output;)']),

@@ -26,6 +26,7 @@ from xsovs_dev.xapisim import PoolBuilder, Simulator, client
 DENY_SSH = rule(False, "TCP", 22, "10.0.0.0/8", "to")
 DENY_PING_IN = rule(False, "ICMP", None, "192.0.2.0/24", "from")
 NETWORKS = {1: "xenbr0", 2: "xapi2", 3: "xapi1", 4: "xapi7"}     # NIC, VLAN, bond, private
+EDIT_BOUND = 3.0          # seconds, for each rule edit (see the test)
 
 
 def builder():
@@ -212,8 +213,12 @@ def test_a_rule_edit_in_xapi_reaches_the_flows_within_a_second(rig):
         else:
             r.until(lambda: r.flows("xenbr0") == [], timeout=10)
         took.append(time.monotonic() - started)
-    # Within a second; the median, so that a machine busy with other work for a
-    # moment does not fail it (make bench BENCH=traffic_rules measures it at scale).
+    # Each edit on its own: within EDIT_BOUND, generous next to the second asked for,
+    # because the suite shares its machine with other work and one stalled moment is
+    # load, not the daemon; the median is held to the second itself.  (make bench
+    # BENCH=traffic_rules measures it at scale: median, 90th percentile, maximum.)
+    assert max(took) < EDIT_BOUND, "an XAPI edit took %.2f s to reach the flows: %s" % (
+        max(took), took)
     assert sorted(took)[len(took) // 2] < 1.0, "XAPI edit to flows took %s s" % took
 
 

@@ -48,12 +48,27 @@ def test_rules_become_acls_bound_to_the_port():
          "allow-stateless"),
         ("web", "vif", "to-lport", 'outport == "web" && icmp4 && ip4.src == 10.0.0.0/8',
          "allow-stateless"),
-        ("web", "vif", "to-lport", 'outport == "web" && ip4 && tcp && tcp.src == 22', "drop"),
+        # Any address: IPv4 and IPv6 (net.traffic_rules), in one ACL.
+        ("web", "vif", "to-lport", 'outport == "web" && ip && tcp && tcp.src == 22', "drop"),
     ]
     # The most specific rule decides: the higher priority.
     priority = {(a.port, a.match.split(" && ")[1]): a.priority for a in want.acls}
-    assert priority[("web", "icmp4")] > priority[("web", "ip4")]
+    assert priority[("web", "icmp4")] > priority[("web", "ip")]     # /8 over any address
     assert all(1000 <= a.priority < 1000 + 396 for a in want.acls)
+
+
+def test_a_rule_for_any_address_covers_ipv6_and_one_with_a_range_stays_ipv4():
+    any_ip = '{"allow":false,"protocol":"ip","ipRange":"","direction":"to"}'
+    any_icmp = '{"allow":true,"protocol":"icmp","ipRange":"","direction":"from"}'
+    any_arp = '{"allow":false,"protocol":"arp","ipRange":"","direction":"from"}'
+    ranged = '{"allow":false,"protocol":"udp","port":53,"ipRange":"10.0.0.0/8","direction":"to"}'
+    want = wanted(records(rules_pool([any_ip, any_icmp, any_arp, ranged]).build()))
+    assert want.refused == []
+    assert {a.match for a in want.acls if a.port == "web"} == {
+        'inport == "web" && ip',
+        'outport == "web" && icmp',
+        'outport == "web" && arp',
+        'inport == "web" && ip4 && udp && ip4.dst == 10.0.0.0/8 && udp.dst == 53'}
 
 
 def test_arp_rules_and_channel_format():
@@ -89,7 +104,7 @@ def test_bad_rules_refused_and_their_acls_kept():
     # Fixed: in step with what the lists say.
     converge(fake, wanted(records(rules_pool([DENY_SSH]).build())))
     assert [a.match for a in fake.acls.values()] == [
-        'outport == "web" && ip4 && tcp && tcp.src == 22']
+        'outport == "web" && ip && tcp && tcp.src == 22']
 
 
 def test_duplicate_acls_removed_and_foreign_acls_kept():

@@ -179,7 +179,16 @@ def test_first_sync_resets_the_bridge_then_only_changes(rig):
     rules.sync(cache, switch())
     assert len(recorder.bundles) == count              # nothing changed, nothing sent
     rules.sync(make_cache(stored(DENY_SSH)), switch())
-    assert recorder.bundles[-1][1] == ["delete cookie=0x7873747280000005/-1"]
+    # The to-VM rules gone: their group goes, and the port's own group is no longer
+    # pinned to the VIF's MAC; the shared group stays as it is.
+    lines = recorder.bundles[-1][1]
+    assert lines[:2] == ["delete cookie=0x7873747200000005/-1",
+                         "delete cookie=0x7873747280000005/-1"]
+    assert all(x.startswith("add cookie=0x7873747200000005,") for x in lines[2:])
+    assert not any("dl_src" in x or "actions=drop" in x and "reg14" in x for x in lines)
+    rules.sync(make_cache(stored(DENY_PING)), switch())
+    assert any(",in_port=5,dl_src=%s,reg14=0/0x1," % MAC in x
+               for x in recorder.bundles[-1][1])
 
 
 def test_the_port_moving_moves_the_flows(rig):

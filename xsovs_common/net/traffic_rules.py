@@ -17,9 +17,16 @@ is two):
   destination port is ``port``).
 - ``direction`` ``from`` (:data:`TO_VIF`): packets delivered to the VIF whose
   source is in ``ipRange`` (and source port ``port``).
-- ``protocol``: ``ip`` (any IPv4), ``tcp``, ``udp``, ``icmp``; ``arp``
+- ``protocol``: ``ip`` (any IP packet), ``tcp``, ``udp``, ``icmp``; ``arp``
   compares the sender/target protocol address with ``ipRange``.
-- ``ipRange``: an IPv4 address or CIDR; empty (in a stored list) means any.
+- ``ipRange``: an IPv4 address or CIDR; empty (in a stored list) means any
+  address, IPv4 or IPv6 (:attr:`Rule.covers_ipv6`): ``ip`` is then every
+  IPv6 packet too, ``tcp``/``udp`` those over IPv6 (the same port),
+  ``icmp`` ICMPv6.  A rule with a range stays IPv4, and ``arp`` is IPv4's.
+  IPv6's neighbour and router discovery and multicast listener messages
+  (ICMPv6 130-136 and 143: OVN's ``nd``, ``nd_rs``, ``nd_ra``, ``mldv1``,
+  ``mldv2``, which OVN passes ahead of every ACL) are judged by no rule,
+  as no ``ip`` or ``icmp`` rule judges ARP.
 - A network's rules are the rules of every VIF on that network, with the
   same meaning, below the VIF's own in precedence (next item).
 
@@ -84,7 +91,8 @@ class Rule(collections.namedtuple("Rule", "allow protocol remote port direction 
     """One direction of one XO rule.
 
     ``allow`` bool; ``protocol`` one of :data:`PROTOCOLS`; ``remote`` the
-    canonical IPv4 CIDR of ``ipRange`` (``0.0.0.0/0`` for any); ``port`` an
+    canonical IPv4 CIDR of ``ipRange`` (``0.0.0.0/0`` for any address, IPv6
+    included); ``port`` an
     int (tcp/udp only) or None for every port; ``direction`` one of
     :data:`DIRECTIONS`; ``scope`` one of :data:`SCOPES`; ``cookie`` XO's
     cookie of a network rule (``0x...``) or None -- informational, never a
@@ -96,6 +104,11 @@ class Rule(collections.namedtuple("Rule", "allow protocol remote port direction 
     @property
     def prefix_length(self):
         return int(self.remote.split("/")[1])
+
+    @property
+    def covers_ipv6(self):
+        """Any address and a protocol IPv6 has: the rule judges IPv6 as well."""
+        return self.remote == ANY and self.protocol != "arp"
 
     def xo_fields(self):
         """The rule in XO's words (one direction), for reports."""

@@ -14,7 +14,11 @@ force on a port becomes one ACL of the port's logical switch:
 - ``ip`` is ``ip4``, ``tcp``/``udp`` are ``ip4 && tcp`` (with ``tcp.dst`` or,
   for received packets, ``tcp.src`` when the rule names a port), ``icmp`` is
   ``icmp4``, ``arp`` compares ``arp.tpa`` (sent) or ``arp.spa`` (received);
-  the remote range is ``ip4.dst`` (sent) or ``ip4.src`` (received);
+  the remote range is ``ip4.dst`` (sent) or ``ip4.src`` (received).  A rule
+  with any address covers IPv6 too (:attr:`tr.Rule.covers_ipv6`): ``ip4``
+  becomes ``ip`` (IPv4 or IPv6) and ``icmp4`` ``icmp`` (ICMP or ICMPv6), in
+  the same ACL; OVN itself passes IPv6's neighbour discovery and multicast
+  listener messages ahead of every ACL, as the rules' meaning says;
 - allow is ``allow-stateless`` and deny is ``drop``: stateless, as the rules
   are; the priority is ``BASE_PRIORITY`` + the rule's precedence, so the
   most specific rule decides as it does in the flows.
@@ -46,7 +50,9 @@ def rule_match(rule, port):
         if rule.remote != tr.ANY:
             terms.append("arp.%s == %s" % ("tpa" if sent else "spa", rule.remote))
         return " && ".join(terms)
-    terms.append("icmp4" if rule.protocol == "icmp" else "ip4")
+    both = rule.covers_ipv6
+    terms.append(("icmp" if both else "icmp4") if rule.protocol == "icmp" else
+                 ("ip" if both else "ip4"))
     if rule.protocol in tr.PORT_PROTOCOLS:
         terms.append(rule.protocol)
     if rule.remote != tr.ANY:

@@ -31,19 +31,17 @@ bad OVN key leaves every port where it is (and is logged once).
 """
 
 import collections
-import re
 
 from ..errors import InvalidValue
 from ..log import log
 from ..net import ovn
 from ..net.ovn import INTEGRATION_BRIDGE
+from .rules import VIF_PORT_NAME
 
 # One move: a Port row from one Bridge row to another (all by uuid), and names for the log.
 Move = collections.namedtuple("Move", "port source target port_name target_name")
 BridgeRow = collections.namedtuple("BridgeRow", "uuid name ports")
 PortRow = collections.namedtuple("PortRow", "uuid name network_uuid")
-
-_VIF_NAME = re.compile(r"^(vif|tap)[0-9]+\.[0-9]+\Z")
 
 
 class _Once:
@@ -93,7 +91,7 @@ def plan(cache, bridges, ports):
     moves = []
     checked = {}               # network uuid -> OVN or not (None: a bad value), once a pass
     for port in sorted(ports, key=lambda p: p.name):
-        if not _VIF_NAME.match(port.name) or not port.network_uuid:
+        if not VIF_PORT_NAME.match(port.name) or not port.network_uuid:
             continue
         network = cache.network_by_uuid(port.network_uuid)
         current = holder.get(port.uuid)
@@ -152,7 +150,7 @@ def rows(idl, interfaces, cache):
     moves from or to one of them, so no other bridge's ports are read.
     """
     networks = {i.name: i.external_ids.get("xs-network-uuid") for i in interfaces
-                if _VIF_NAME.match(i.name)}
+                if VIF_PORT_NAME.match(i.name)}
     listed = _ovn_bridges(cache) | {INTEGRATION_BRIDGE}
     bridges = [BridgeRow(r.uuid, r.name, {p.uuid for p in r.ports} if r.name in listed
                          else set())

@@ -33,7 +33,9 @@ from ..net.netconfig import disable_in_band, fail_mode_of
 Row = collections.namedtuple("Row", "uuid name external_ids other_config fail_mode")
 
 VIF_SCRIPT_KEYS = ("attached-mac", "xs-network-uuid", "xs-vif-uuid", "xs-vm-uuid")
-_VIF_NAME = re.compile(r"^(vif|tap)([0-9]+\.[0-9]+)\Z")
+# The ports xenopsd names for a VIF: ``vifD.N`` (netback) and ``tapD.N`` (an HVM
+# guest's emulated NIC), D the domain id and N the device; groups: kind, "D.N".
+VIF_PORT_NAME = re.compile(r"^(vif|tap)([0-9]+\.[0-9]+)\Z")
 
 
 def row(uuid, name, external_ids=None, other_config=None, fail_mode=None):
@@ -80,7 +82,7 @@ def _xapi_id(record, key, default, current):
 def interface_changes(cache, interfaces, changes):
     by_name = {iface.name: iface for iface in interfaces}
     for iface in interfaces:
-        match = _VIF_NAME.match(iface.name)
+        match = VIF_PORT_NAME.match(iface.name)
         if match is None:
             continue
         kind, dev = match.groups()

@@ -23,7 +23,6 @@ its flows) are left alone.
 
 import collections
 import os
-import re
 import time
 
 from .. import validate
@@ -32,8 +31,9 @@ from ..log import log
 from ..net import traffic_rules as tr
 from ..ovs import openflow
 from ..net import traffic_flows as tf
-from . import traffic_lists
+from . import traffic_lists, traffic_store
 from .rows import RowReader
+from .rules import VIF_PORT_NAME
 
 COLUMNS = {
     "Bridge": ["name", "fail_mode", "ports"],
@@ -42,7 +42,6 @@ COLUMNS = {
 }
 PID_CHECK_SECONDS = 1.0
 MAX_RETRY_DELAY = 5.0
-_VIF_NAME = re.compile(r"^(vif|tap)([0-9]+\.[0-9]+)\Z")
 
 Bridge = collections.namedtuple("Bridge", "uuid name fail_mode ports")
 Port = collections.namedtuple("Port", "uuid name fake_bridge interfaces")
@@ -98,6 +97,8 @@ class _PortView:
         self.mac = None
         self.rules = None       # rules in force, traffic_lists.HELD, or None: not enforced
         self.xapi = {}          # scope -> XAPI's rules (to tell plugin calls apart)
+        self.in_force = {}      # scope -> the rules in force of that scope
+        self.network_bridge = None
         self.note = None
 
 
@@ -129,6 +130,8 @@ class TrafficRules:
         self.pid = vswitchd_pid(root)
         self.next_pid_check = clock() + PID_CHECK_SECONDS
         self.memo = {}
+        self.stored = None          # traffic_store's records until XAPI's arrive (False: none)
+        self._kept = None           # the views last written to disk
 
     # -- when to run ---------------------------------------------------------------
     def _due(self, now):
@@ -137,9 +140,21 @@ class TrafficRules:
         return any(s.retry_at is not None and now >= s.retry_at for s in self.bridges.values())
 
     def run(self, cache, idl, force=False):
-        """Bring the flows in step when anything they depend on changed (or a timer is due)."""
-        if not cache.ready or not idl.has_ever_connected():
+        """Bring the flows in step when anything they depend on changed (or a timer is due).
+
+        Until XAPI's records arrive, the rules kept on disk stand in for them
+        (:mod:`.traffic_store`); after each run with XAPI's, the file follows.
+        """
+        if not idl.has_ever_connected():
             return
+        if not cache.ready:
+            if self.stored is None:
+                self.stored = traffic_store.load(self.root) or False
+            if self.stored is False:
+                return
+            cache = self.stored
+        elif self.stored is not None:
+            self.stored = None
         now = self.clock()
         if now >= self.next_pid_check:
             self.next_pid_check = now + PID_CHECK_SECONDS
@@ -152,11 +167,24 @@ class TrafficRules:
                 force = True
         if self.lists.expire():
             force = True
-        state = (idl.change_seqno, cache.generation)
+        state = (idl.change_seqno, cache.generation, cache.ready and cache is not self.stored)
         if not force and state == self.seen and not self._due(now):
             return
         self.seen = state
-        self.sync(cache, self.read_switch(idl))
+        failures = self.sync(cache, self.read_switch(idl))
+        if cache is not self.stored and not failures:
+            self._keep(self.views)
+
+    def _keep(self, views):
+        """Write the rules in force to disk when a port's view changed since the last time."""
+        if self._kept is not None and len(self._kept) == len(views) and \
+                all(a is b for a, b in zip(self._kept, views)):
+            return
+        try:
+            traffic_store.save(self.root, traffic_store.snapshot(views))
+            self._kept = list(views)
+        except OSError as exc:
+            log.warning("traffic rules in force not kept on disk: %s", exc)
 
     def wait(self, poller):
         """Wake the loop for the next timer: pid check, retry, a plugin call's end."""
@@ -190,7 +218,7 @@ class TrafficRules:
         return xapi, self.lists.in_force(scope, record["uuid"], xapi)
 
     def _view(self, cache, bridge, names, iface, by_name, fmt):
-        kind, dev = _VIF_NAME.match(iface.name).groups()
+        kind, dev = VIF_PORT_NAME.match(iface.name).groups()
         ids = iface.external_ids
         if not ids.get("xs-vif-uuid") and kind == "tap" and "vif" + dev in by_name:
             ids = by_name["vif" + dev].external_ids
@@ -198,12 +226,14 @@ class TrafficRules:
         vif = cache.vif(view.vif_uuid) if view.vif_uuid else None
         if vif is None:
             view.note = "no VIF in XAPI for this port"
+            if getattr(cache, "stored", False):     # unknown to the file: leave it be
+                view.rules = traffic_lists.HELD
             return view
         network = cache.network(vif.get("network")) if vif.get("network") else None
         if network is None or network.get("bridge") not in names:
             view.note = "not on its network's bridge"
             return view
-        view.network_uuid = network["uuid"]
+        view.network_uuid, view.network_bridge = network["uuid"], network["bridge"]
         view.mac = vif.get("MAC") or _valid_mac(ids.get("attached-mac"))
         vif_xapi, vif_rules = self._rules(cache, tr.SCOPE_VIF, vif, fmt)
         net_xapi, net_rules = self._rules(cache, tr.SCOPE_NETWORK, network, tr.FORMAT_PLUGIN)
@@ -211,6 +241,7 @@ class TrafficRules:
         if traffic_lists.HELD in (vif_rules, net_rules):
             view.rules = traffic_lists.HELD
         else:
+            view.in_force = {tr.SCOPE_VIF: vif_rules, tr.SCOPE_NETWORK: net_rules}
             view.rules = tr.in_force(vif_rules, net_rules)
         if view.mac is None and any(r.direction == tr.TO_VIF for r in view.rules or ()):
             view.note = "no MAC known: rules for traffic to the VM cannot bind"
@@ -219,7 +250,7 @@ class TrafficRules:
     def _memo_view(self, cache, bridge, names, iface, by_name, fmt):
         """``_view``, or the same view again when nothing it reads has changed."""
         vif_uuid = iface.external_ids.get("xs-vif-uuid")
-        kind, dev = _VIF_NAME.match(iface.name).groups()
+        kind, dev = VIF_PORT_NAME.match(iface.name).groups()
         partner = by_name.get("vif" + dev) if kind == "tap" else None
         if partner is not None and not vif_uuid:
             vif_uuid = partner.external_ids.get("xs-vif-uuid")
@@ -241,7 +272,7 @@ class TrafficRules:
             ports = [switch.ports[p] for p in bridge.ports if p in switch.ports]
             names = {bridge.name} | {p.name for p in ports if p.fake_bridge}
             ifaces = [switch.interfaces[i] for p in ports for i in p.interfaces
-                      if i in switch.interfaces and _VIF_NAME.match(switch.interfaces[i].name)]
+                      if i in switch.interfaces and VIF_PORT_NAME.match(switch.interfaces[i].name)]
             by_name = {i.name: i for i in ifaces}
             port_rules, held = [], []
             for iface in sorted(ifaces, key=lambda i: i.name):
@@ -258,7 +289,10 @@ class TrafficRules:
                                                      if r.direction == tr.FROM_VIF]
                 port_rules.append(tf.PortRules(ofport, view.mac or "00:00:00:00:00:00", rules))
             desired = tf.bridge_flows(port_rules, memo=self.memo)
-            result[bridge.uuid] = (bridge, desired, _kept(held, port_rules))
+            keep = _kept(held, port_rules)
+            if held and tf.SHARED_COOKIE not in desired:
+                keep.add(tf.SHARED_COOKIE)      # the held ports' flows may rely on it
+            result[bridge.uuid] = (bridge, desired, keep)
         if len(self.memo) > 100000:
             self.memo.clear()
         if len(self._views) > len(views):

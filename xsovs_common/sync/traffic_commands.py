@@ -88,7 +88,8 @@ def report(rules):
     bridges = {s.name: {"groups": len(s.installed),
                         "flows": sum(len(f) for f in s.installed.values() if f),
                         "error": s.error} for s in rules.bridges.values()}
-    return {"ports": ports, "bridges": bridges, "vswitchd_pid": rules.pid}
+    source = "kept on disk, XAPI not reached yet" if rules.stored else "XAPI"
+    return {"ports": ports, "bridges": bridges, "vswitchd_pid": rules.pid, "source": source}
 
 
 

@@ -17,10 +17,10 @@
   ports to the central's NB over the management network; the simulator also
   serves on a unix socket, which that namespace reaches.
 - A **VM** is a namespace whose ``eth0`` is a veth to ``vifD.N`` on its host:
-  xcp-networkd's ``create_bridge`` makes the network's bridge, xenopsd's plug
-  command plugs the VIF (:mod:`xsovs_dev.toolstack`), with the VM and VIF
-  records in XAPI.  Migrating it unplugs it with xenopsd's command and plugs
-  it on another host with a new domain id.
+  xcp-networkd's ``create_bridge`` makes the network's bridge, xenopsd's vif
+  script (setup-vif-rules) plugs the VIF (:mod:`xsovs_dev.toolstack`), with
+  the VM and VIF records in XAPI.  Migrating it unplugs it the same way and
+  plugs it on another host with a new domain id.
 """
 
 import os
@@ -272,10 +272,8 @@ class Lab:
         no_tx_offload(vm.ns, "eth0")
         no_tx_offload(host.ns, dev)
         host.vsctl(*toolstack.create_bridge(NETWORK_BRIDGE, vm.pool.network_uuid))
-        host.run(["ip", "link", "set", dev, "down"])
-        host.vsctl(*toolstack.plug_vif(NETWORK_BRIDGE, dev, vm.pool.network_uuid, vm.vif_uuid,
-                                       vm.vm_uuid, vm.mac))
-        host.run(["ip", "link", "set", dev, "up"])
+        toolstack.vif_online(self._runner(host), dev, NETWORK_BRIDGE, vm.pool.network_uuid,
+                             vm.vif_uuid, vm.vm_uuid, vm.mac)
         vm.host, vm.dev = host, dev
         store = vm.pool.sim.store       # as XAPI records a start or a migration
         vm_ref = store.field("VIF", vm.vif_ref, "VM")
@@ -283,10 +281,14 @@ class Lab:
         store.set("VM", vm_ref, "domid", domid)
         store.set("VIF", vm.vif_ref, "currently_attached", True)
 
+    @staticmethod
+    def _runner(host):
+        return toolstack.host_runner(host.sim.rundir, host.ns.name)
+
     def unplug(self, vm):
         """xenopsd's unplug, then the domain's NIC goes."""
         host = vm.host
-        host.vsctl(*toolstack.unplug_vif(vm.dev))
+        toolstack.vif_remove(self._runner(host), vm.dev)
         host.run(["ip", "link", "del", vm.dev], check=False)
         vm.host = vm.dev = None
 
