@@ -12,8 +12,8 @@ import pytest
 
 from xsovs_common import paths
 from xsovs_dev import ovs, pki, sdn
-from xsovs_dev.demo.host import host_python
 from xsovs_dev.play import pool as play_pool, shell
+from xsovs_dev.pythons import host_python
 from xsovs_dev.skips import need
 from xsovs_dev.xapi_sync_run import wait_for
 from xsovs_dev.xapisim import REPO_ROOT, client

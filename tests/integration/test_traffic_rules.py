@@ -20,8 +20,8 @@ from xsovs_common.net import traffic_rules as tr
 from xsovs_common.net import traffic_flows as tf
 from xsovs_dev import ovs as ovsmod
 from xsovs_dev.fakeroot import FakeRoot
-from xsovs_dev.skips import need
-from xsovs_dev.xapi_sync_run import PY36, SyncDaemon, make_root, wait_for
+from xsovs_dev.skips import need, python36
+from xsovs_dev.xapi_sync_run import SyncDaemon, make_root, wait_for
 from xsovs_dev.xapisim import PoolBuilder, Simulator, client
 
 DENY_SSH = rule(False, "TCP", 22, "10.0.0.0/8", "to")
@@ -70,7 +70,7 @@ class Rig:
         self.x = self.session.xenapi
         self.host_ref = self.x.host.get_by_uuid(self.host_uuid)
         self.daemon = SyncDaemon(workdir, self.fake.path, self.ovs, self.sim.url,
-                                 python=PY36).start()
+                                 python=python36()).start()
 
     def stop(self):
         """Stop everything started (also after a failed start); the daemon's exit status."""
@@ -154,7 +154,7 @@ class Rig:
 @pytest.fixture
 def rig(tmp_path):
     need(ovsmod.available())
-    need(None if os.path.exists(PY36) else "no Python 3.6 virtualenv (make setup-venv36)")
+    python36()
     made = []
 
     def make(vifs):

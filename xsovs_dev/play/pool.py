@@ -33,8 +33,8 @@ from xsovs_common.actions.sdncontroller import daemon_report
 from xsovs_common.xapi import network as xapi_network
 from xsovs_dev import ovs, pki
 from xsovs_dev.play import ovn as ovnplay
-from xsovs_dev.demo.host import host_python
 from xsovs_dev.fakeroot import FakeRoot
+from xsovs_dev.pythons import host_python
 from xsovs_dev.xapi_sync_run import wait_for
 from xsovs_dev.xapisim import REPO_ROOT, Simulator, client
 
