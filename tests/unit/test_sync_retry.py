@@ -40,9 +40,21 @@ class Idl:
 class Poller:
     def __init__(self):
         self.timers = []
+        self.woken = False
 
     def timer_wait(self, msec):
         self.timers.append(msec)
+
+    def immediate_wake(self):
+        self.woken = True
+
+
+def connected(retry):
+    """An IDL that has just connected, as ``retry`` has noted."""
+    idl = Idl()
+    idl.connect()
+    assert retry.note_connection(idl)
+    return idl
 
 
 @pytest.fixture
@@ -80,17 +92,13 @@ def test_waiting_and_over_at_a_given_time(clock):
 def test_nothing_is_due_without_a_connection(clock):
     retry = service.Retry(0.1, clock)
     assert not retry.due(True)
-    idl = Idl()
-    idl.connect()
-    retry.note_connection(idl)
+    idl = connected(retry)
     assert retry.due(True) and not retry.due(False)
 
 
 def test_while_a_wait_is_on_a_change_does_not_make_a_try_due(clock):
     retry = service.Retry(0.1, clock)
-    idl = Idl()
-    idl.connect()
-    retry.note_connection(idl)
+    idl = connected(retry)
     retry.refused()
     assert not retry.due(True)
     clock.now += 0.1
@@ -118,9 +126,7 @@ def test_a_new_connection_ends_the_wait_and_the_backoff(clock):
 
 def test_disconnected_forgets_the_connection_and_the_wait(clock):
     retry = service.Retry(0.1, clock)
-    idl = Idl()
-    idl.connect()
-    retry.note_connection(idl)
+    idl = connected(retry)
     retry.refused()
     retry.disconnected()
     assert (retry.connection, retry.at, retry.delay) == (None, None, 0.0)
@@ -138,7 +144,9 @@ def test_the_loop_wakes_when_the_wait_ends_and_not_before(clock):
     assert poller.timers == [251]              # 250 ms left, and one more: the time has come
     clock.now += 1
     retry.wait(poller)
-    assert poller.timers[-1] == 1
+    assert poller.timers == [251, 1] and not poller.woken
+    retry.wait(poller, due=True)               # something to try now: at once, no timer
+    assert poller.timers == [251, 1] and poller.woken
 
 
 def test_the_idl_reconnects_with_the_backoff_asked(tmp_path):

@@ -270,10 +270,7 @@ class Daemon:
             if self.nb is not None:
                 self.nb.wait(poller)
             poller.fd_wait(self.batches.wakeup.read_fd, self.ovs.poller.POLLIN)
-            if self._due():
-                poller.immediate_wake()
-            else:
-                self.retry.wait(poller)
+            self.retry.wait(poller, due=self._due())
             service.wake_at(poller, self.next_master_check, time.monotonic())
             if self.exiting:   # a signal came after its wake-up byte was read above
                 break

@@ -173,11 +173,9 @@ class Daemon:
             self.idl.wait(poller)
             self.traffic.wait(poller)
             poller.fd_wait(self.batches.wakeup.read_fd, self.ovs.poller.POLLIN)
-            if self._due():
-                # A commit took in changes of others: their socket data is read already.
-                poller.immediate_wake()
-            else:
-                self.retry.wait(poller)
+            # Due at once after a commit that took in others' changes: their socket data
+            # is read already.
+            self.retry.wait(poller, due=self._due())
             if self.exiting:   # a signal came after its wake-up byte was read above
                 break
             poller.block()

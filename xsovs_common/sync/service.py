@@ -253,9 +253,11 @@ class Retry:
             return self.over(self.clock())
         return bool(changed)
 
-    def wait(self, poller):
-        """Wake the loop when the wait ends."""
-        if self.at is not None:
+    def wait(self, poller, due=False):
+        """Wake the loop at once when a try is ``due``, else when the wait ends."""
+        if due:
+            poller.immediate_wake()
+        elif self.at is not None:
             wake_at(poller, self.at, self.clock())
 
     def note_connection(self, idl):
