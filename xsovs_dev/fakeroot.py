@@ -66,10 +66,15 @@ class FakeRoot:
     def exists(self, host_path):
         return os.path.exists(self.file(host_path))
 
-    def write_inventory(self, host_uuid, brand="XCP-ng", version="8.3.0", build="release"):
-        self.write(paths.INVENTORY,
-                   "PRODUCT_BRAND='%s'\nPRODUCT_VERSION='%s'\nBUILD_NUMBER='%s'\n"
-                   "INSTALLATION_UUID='%s'\n" % (brand, version, build, host_uuid))
+    def write_inventory(self, host_uuid, brand="XCP-ng", version="8.3.0", build="release",
+                        management_interface=None):
+        """The inventory; ``management_interface``: its MANAGEMENT_INTERFACE (the
+        management PIF's bridge, as XAPI writes it), none by default."""
+        text = ("PRODUCT_BRAND='%s'\nPRODUCT_VERSION='%s'\nBUILD_NUMBER='%s'\n"
+                "INSTALLATION_UUID='%s'\n" % (brand, version, build, host_uuid))
+        if management_interface is not None:
+            text += "MANAGEMENT_INTERFACE='%s'\n" % management_interface
+        self.write(paths.INVENTORY, text)
 
     def link_program(self, name, target=None):
         """Put the real program ``name`` (a key of paths.PROGRAMS) in the tree."""

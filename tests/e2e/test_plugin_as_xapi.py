@@ -16,8 +16,9 @@ what it means to leave on a host after the ``update`` runs XAPI makes:
   and ``disable-in-band`` (the network's ``true`` / ``false``; none or empty
   removes it); a bridge it does not know keeps what the reset left;
 - with a controller newly set and the pool's mode ``secure``, four flows on the
-  management bridge at priority 0: ARP requests from the NIC and frames for the
-  host's MAC to the host, the host's ARP and frames out of the NIC.
+  management bridge at priority 0 (none without a new controller): ARP
+  requests from the NIC and frames for the host's MAC to the host, the
+  host's ARP and frames out of the NIC.
 
 Each scenario's expected state is written below from that reading (on a real
 host, since 2023, the plugin reads only the first character of each
@@ -46,6 +47,7 @@ IN_BAND = {"xenbr0": "true", "xenbr1": "false", "xapi1": None}
 OPENFLOW_CHANNEL = "TCP 6653 is open while a controller is set"
 BOND_SETTINGS = "bond settings come back after the reset"
 SECURE_MANAGEMENT = "flows on a secure management bridge whatever the pool's mode"
+NO_CONTROLLER_MANAGEMENT = "management flows on a secure management bridge with no controller"
 STANDALONE_MANAGEMENT = "no flows on a standalone management bridge"
 
 
@@ -111,6 +113,10 @@ SCENARIOS = [
              manager=None, ssl=None, changed=False, pool_mode="bogus",
              network_modes={"xenbr1": "secure", "xapi1": "Secure"},
              fail_modes=_modes("standalone", xenbr1="secure", foreign="secure")),
+    Scenario("secure pool, no controller", [],
+             manager=None, ssl=None, changed=False, pool_mode="secure",
+             fail_modes=_modes("secure", foreign="secure"),
+             differences=(NO_CONTROLLER_MANAGEMENT,)),
     Scenario("secure pool, one network standalone, a controller",
              [introduce("ssl", "192.0.2.51", "6632")],
              manager="ssl:192.0.2.51:6632", ssl="active", changed=True, pool_mode="secure",
@@ -292,7 +298,8 @@ def with_differences(host, scenario, expected):
         names.append(BOND_SETTINGS)
     ofport = int(host.ovs.get("Interface", "eth0", "ofport"))
     ours = [_parsed(f) for f in xapi_flows(ofport, _mac(host, "eth0"))]
-    if SECURE_MANAGEMENT in scenario.differences:
+    if SECURE_MANAGEMENT in scenario.differences \
+            or NO_CONTROLLER_MANAGEMENT in scenario.differences:
         expected["flows"] = sorted(expected["flows"] + ours)
     if STANDALONE_MANAGEMENT in scenario.differences:
         expected["flows"] = [f for f in expected["flows"] if f not in ours]

@@ -10,7 +10,8 @@ from tests.support.plugin_host import (BOND_OTHER_CONFIG, NEW_PLUGIN, PLUGIN, Ho
 from xsovs_common import paths
 from xsovs_common.net import dbcache
 from xsovs_common.ovs import mgmt_flows
-from xsovs_dev.xapisim import REPO_ROOT, Simulator
+from xsovs_dev import skips
+from xsovs_dev.xapisim import Simulator
 
 
 @pytest.fixture
@@ -223,20 +224,54 @@ def test_bond_settings_survive_an_emergency_reset(host):
         assert host.other_config("Port", "bond0", key) == value
 
 
+def _ours(host, bridge="xenbr0"):
+    dumped = host.ovs.ofctl("--no-stats", "--names", "dump-flows", bridge)
+    return [line for line in dumped.splitlines() if "cookie=" + mgmt_flows.COOKIE in line]
+
+
 def test_management_flows_on_a_secure_management_bridge(host):
-    set_pool_other_config(host.sim, {"vswitch-controller-fail-mode": "secure"})
     host.call("update")
+    set_pool_other_config(host.sim, {"vswitch-controller-fail-mode": "secure"})
+    # No controller at all: the bridge turns secure, and its flows go in after that.
+    result = host.call("update")
+    assert "fail_mode=secure set on xapi1, xenbr0, xenbr1" in result
+    assert "management flows installed on xenbr0" in result
     assert host.get("Bridge", "xenbr0", "fail_mode") == "secure"
-    assert mgmt_flows.COOKIE not in host.ovs.ofctl("dump-flows", "xenbr0")
-    host.x.pool.set_vswitch_controller("192.0.2.5")
-    assert "management flows installed on xenbr0" in host.last_result()["Value"]
-    flows = host.ovs.ofctl("--names", "dump-flows", "xenbr0")
     mac = host.sim.store.field("PIF", host.sim.store.find("PIF", device="eth0", VLAN=-1)[0],
                                "MAC")
-    ours = [line for line in flows.splitlines() if "cookie=" + mgmt_flows.COOKIE in line]
+    ours = _ours(host)
     assert len(ours) == 4
     assert any("in_port=eth0" in f and "arp" in f and "LOCAL" in f for f in ours)
     assert any("dl_src=" + mac in f and "output:eth0" in f for f in ours)
+    # In place: nothing to do, and status says update has nothing to do.
+    assert host.call("update") == "No change to configuration"
+    assert host.status()["in_step"] is True
+    # Gone (an ovs-vswitchd that restarted, a controller that deleted them): status
+    # names them, and update puts them back, and only them.
+    host.ovs.ofctl("del-flows", "xenbr0", "cookie=%s/-1" % mgmt_flows.COOKIE)
+    status = host.status()
+    assert status["update"]["management_flows"] == "xenbr0" and status["in_step"] is False
+    assert host.call("update") == "management flows installed on xenbr0"
+    assert sorted(_ours(host)) == sorted(ours)
+    assert host.call("update") == "No change to configuration"
+    # A controller newly set: the reset changes the bridge; the flows are there after it.
+    host.x.pool.set_vswitch_controller("192.0.2.5")
+    assert "management flows installed on xenbr0" in host.last_result()["Value"]
+    assert sorted(_ours(host)) == sorted(ours)
+
+
+@pytest.mark.parametrize("device, vlan", [("eth0", 100), ("bond0", -1)])
+def test_management_flows_of_a_vlan_or_a_bond_read_back_as_in_place(host, device, vlan):
+    store = host.sim.store
+    for pif in store.refs("PIF"):
+        store.set("PIF", pif, "management", False)
+    store.set("PIF", store.find("PIF", device=device, VLAN=vlan)[0], "management", True)
+    set_pool_other_config(host.sim, {"vswitch-controller-fail-mode": "secure"})
+    bridge = "xenbr0" if device == "eth0" else "xapi1"
+    assert "management flows installed on %s" % bridge in host.call("update")
+    assert len(_ours(host, bridge)) == (4 if device == "eth0" else 6)
+    # What ovs-ofctl prints back is recognised as the flows planned.
+    assert host.call("update") == "No change to configuration"
 
 
 def test_management_flows_when_the_fail_mode_turns_secure_with_the_controller(host):
@@ -314,8 +349,7 @@ def test_set_manager(host):
 
 
 def test_runs_on_python_36(host):
-    python36 = REPO_ROOT / ".venv36" / "bin" / "python"
-    host.sim.python = str(python36)
+    host.sim.python = skips.python36()
     host.x.pool.set_vswitch_controller("192.0.2.5")
     outcome = host.last_result()
     assert outcome["Status"] == "Success", host.sim.plugin_calls[-1].stderr

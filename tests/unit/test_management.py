@@ -67,3 +67,25 @@ def test_when_the_flows_go_in():
     created = management.plan(path, False, None)
     assert (created.before, created.after) == (False, True)
     assert str(created) == "management flows on xenbr0 (after the transaction)"
+
+
+def test_the_management_bridge_by_name():
+    assert management.management_bridge(sample()) == "xenbr0"
+    assert management.management_bridge(_as_management(sample(), "v100")) == "xenbr0"
+    assert management.management_bridge(_as_management(sample(), "bond0")) == "xapi1"
+    assert management.management_bridge(_as_management(sample(), None)) is None
+    hn = _as_management(sample(), "v100")
+    hn.vlans["vlan100"]["tagged_PIF"] = "OpaqueRef:elsewhere"     # a model it cannot follow
+    assert management.management_bridge(hn) is None
+
+
+def test_when_the_flows_go_in_around_update():
+    path = management.management_path(sample())
+    # Secure, in place, the bridge left alone: nothing.
+    assert management.plan_settings(path, True, True, False) is None
+    # Secure and missing: before; the transaction changes the bridge: after as well.
+    assert management.plan_settings(path, True, False, False) == (path, True, False)
+    assert management.plan_settings(path, True, False, True) == (path, True, True)
+    assert management.plan_settings(path, True, True, True) == (path, False, True)
+    # Not secure yet: only after the change that makes it secure.
+    assert management.plan_settings(path, False, False, True) == (path, False, True)

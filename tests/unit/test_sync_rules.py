@@ -120,3 +120,15 @@ def test_not_ready_until_a_full_snapshot():
     assert not c.ready
     c.apply([], reset=True)
     assert c.ready and c.pool() == {}
+
+
+def test_the_management_bridge_keeps_its_fail_mode_for_the_plugin():
+    c = cache(network_oc={"vswitch-disable-in-band": "true"},
+              pool_oc={"vswitch-controller-fail-mode": "secure"})
+    standalone = bridge(fail_mode="standalone")
+    # Its ids and in-band setting as any bridge's; its fail mode is update's to set.
+    assert rules.plan(c, [standalone], [], [], management_bridge="xenbr0") == {
+        ("Bridge", "br-xenbr0"): {"external_ids": {"bridge-id": NET},
+                                  "other_config": {"disable-in-band": "true"}}}
+    assert rules.plan(c, [standalone], [], [], management_bridge="xenbr9")[
+        ("Bridge", "br-xenbr0")]["fail_mode"] == "secure"

@@ -2,12 +2,15 @@
 
 import itertools
 
+import pytest
+
 from tests.support.sample_network import sample
 from xsovs_common import paths
 from xsovs_common.actions import cfg_update, update_plan, update_read
 from xsovs_common.ovs.snapshot import Snapshot
 from xsovs_common.system import firewall
 from xsovs_common.xapi import controller
+from xsovs_common.net.model import ModelError
 from xsovs_common.ovs.change_kinds import DelSsl, EmerReset, Set, SetManager, SetSsl
 
 ROOT = paths.Root("/")
@@ -28,7 +31,7 @@ def snapshot(bridges, managers=(), ssl=None):
     """A Snapshot from ovsdb-server-style rows.
 
     ``bridges``: {name: {"ports": [port names], "fail_mode": ..., "other_config": ...,
-    "fakes": {name: tag}, "port_other_config": {port: {...}}}}.
+    "fakes": {name: tag}, "port_other_config": {port: {...}}, "controllers": count}}.
     """
     bridge_rows, port_rows = [], []
     for name, spec in bridges.items():
@@ -49,7 +52,8 @@ def snapshot(bridges, managers=(), ssl=None):
             "_uuid": _uuid(), "name": name, "ports": ["set", port_uuids],
             "fail_mode": spec.get("fail_mode") or ["set", []],
             "other_config": _map(spec.get("other_config")), "external_ids": _map({}),
-            "datapath_type": "", "controller": ["set", []]})
+            "datapath_type": "",
+            "controller": ["set", [_uuid() for _ in range(spec.get("controllers", 0))]]})
     ssl_rows = [dict(ssl)] if ssl else []
     return Snapshot({
         "Open_vSwitch": [{"_uuid": _uuid(), "bridges": ["set", []], "manager_options": ["set", []],
@@ -63,11 +67,12 @@ BOND_OTHER_CONFIG = {"bond-miimon-interval": "100", "bond-detect-mode": "carrier
                      "bond-rebalance-interval": "1800000"}
 
 
-def host_switch(fail_mode="standalone", in_band=None, managers=(), ssl=None, bond=None):
+def host_switch(fail_mode="standalone", in_band=None, managers=(), ssl=None, bond=None,
+                controllers=0):
     other = {"disable-in-band": in_band} if in_band else {}
     return snapshot({
         "xenbr0": {"ports": ["eth0"], "fail_mode": fail_mode, "other_config": other,
-                   "fakes": {"xapi2": 100}},
+                   "fakes": {"xapi2": 100}, "controllers": controllers},
         "xapi1": {"ports": ["bond0"], "fail_mode": fail_mode,
                   "port_other_config": {"bond0": BOND_OTHER_CONFIG if bond is None else bond}},
         "foreign": {"ports": ["eth9"], "fail_mode": "secure",
@@ -230,19 +235,107 @@ def test_bond_settings_come_back_after_an_emergency_reset():
     assert plan.notes == ["bond settings set on bond0"]
 
 
-def test_management_flows_when_a_controller_is_set_on_a_secure_bridge():
-    hn = sample(pool_other_config={"vswitch-controller-fail-mode": "secure"})
-    plan = update_plan.plan_update(ROOT, state(hn, SSL_TARGET), host_switch(fail_mode=None))
-    assert plan.management_flows.path.bridge == "xenbr0"
+SECURE_POOL = {"vswitch-controller-fail-mode": "secure"}
+# sample()'s management flows on xenbr0 as ``ovs-ofctl --names dump-flows`` prints them.
+XENBR0_FLOWS = [
+    " cookie=0x78736f7673, priority=0,arp,in_port=eth0,arp_op=1 actions=LOCAL",
+    " cookie=0x78736f7673, priority=0,in_port=eth0,dl_dst=02:00:00:00:00:01 actions=LOCAL",
+    " cookie=0x78736f7673, priority=0,arp,in_port=LOCAL,dl_src=02:00:00:00:00:01"
+    " actions=output:eth0",
+    " cookie=0x78736f7673, priority=0,in_port=LOCAL,dl_src=02:00:00:00:00:01 actions=output:eth0",
+]
+
+
+def _flows(plan):
+    flows = plan.management_flows
+    return None if flows is None else (flows.path.bridge, flows.before, flows.after)
+
+
+def test_management_flows_when_the_management_bridge_turns_secure_without_a_controller():
+    hn = sample(pool_other_config=SECURE_POOL)
+    plan = update_plan.plan_update(ROOT, state(hn), host_switch())
+    # Turning secure flushes the flows: they go in after the transaction (before
+    # would only put them beside the bridge's NORMAL flow until the flush).
+    assert _flows(plan) == ("xenbr0", False, True)
     assert plan.management_flows.path.nics == ["eth0"]
-    assert plan.management_flows.after   # the fail mode changes: ovs-vswitchd flushes flows
-    plan = update_plan.plan_update(ROOT, state(hn, SSL_TARGET), host_switch(fail_mode="secure"))
-    assert plan.management_flows is not None and not plan.management_flows.after
-    plan = update_plan.plan_update(ROOT, state(hn), host_switch(
-        fail_mode="secure", managers=["ssl:192.0.2.1:6632"], ssl=OUR_SSL))
-    assert plan.management_flows is None          # removed, not set
-    plan = update_plan.plan_update(ROOT, state(sample(), SSL_TARGET), host_switch())
-    assert plan.management_flows is None          # standalone
+    assert plan.notes == ["fail_mode=secure set on xapi1, xenbr0",
+                          "management flows installed on xenbr0"]
+    # The same when only the management network says secure, or the mode is unset.
+    hn = sample(net_other_config=SECURE_POOL)
+    assert _flows(update_plan.plan_update(ROOT, state(hn), host_switch(fail_mode=None))) \
+        == ("xenbr0", False, True)
+
+
+def test_management_flows_on_a_secure_bridge_only_when_missing():
+    hn = sample(pool_other_config=SECURE_POOL)
+    switch = host_switch(fail_mode="secure")
+    # Missing (or unread): before the transaction, which leaves the bridge alone.
+    for installed in (None, [], XENBR0_FLOWS[:3]):
+        plan = update_plan.plan_update(ROOT, state(hn), switch, installed=installed)
+        assert _flows(plan) == ("xenbr0", True, False)
+        assert plan.notes == ["management flows installed on xenbr0"]
+    # In place: nothing to do, and update says so.
+    plan = update_plan.plan_update(ROOT, state(hn), switch, installed=XENBR0_FLOWS)
+    assert plan.is_empty() and plan.notes == [] and plan.warnings == []
+    assert cfg_update._summary(plan.notes, [], plan.warnings) == "No change to configuration"
+    # Flows for another MAC (the NIC was replaced) are not in place.
+    stale = [f.replace("02:00:00:00:00:01", "02:00:00:00:00:99") for f in XENBR0_FLOWS]
+    assert _flows(update_plan.plan_update(ROOT, state(hn), switch, installed=stale)) \
+        == ("xenbr0", True, False)
+
+
+def test_management_flows_when_a_controller_is_set_or_removed_on_a_secure_bridge():
+    hn = sample(pool_other_config=SECURE_POOL)
+    # Newly set, the bridge secure already with its flows: the reset changes the
+    # bridge, so they go in again after it.
+    plan = update_plan.plan_update(ROOT, state(hn, SSL_TARGET), host_switch(fail_mode="secure"),
+                                   installed=XENBR0_FLOWS)
+    assert _flows(plan) == ("xenbr0", False, True)
+    # Turning secure with it.
+    plan = update_plan.plan_update(ROOT, state(hn, SSL_TARGET), host_switch(fail_mode=None))
+    assert _flows(plan) == ("xenbr0", False, True)
+    # Removed while secure, with the controller the manager had put on the bridge:
+    # emer-reset takes that too, and ovs-vswitchd flushes the flows.
+    switch = host_switch(fail_mode="secure", managers=["ssl:192.0.2.1:6632"], ssl=OUR_SSL,
+                         controllers=1)
+    plan = update_plan.plan_update(ROOT, state(hn), switch, installed=[])
+    assert plan.notes[0] == "Successfully removed controller config"
+    assert _flows(plan) == ("xenbr0", True, True)
+    assert "management flows installed on xenbr0" in plan.notes
+
+
+def test_no_management_flows_on_a_standalone_management_bridge():
+    assert update_plan.plan_update(ROOT, state(sample(), SSL_TARGET),
+                                   host_switch()).management_flows is None
+    hn = sample(pool_other_config=SECURE_POOL,
+                net_other_config={"vswitch-controller-fail-mode": "standalone"})
+    plan = update_plan.plan_update(ROOT, state(hn), host_switch(fail_mode="secure"))
+    assert plan.management_flows is None            # turning standalone: none needed
+    # set-manager leaves the bridges as they are: a standalone one gets none.
+    plan = update_plan.plan_update(ROOT, state(sample(pool_other_config=SECURE_POOL)),
+                                   host_switch(), bridges=False)
+    assert plan.is_empty()
+
+
+def test_a_management_pif_the_flows_cannot_be_made_of():
+    hn = sample(pool_other_config=SECURE_POOL)
+    hn.pifs["eth0"]["MAC"] = ""
+    # Turning secure without flows would cut the host off: the run fails, nothing changes.
+    with pytest.raises(ModelError) as caught:
+        update_plan.plan_update(ROOT, state(hn), host_switch())
+    assert "no MAC" in caught.value.message
+    # A standalone management bridge needs no flows: the rest goes on.
+    hn.pools["pool"]["other_config"] = {}
+    assert update_plan.plan_update(ROOT, state(hn), host_switch()).is_empty()
+
+
+def test_a_secure_management_bridge_missing_from_ovsdb_is_named():
+    hn = sample(pool_other_config=SECURE_POOL)
+    switch = snapshot({"xapi1": {"ports": ["bond0"], "fail_mode": "secure",
+                                 "port_other_config": {"bond0": BOND_OTHER_CONFIG}}})
+    plan = update_plan.plan_update(ROOT, state(hn), switch)
+    assert plan.management_flows is None
+    assert plan.warnings == ["management bridge xenbr0 is not in OVSDB: no flows installed"]
 
 
 def test_set_manager_leaves_bridges_alone():

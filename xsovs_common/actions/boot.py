@@ -12,6 +12,9 @@ deleted (XenServer expects to start with none, and XAPI makes them again); a
 marker under ``/run`` tells a later start or restart to keep the bridges XAPI
 has made since.  ovs-ctl deletes bridges only when it starts ovsdb-server
 itself, so a start on a host whose switch already runs never tears it down.
+A start or restart that kept the bridges puts the management flows back on a
+secure management bridge (:func:`restore_management_flows`): a new
+ovs-vswitchd starts with no flows, and such a bridge would forward nothing.
 
 The work is planned first (:func:`plan`, plain data), then carried out.
 """
@@ -19,9 +22,11 @@ The work is planned first (:func:`plan`, plain data), then carried out.
 import collections
 
 from .. import paths, validate
-from ..ovs import ovsctl, tls
+from ..net import dbcache, management
+from ..ovs import mgmt_flows, ovsctl, tls, transaction
+from ..ovs.snapshot import Snapshot
 from ..system import files, firewall, hostconfig, lock
-from ..errors import ConfigError
+from ..errors import ConfigError, Error
 from ..log import log
 
 COMMANDS = ("start", "stop", "restart", "status")
@@ -176,6 +181,8 @@ def start(root, restart=False):
         ovsctl.run(root, "restart" if restart else "start", the_plan.ovs_ctl_options, env)
         if first_start(root):
             _mark_booted(root)
+        if not the_plan.delete_bridges:
+            restore_management_flows(root)
         for word in the_plan.skipped:
             log.error("%s in %s: unknown tunnel protocol %r skipped (known: %s)",
                       hostconfig.SYSCONFIG_TUNNEL_PROTOCOLS, paths.SYSCONFIG_XSOVS,
@@ -186,6 +193,36 @@ def start(root, restart=False):
         if added:
             log.info("firewall opened for %s", ", ".join(_rule_text(r) for r in added))
     return the_plan
+
+
+def restore_management_flows(root):
+    """The management flows on a secure management bridge that a start or restart
+    kept, from the network cache; the bridge's name, or None when none went in.
+
+    A new ovs-vswitchd (after a stop, or a crash) starts with empty flow tables
+    while OVSDB keeps every bridge and its fail mode: a secure management
+    bridge would forward nothing, even once its IP configuration is back.
+    The cache says which PIF is the management one, as for the management
+    interface's ``up`` that follows, which installs them too.  Putting them
+    back is safe where they are already (one bundle replaces them), so the
+    boot never asks whether they are; a failure is logged and the boot goes on.
+    """
+    if not root.exists(paths.NETWORK_DBCACHE):
+        return None
+    try:
+        path = management.management_path(dbcache.read(root.path(paths.NETWORK_DBCACHE)))
+        if path is None:
+            return None
+        with transaction.connect(root) as connection:
+            bridge = Snapshot.read(connection, interfaces=False).bridges.get(path.bridge)
+        if bridge is None or bridge.is_fake or bridge.fail_mode != "secure":
+            return None
+        mgmt_flows.install(root, path)
+    except (Error, OSError) as exc:
+        log.warning("management flows not restored: %s", getattr(exc, "message", exc))
+        return None
+    log.info("management flows restored on %s", path.bridge)
+    return path.bridge
 
 
 def stop(root):

@@ -14,7 +14,8 @@ plan, printed instead of applied.
 changes -- takes these steps, named so the code below can refer to them:
 
 1. *read*: XAPI (this host's network, its one pool, the manager XAPI wants),
-   then OVSDB (one snapshot).  A failed read or a bad value changes nothing.
+   then OVSDB (one snapshot), then, where the management bridge is or turns
+   secure, its flows of xsovs.  A failed read or a bad value changes nothing.
 2. *rewrite*: the network cache and every bridge's ``xs-network-uuids``,
    from what was read; a failure is logged and named in the result, and the
    other steps still run.
@@ -30,8 +31,11 @@ changes -- takes these steps, named so the code below can refer to them:
    transaction.
 5. *bridge settings*: without a reset, bring each bridge's fail mode and
    disable-in-band, and each bond's settings, in line with XAPI's data.
-6. *management flows*: a controller newly set and a secure management
-   bridge: flows that keep the host reachable, in place before the change.
+6. *management flows*: whenever the management bridge ends up secure, with
+   a controller or without: flows that keep the host reachable, put in
+   before the change when they are missing, and again after a change to that
+   bridge (ovs-vswitchd may flush them then); in place and left alone, they
+   need nothing.
 7. *apply*: firewall, flows and CA file first, then ONE OVSDB transaction;
    the manager's old firewall rules are closed last.
 8. *OVN chassis* (:mod:`update_ovn`): planned with *read*, so a bad OVN key
@@ -94,7 +98,7 @@ def update(root, api):
     """The plugin's ``update``: every step above; returns the *report* line."""
     with lock.host_lock(root):
         with transaction.connect(root, timeout=OVSDB_TIMEOUT) as connection:
-            state, snapshot = read(api, root, connection)
+            state, snapshot, installed = read(api, root, connection)
             chassis = update_ovn.plan(api, root, state, snapshot)   # a bad key: no change
             changed, warnings = [], []
             try:
@@ -106,7 +110,7 @@ def update(root, api):
                 log.error("rewrite failed: %s", message)
                 warnings.append("rewrite failed: %s" % message)
             # The rewrite changed external ids only: nothing the plan reads.
-            plan = plan_update(root, state, snapshot)
+            plan = plan_update(root, state, snapshot, installed=installed)
             changed += plan.notes
             changed += apply_plan(root, connection, snapshot, plan)
             changed += update_ovn.apply(root, connection, snapshot, chassis)
@@ -120,8 +124,8 @@ def set_manager(root, api, args):
     wanted = controller.from_args(root, args) if args else None
     with lock.host_lock(root):
         with transaction.connect(root, timeout=OVSDB_TIMEOUT) as connection:
-            state, snapshot = read(api, root, connection, wanted)
-            plan = plan_update(root, state, snapshot, bridges=False)
+            state, snapshot, installed = read(api, root, connection, wanted)
+            plan = plan_update(root, state, snapshot, bridges=False, installed=installed)
             changed = plan.notes + apply_plan(root, connection, snapshot, plan)
     result = _summary(changed, [], plan.warnings)
     log.info("set-manager: %s", result)

@@ -7,7 +7,7 @@ An :class:`UpdatePlan` is built from what *read* returned and nothing else:
 
 from .. import paths
 from ..net import management, netconfig
-from ..ovs import transaction
+from ..ovs import mgmt_flows, transaction
 from ..ovs.changes import ChangeSet
 from ..system import firewall
 from ..xapi import controller
@@ -169,32 +169,52 @@ def _fail_mode_after(plan, snapshot, bridge, reset):
     return after
 
 
-def plan_flows(plan, host_network, snapshot, wanted, reset):
-    """The *management flows* step: a controller newly set and a secure management bridge."""
-    if not reset or wanted.target is None:
+def _bridge_changed(plan, bridge, reset):
+    """Whether the transaction changes ``bridge``'s row (``emer-reset`` changes every one)."""
+    return reset or any(change.kind == "set" and (change.table, change.record) ==
+                        ("Bridge", bridge) for change in plan.changes)
+
+
+def plan_flows(plan, host_network, snapshot, reset, installed=None):
+    """The *management flows* step: whenever the management bridge ends up secure.
+
+    ``installed``: its flows of xsovs as read (None: unknown, so missing).
+    They go in when missing, and again after a transaction that changes the
+    bridge (:func:`management.plan_settings`); in place on a bridge left
+    alone, nothing is done.  A management PIF whose flows cannot be made
+    fails the run: a change that could cut the host off is not made blind.
+    """
+    name = management.management_bridge(host_network)
+    bridge = snapshot.bridges.get(name) if name else None
+    if bridge is None or bridge.is_fake:
+        pifs = host_network.pifs_on_bridge(name) if name else []
+        if pifs and netconfig.fail_mode(host_network,
+                                        host_network.pif(pifs[0])["network"]) == "secure":
+            plan.warnings.append("management bridge %s is not in OVSDB: no flows installed"
+                                 % name)
+        return
+    if _fail_mode_after(plan, snapshot, name, reset) != "secure":
         return
     path = management.management_path(host_network)
     if path is None:
         return
-    bridge = snapshot.bridges.get(path.bridge)
-    if bridge is None or bridge.is_fake:
-        plan.warnings.append("management bridge %s is not in OVSDB: no flows installed"
-                             % path.bridge)
-        return
-    if _fail_mode_after(plan, snapshot, path.bridge, reset) != "secure":
-        return
-    plan.management_flows = management.plan(path, True, bridge.fail_mode)
-    plan.notes.append("management flows installed on %s" % path.bridge)
+    flows = management.plan_settings(path, bridge.fail_mode == "secure",
+                                     mgmt_flows.in_place(path, installed),
+                                     _bridge_changed(plan, name, reset))
+    if flows is not None:
+        plan.management_flows = flows
+        plan.notes.append("management flows installed on %s" % name)
 
 
-def plan_update(root, state, snapshot, bridges=True):
-    """The plan of ``update`` against ``snapshot``; ``bridges=False`` (``set-manager``)
-    leaves out the *bridge settings* step."""
+def plan_update(root, state, snapshot, bridges=True, installed=None):
+    """The plan of ``update`` against ``snapshot`` and the management bridge's flows
+    as read (``installed``); ``bridges=False`` (``set-manager``) leaves out the
+    *bridge settings* step."""
     plan = UpdatePlan()
     plan_firewall(plan, state.wanted.target, state.pool)
     reset = plan_manager(plan, root, state.host_network, snapshot, state.wanted)
     if bridges and not reset:
         plan_bridges(plan, state.host_network, snapshot)
-    plan_flows(plan, state.host_network, snapshot, state.wanted, reset)
+    plan_flows(plan, state.host_network, snapshot, reset, installed)
     transaction.check(plan.changes, snapshot)
     return plan

@@ -1,11 +1,14 @@
 """The *read* step of the plugin's actions: XAPI first, then OVSDB, checked.
 
-Everything an action decides comes from these two reads, so a failed read
-or a bad value changes nothing.
+Everything an action decides comes from these reads, so a failed read
+or a bad value changes nothing: XAPI, one OVSDB snapshot, and the management
+bridge's flows of xsovs where they matter (:func:`read_management_flows`).
 """
 
 from .. import bulk
 from ..errors import Error
+from ..net import management, netconfig
+from ..ovs import mgmt_flows
 from ..ovs.snapshot import Snapshot
 from ..system import hostconfig
 from ..xapi import controller, network as xapi_network
@@ -52,9 +55,29 @@ def read_xapi(api, root, wanted=None):
     return XapiState(host_uuid, host_network, pool, wanted)
 
 
+def read_management_flows(root, host_network, snapshot):
+    """The management bridge's flows of xsovs, read when the bridge is secure or
+    XAPI's data makes it so; None otherwise (or when they cannot be read).
+
+    ``update`` installs them only where they are missing, so that with
+    nothing to change it changes nothing; a standalone bridge is not asked.
+    """
+    name = management.management_bridge(host_network)
+    bridge = snapshot.bridges.get(name) if name else None
+    if bridge is None or bridge.is_fake:
+        return None
+    pifs = host_network.pifs_on_bridge(name)
+    wanted = netconfig.fail_mode(host_network, host_network.pif(pifs[0])["network"]) \
+        if pifs else None
+    if "secure" not in (bridge.fail_mode, wanted):
+        return None
+    return mgmt_flows.installed(root, name)
+
+
 def read(api, root, connection, wanted=None):
-    """The *read* step: ``(XapiState, Snapshot)``, XAPI first, then one OVSDB read."""
+    """The *read* step: ``(XapiState, Snapshot, management flows)``, XAPI first,
+    then one OVSDB read, then the management bridge's flows where they matter."""
     with bulk.no_cycle_collection():
         state = read_xapi(api, root, wanted)
         snapshot = Snapshot.read(connection, interfaces=False)
-    return state, snapshot
+    return state, snapshot, read_management_flows(root, state.host_network, snapshot)

@@ -19,7 +19,7 @@ from ..xapi import controller
 from . import update_ovn
 from .sdncontroller import daemon_report
 from .update_plan import plan_update
-from .update_read import OVSDB_TIMEOUT, read_xapi
+from .update_read import OVSDB_TIMEOUT, read_management_flows, read_xapi
 
 
 def _bridge_status(bridge, xapi_values):
@@ -75,7 +75,8 @@ def status(root, api):
         update_dict["error"] = error.error_description()
         in_step = False
     else:
-        plan = plan_update(root, state, snapshot)
+        plan = plan_update(root, state, snapshot,
+                           installed=read_management_flows(root, host_network, snapshot))
         update_dict.update(plan.as_dict(root))
         in_step = plan.is_empty() and not uuid_changes and not cache_stale
     result["ovn"], ovn_in_step = update_ovn.status(api, root, state, snapshot)

@@ -10,8 +10,13 @@ management bridge around the OVSDB transaction that could cut it.
 PIF's bridge, NICs, MAC, the host's port and VLAN -- from its
 :class:`~xsovs_common.net.pif_datapath.Datapath`, where every name and MAC
 is validated, so no value XAPI (or the cache) got wrong reaches a flow.
-:func:`plan` says when they go in: a :class:`ManagementFlows`, the one flows
-plan of ``update`` and of a PIF's ``up``.
+:func:`plan` (a PIF's ``up``) and :func:`plan_settings` (``update``) say when
+they go in: a :class:`ManagementFlows`, the one flows plan of both.
+
+When ovs-vswitchd flushes a bridge's flows (Open vSwitch's connection
+manager): when its fail mode changes while it has no controller, and when
+its set of controllers goes from none to some or from some to none.  A
+secure bridge then forwards nothing at all until flows go in again.
 """
 
 import collections
@@ -36,6 +41,22 @@ class ManagementPath(collections.namedtuple(
         return cls(datapath.datapath_bridge, list(datapath.nics), datapath.datapath_mac,
                    datapath.bridge if datapath.vlan is not None else "LOCAL", datapath.vlan,
                    datapath.bonded)
+
+
+def management_bridge(host_network):
+    """The name of the bridge the management flows go on (the management PIF's
+    datapath bridge), as the model has it, or None.
+
+    Unchecked: only for looking a bridge up, never for a flow or a command;
+    :func:`management_path` checks it.
+    """
+    pif = host_network.management_pif()
+    if pif is None:
+        return None
+    try:
+        return host_network.bridge(host_network.datapath_pif(pif)) or None
+    except ModelError:
+        return None
 
 
 def management_path(host_network):
@@ -79,3 +100,22 @@ def plan(path, bridge_ready, fail_mode_now, fail_mode_wanted="secure"):
     """
     return ManagementFlows(path, bridge_ready,
                            (not bridge_ready) or fail_mode_now != fail_mode_wanted)
+
+
+def plan_settings(path, secure_now, in_place, bridge_changed):
+    """When ``path``'s flows go in around a transaction of settings (``update``),
+    on a bridge that exists and ends secure; None when they need not.
+
+    Before, when the bridge is secure already and they are missing (or not
+    as planned); after, when the transaction changes the bridge's row at all
+    (a fail mode, an ``emer-reset`` taking its controllers): whatever of that
+    makes ovs-vswitchd flush the flows, they are back right after it.  Before
+    is not done on a bridge that is not secure yet: the change that makes it
+    secure flushes them anyway, and until then they would sit at priority 0
+    beside the bridge's own ``NORMAL`` flow.  Flows in place on a bridge the
+    transaction leaves alone need nothing: ``update`` then changes nothing.
+    """
+    before = secure_now and not in_place
+    if not (before or bridge_changed):
+        return None
+    return ManagementFlows(path, before, bridge_changed)

@@ -15,7 +15,7 @@ commands: ``exit``, and ``flush-cache`` (read everything from XAPI again).
 
 import os
 
-from . import ovn_pool, ovn_ports, rules, service, traffic, traffic_commands
+from . import ovn_ports, plugin_update, rules, service, traffic, traffic_commands
 from ..log import log
 from ..paths import VSWITCH_SCHEMA
 from .cache import CLASSES, XapiCache
@@ -65,7 +65,7 @@ class Daemon:
         self.cache = XapiCache()
         self.batches = service.Batches()
         self.follower = None
-        self.ovn_pool = ovn_pool.PoolWatch(root)
+        self.plugin_update = plugin_update.UpdateWatch(root)
         self.exiting = False
         self.seen = (None, None)      # (IDL change_seqno, cache generation) last planned
         self.retry = service.Retry(FIRST_RETRY_DELAY)     # and the OVSDB connection
@@ -97,9 +97,9 @@ class Daemon:
 
     # -- the loop -------------------------------------------------------------------
     def _apply(self, events, reset):
-        """One batch from XAPI; a change of the pool's OVN keys runs the plugin's update."""
+        """One batch from XAPI; a change the plugin acts on runs its update (plugin_update)."""
         self.cache.apply(events, reset=reset)
-        self.ovn_pool.check(self.cache)
+        self.plugin_update.check(self.cache, self.idl)
 
     def _ready(self):
         return self.cache.ready and self.idl.has_ever_connected()
@@ -121,7 +121,8 @@ class Daemon:
         now = (self.idl.change_seqno, self.cache.generation)
         self.retry.trying()
         bridges, fakes, ifaces = _idl_rows(self.rows, self.idl)
-        changes = rules.plan(self.cache, bridges, fakes, ifaces)
+        changes = rules.plan(self.cache, bridges, fakes, ifaces,
+                             plugin_update.management_bridge(self.root, self.idl))
         moves = ovn_ports.plan(self.cache, *ovn_ports.rows(self.idl, ifaces, self.cache)) \
             if ovn_ports.wanted(self.cache, self.idl) else []
         if not changes and not moves:

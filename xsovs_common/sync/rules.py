@@ -11,7 +11,10 @@ column's value is ``{key: value or None}`` (None removes the key) and
   network's ``nicira-bridge-id``, else its uuid.  A real bridge also gets
   ``fail_mode`` (network's, else pool's, else standalone) and
   ``other_config:disable-in-band`` (the network's ``vswitch-disable-in-band``;
-  removed when unset).  Bridges XAPI does not know are left alone.
+  removed when unset).  Bridges XAPI does not know are left alone, and so is
+  the management bridge's fail mode: the plugin's ``update`` sets it, with the
+  flows that keep the host reachable when it turns secure
+  (:mod:`.plugin_update` runs it when XAPI's data changes it).
 - ``vifD.N`` and ``tapD.N`` interfaces: the tap gets its vif's four vif-script
   keys; both get ``iface-status`` (the tap ``active`` and the vif
   ``inactive`` while both exist, else ``active``), ``iface-id`` (the VIF's
@@ -46,7 +49,7 @@ def bridge_id(network):
     return network["other_config"].get("nicira-bridge-id") or network["uuid"]
 
 
-def bridge_changes(cache, bridges, fake_bridges, changes):
+def bridge_changes(cache, bridges, fake_bridges, changes, management_bridge=None):
     for br in bridges:
         network = cache.network_of_bridge(br.name)
         if network is None:
@@ -54,7 +57,7 @@ def bridge_changes(cache, bridges, fake_bridges, changes):
         key = ("Bridge", br.uuid)
         _set(changes, key, "external_ids", "bridge-id", bridge_id(network), br.external_ids)
         wanted = fail_mode_of(network, cache.pool())
-        if br.fail_mode != wanted:
+        if br.fail_mode != wanted and br.name != management_bridge:
             changes.setdefault(key, {})["fail_mode"] = wanted
         in_band = disable_in_band(network)
         if in_band.invalid is None:
@@ -110,10 +113,11 @@ def interface_changes(cache, interfaces, changes):
                  _xapi_id(cache.vm(vm_uuid), "nicira-vm-id", vm_uuid, ids.get("vm-id")), ids)
 
 
-def plan(cache, bridges, fake_bridges, interfaces):
-    """Every change OVSDB needs (see the module docstring); ``{}`` when in step."""
+def plan(cache, bridges, fake_bridges, interfaces, management_bridge=None):
+    """Every change OVSDB needs (see the module docstring); ``{}`` when in step.
+    ``management_bridge``: the real bridge of the management interface, if any."""
     changes = {}
-    bridge_changes(cache, bridges, fake_bridges, changes)
+    bridge_changes(cache, bridges, fake_bridges, changes, management_bridge)
     interface_changes(cache, interfaces, changes)
     return changes
 

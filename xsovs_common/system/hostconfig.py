@@ -73,6 +73,13 @@ def host_uuid(root):
     return inventory(root)["INSTALLATION_UUID"]
 
 
+def management_interface(root):
+    """The inventory's ``MANAGEMENT_INTERFACE``: the management PIF's bridge, as
+    XAPI keeps it there (it changes with the management interface); None when
+    the host has none, or no inventory to say so."""
+    return _read(root, paths.INVENTORY, required=False).get("MANAGEMENT_INTERFACE") or None
+
+
 def sysconfig_openvswitch(root):
     """The host's Open vSwitch settings; a missing file or key means the default.
 

@@ -51,21 +51,23 @@ def tmpdir_problem():
     return None
 
 
-def pool_fixture():
-    """A one-host pool: eth0 the static management PIF on xenbr0; the peer is the controller."""
-    builder = PoolBuilder(name_label="demo pool",
-                          other_config={"vswitch-controller-fail-mode": FAIL_MODE})
+def pool_fixture(fail_mode=FAIL_MODE, controller=True):
+    """A one-host pool: eth0 the static management PIF on xenbr0; the peer is the
+    controller (``controller``), the pool's fail mode ``fail_mode`` (None: unset)."""
+    other_config = {"vswitch-controller-fail-mode": fail_mode} if fail_mode else {}
+    builder = PoolBuilder(name_label="demo pool", other_config=other_config)
     builder.host("demo-host", uuid=HOST_UUID, address=HOST_ADDRESS)
     builder.physical_pif(NIC, BRIDGE, management=True, mac=NIC_MAC,
                          ip="%s/%d" % (HOST_ADDRESS, PREFIX_LEN), gateway=PEER_ADDRESS)
-    builder.sdn_controller(protocol="ssl", address=PEER_ADDRESS, port=CONTROLLER_PORT)
+    if controller:
+        builder.sdn_controller(protocol="ssl", address=PEER_ADDRESS, port=CONTROLLER_PORT)
     return builder.build()
 
 
 class SimulatedHost:
     """One XenServer host in a namespace: its NIC to a peer, its root, its XAPI (simulated)."""
 
-    def __init__(self, tag=None, python=None):
+    def __init__(self, tag=None, python=None, fixture=None):
         self.tag = tag or "xsovs-demo-%d" % os.getpid()
         self.python = python or host_python()
         self.workdir = None
@@ -74,7 +76,7 @@ class SimulatedHost:
         self.root = None
         self.controller = None          # sdn.ActiveController on the peer
         self.controller_ca = None
-        self.xapi = Simulator(pool_fixture())
+        self.xapi = Simulator(fixture or pool_fixture())
         self.xapi.python = self.python
 
     # -- build ------------------------------------------------------------------
@@ -88,7 +90,8 @@ class SimulatedHost:
         self.host_ns.run(["ip", "link", "set", NIC, "address", NIC_MAC])
         self.peer_ns.run(["ip", "addr", "add", "%s/%d" % (PEER_ADDRESS, PREFIX_LEN),
                           "dev", PEER_NIC])
-        self.root = FakeRoot(os.path.join(self.workdir, "root"), host_uuid=HOST_UUID)
+        self.root = FakeRoot(os.path.join(self.workdir, "root"))
+        self.root.write_inventory(HOST_UUID, management_interface=BRIDGE)
         self.root.write(paths.SYSCONFIG_OPENVSWITCH,
                         "CONTROLLER_PORT=%d\nTUNNEL_PROTOCOLS='%s'\n"
                         % (CONTROLLER_PORT, TUNNEL_PROTOCOLS))
