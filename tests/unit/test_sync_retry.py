@@ -92,13 +92,13 @@ def test_waiting_and_over_at_a_given_time(clock):
 def test_nothing_is_due_without_a_connection(clock):
     retry = service.Retry(0.1, clock)
     assert not retry.due(True)
-    idl = connected(retry)
+    connected(retry)
     assert retry.due(True) and not retry.due(False)
 
 
 def test_while_a_wait_is_on_a_change_does_not_make_a_try_due(clock):
     retry = service.Retry(0.1, clock)
-    idl = connected(retry)
+    connected(retry)
     retry.refused()
     assert not retry.due(True)
     clock.now += 0.1
