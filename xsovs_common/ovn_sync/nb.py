@@ -87,19 +87,13 @@ class Northbound:
         self.idl.touched = set()
         self.plain = {table: {} for table in TABLES}     # table -> {uuid text: plain row}
         self.names = {table: {} for table in TABLES}     # table -> {UUID: uuid text}
-        # The library has no public setter; every version since 2.6 names it so.
-        self.idl._session.reconnect.set_backoff(MIN_BACKOFF_MS, MAX_BACKOFF_MS)
+        service.set_reconnect_backoff(self.idl, MIN_BACKOFF_MS, MAX_BACKOFF_MS)
         self.txn = None
         self.transactions = 0       # committed with changes, for status and tests
         self.error = None           # the server's reason for the last failed transaction
 
     def connected(self):
-        return self.idl._session.is_connected() and self.idl.has_ever_connected()
-
-    def connection(self):
-        """A number that changes with every new connection (None while disconnected)."""
-        session = self.idl._session
-        return session.get_seqno() if session.is_connected() else None
+        return service.connection_of(self.idl) is not None and self.idl.has_ever_connected()
 
     def read(self):
         """The replica as :class:`~.plan.Nb` plain data (the caller must not change it).
