@@ -36,7 +36,8 @@ from xsovs_dev import ovs as ovsmod
 from xsovs_dev import pki, sdn, toolstack
 from xsovs_dev.fakeroot import FakeRoot
 from xsovs_dev.ovn import central as centralmod
-from xsovs_dev.xapi_sync_run import PY36, SyncDaemon, make_root, wait_for
+from xsovs_dev.pythons import host_python
+from xsovs_dev.xapi_sync_run import SyncDaemon, make_root, wait_for
 from xsovs_dev.xapisim import PoolBuilder, Simulator, client
 
 HOSTS = 3
@@ -72,7 +73,7 @@ class Host:
         self.switch = ovsmod.OvsInstance(os.path.join(workdir, self.name, "ovs"),
                                          vswitchd="dummy").start()
         self.db = ovsdb.Connection(self.switch.socket)
-        python = PY36 if os.path.exists(PY36) else None
+        python = host_python()
         self.sync = SyncDaemon(self.fake.path, make_root(self.fake.path), self.switch, sim_url,
                                python=python)
 

@@ -17,14 +17,14 @@ an ACL), into a fresh NB server; and one such command's latency.
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 
 from xsovs_common.ovn_sync import nb as northbound
 from xsovs_dev import ovn_nb
 from xsovs_dev.ovn_sync_run import OvnSyncDaemon, db_size, nb_state
-from xsovs_dev.xapi_sync_run import PY36, make_root, wait_for
+from xsovs_dev.pythons import DOM0_PYTHON, host_python
+from xsovs_dev.xapi_sync_run import make_root, wait_for
 from xsovs_dev.xapisim import PoolBuilder, Simulator
 
 HOSTS = 3
@@ -215,14 +215,14 @@ def main():
     if reason:
         print("skipped: %s" % reason)
         return
-    python = PY36 if os.path.exists(PY36) else sys.executable
+    python = host_python()
     with tempfile.TemporaryDirectory(prefix="xsovs-bench-ovn-") as tmp:
         sync, state = measure_sync(tmp, python)
         base = measure_baseline(tmp, state)
     lat = sync["latencies"]
     print("pool: %d hosts, %d OVN networks, %d VIFs; NB: %d switches, %d ports, %d ACLs "
           "(daemon on %s)" % (HOSTS, NETWORKS, VIFS, sync["switches"], sync["ports"],
-                              sync["acls"], "Python 3.6" if python == PY36 else "Python 3"))
+                              sync["acls"], "Python 3.6" if python == DOM0_PYTHON else "Python 3"))
     print("first convergence     %7.2f s   %d NB transaction(s), %d XAPI call(s), "
           "%d bytes of NB log" % (sync["first"], sync["transactions"], sync["xapi_calls"],
                                   sync["bytes"]))

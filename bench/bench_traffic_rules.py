@@ -19,7 +19,6 @@ to all 5000 (``XSOVS_BENCH_FULL=1`` runs them all).
 
 import os
 import statistics
-import sys
 import tempfile
 import time
 
@@ -31,7 +30,8 @@ from xsovs_common.net import traffic_rules as tr
 from xsovs_common.net import traffic_flows as tf
 from xsovs_dev import ovs as ovsmod
 from xsovs_dev.fakeroot import FakeRoot
-from xsovs_dev.xapi_sync_run import PY36, SyncDaemon, make_root, wait_for
+from xsovs_dev.pythons import host_python
+from xsovs_dev.xapi_sync_run import SyncDaemon, make_root, wait_for
 from xsovs_dev.xapisim import PoolBuilder, Simulator
 
 PORTS = 1000
@@ -56,7 +56,7 @@ def main():
     if need:
         print("skipped: %s" % need)
         return
-    python = PY36 if os.path.exists(PY36) else sys.executable
+    python = host_python()
     with tempfile.TemporaryDirectory(prefix="xsovs-bench-traffic-") as tmp:
         switch = ovsmod.OvsInstance(os.path.join(tmp, "ovs"), vswitchd="dummy").start()
         builder = PoolBuilder(other_config={tr.OF_FORMAT_KEY: tr.FORMAT_PLUGIN})

@@ -16,14 +16,14 @@ same 1000 VIFs through the real XenAPI client.
 
 import os
 import statistics
-import sys
 import tempfile
 import time
 
 import XenAPI
 
 from xsovs_dev import ovs as ovsmod
-from xsovs_dev.xapi_sync_run import (NET0, PY36, VIF, SyncDaemon, historical_fixture,
+from xsovs_dev.pythons import host_python
+from xsovs_dev.xapi_sync_run import (NET0, VIF, SyncDaemon, historical_fixture,
                                      make_root, vif_script_add, vif_script_ids, wait_for)
 from xsovs_dev.xapisim import Simulator
 
@@ -69,7 +69,7 @@ def main():
     if need:
         print("skipped: %s" % need)
         return
-    python = PY36 if os.path.exists(PY36) else sys.executable
+    python = host_python()
     with tempfile.TemporaryDirectory(prefix="xsovs-bench-sync-") as tmp:
         switch = ovsmod.OvsInstance(os.path.join(tmp, "ovs")).start()
         sim = Simulator(_fixture())

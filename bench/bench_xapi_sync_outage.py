@@ -12,12 +12,12 @@ exists, as on dom0); ROUNDS rounds give median and maximum.
 
 import os
 import statistics
-import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
 from xsovs_dev import ovs as ovsmod
-from xsovs_dev.xapi_sync_run import PY36, catch_up_time
+from xsovs_dev.pythons import host_python
+from xsovs_dev.xapi_sync_run import catch_up_time
 
 OUTAGES = (2, 16)
 ROUNDS = 3
@@ -29,7 +29,7 @@ def main():
     if need:
         print("skipped: %s" % need)
         return
-    python = PY36 if os.path.exists(PY36) else sys.executable
+    python = host_python()
     cases = [(None, 0)] + [(server, seconds) for server in ("xapi", "ovsdb")
                            for seconds in OUTAGES]
     took = {case: [] for case in cases}

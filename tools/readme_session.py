@@ -13,7 +13,7 @@ up.  The lines up to the next ``$`` line are what it printed, stdout and
 stderr together as a terminal shows them.
 
 Only what varies from run to run may differ (:data:`VARYING`): the pool's
-directory (shown as ``/tmp/xsovs-play``), ports, pids, durations; and log
+directory (shown as ``/tmp/xsovs-play``), ports, pids (in JSON too), durations; and log
 lines, which go to syslog where there is one and to stderr where there is
 not, are left out.  ``--update`` rewrites the session's output lines in
 README.md with what ran (review it with ``git diff README.md``); exit
@@ -39,6 +39,7 @@ MARK = "\x1eREADME-SESSION %d\x1e"
 # What may differ between the README and a run: (pattern, what both sides become).
 VARYING = [
     (re.compile(r"\bpid \d+"), "pid N"),
+    (re.compile(r'("[a-z_]*pid": )\d+'), r"\1N"),
     (re.compile(r"\b127\.0\.0\.1:\d+"), "127.0.0.1:PORT"),
     (re.compile(r"\b\d+(\.\d+)? ?(s|ms)\b"), "N s"),
 ]

@@ -20,7 +20,6 @@ from xsovs_dev import toolstack
 from xsovs_dev.xapisim import REPO_ROOT, Simulator
 
 PROGRAM = str(REPO_ROOT / "libexec" / "ovs-xapi-sync")
-PY36 = str(REPO_ROOT / ".venv36" / "bin" / "python")
 
 NET0_UUID = "9b66c68b-a74e-4d34-89a5-20a8ab352d1e"
 NET1_UUID = "e1c9019d-375b-45ac-a441-0255dd2247de"

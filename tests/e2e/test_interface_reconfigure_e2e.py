@@ -18,8 +18,8 @@ import time
 
 import pytest
 
+from tests.support.host_and_peer import PEER_VLAN_PORT, HostAndPeer
 from xsovs_common import paths
-from xsovs_common.actions.commands import interface_reconfigure
 from xsovs_common.net import dbcache
 from xsovs_common.net.model import HostNetwork
 from xsovs_dev import dnsmasq, netns, ovs
@@ -82,12 +82,9 @@ def host_network():
         "other_config": {}}})
 
 
-class Lab:
+class Lab(HostAndPeer):
     def __init__(self, workdir):
-        self.workdir = workdir
-        self.host = netns.Namespace().create()
-        self.peer = netns.Namespace().create()
-        self.instances = []
+        HostAndPeer.__init__(self, workdir)
         # `ip netns exec` shows /etc/netns/NS/* as /etc/*: dhclient-script's
         # resolv.conf stays inside the lab.
         self.etc = "/etc/netns/" + self.host.name
@@ -96,19 +93,9 @@ class Lab:
             pass
 
     def start(self):
-        for i in range(4):
-            netns.veth(self.host, "eth%d" % i, self.peer, "p%d" % i)
-        self.host_ovs = self._ovs("host-ovs", self.host)
-        self.peer_ovs = self._ovs("peer-ovs", self.peer)
-        self.peer_ovs.vsctl(
-            "add-br", "pbr0", "--", "set", "Bridge", "pbr0", "datapath_type=netdev",
-            "--", "add-port", "pbr0", "p0",
-            "--", "add-port", "pbr0", "pv100", "tag=100", "--", "set", "Interface", "pv100",
-            "type=internal",
-            "--", "add-br", "pbr1", "--", "set", "Bridge", "pbr1", "datapath_type=netdev",
-            "--", "add-port", "pbr1", "p1", "--", "add-port", "pbr1", "p2")
-        for device, address in (("pbr0", "untagged"), ("pv100", "vlan"), ("pbr1", "bond"),
-                                ("p3", "dhcp")):
+        self.start_switches(4)
+        for device, address in (("pbr0", "untagged"), (PEER_VLAN_PORT, "vlan"),
+                                ("pbr1", "bond"), ("p3", "dhcp")):
             self.peer.run(["ip", "addr", "add", PEER_ADDRESSES[address] + "/24", "dev",
                            device])
             self.peer.run(["ip", "link", "set", device, "up"])
@@ -122,18 +109,11 @@ class Lab:
         dbcache.write(self.root.file(paths.NETWORK_DBCACHE), host_network())
         return self
 
-    def _ovs(self, name, ns):
-        instance = ovs.OvsInstance(os.path.join(self.workdir, name), vswitchd="netdev",
-                                   netns=ns.name)
-        self.instances.append(instance)
-        return instance.start()
-
     def stop(self):
         """Tear the lab down; returns the pids still running in its namespaces."""
         if hasattr(self, "dhcp"):
             self.dhcp.stop()
-        for instance in self.instances:
-            instance.stop()
+        self.stop_switches()
         leftovers = [netns.kill_processes(ns.name) for ns in (self.host, self.peer)]
         self.host.delete()
         self.peer.delete()
@@ -147,15 +127,7 @@ class Lab:
     # Acting and observing.
 
     def reconfigure(self, *argv, env=None):
-        saved = dict(os.environ)
-        os.environ.update(OVS_RUNDIR=self.host_ovs.rundir, XSOVS_DATAPATH_TYPE="netdev")
-        os.environ.update(env or {})
-        try:
-            return interface_reconfigure.main(["--root-prefix", self.root.path, "--no-syslog"]
-                                             + list(argv))
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
+        return self.interface_reconfigure(self.root.path, *argv, env=env)
 
     def pings(self, address, within=8.0):
         deadline = time.time() + within

@@ -9,14 +9,14 @@ packets pass.
 """
 
 import os
-import sys
 import time
 
 import pytest
 
 from xsovs_dev import netns, ovs
 from xsovs_dev.skips import need
-from xsovs_dev.xapi_sync_run import (MAC, NET0, PY36, VIF, VIF_UUID, SyncDaemon,
+from xsovs_dev.pythons import host_python
+from xsovs_dev.xapi_sync_run import (MAC, NET0, VIF, VIF_UUID, SyncDaemon,
                                      historical_fixture, make_root, vif_script_add,
                                      vif_script_ids, wait_for)
 from xsovs_dev.xapisim import Simulator
@@ -35,7 +35,7 @@ def lab(netns_ok, tmp_path):
     try:
         instance.start()
         sim.start()
-        python = PY36 if os.path.exists(PY36) else sys.executable
+        python = host_python()
         daemon = SyncDaemon(str(tmp_path), make_root(str(tmp_path / "root")), instance,
                             sim.url, python=python).start()
         yield host, vm, instance, sim

@@ -21,12 +21,11 @@ from xsovs_common.ovs.changes import ChangeSet
 from xsovs_common.ovs.snapshot import Snapshot
 from xsovs_common.xapi import session as xapi, network as xapi_network
 from xsovs_common.ovs.mgmt_flows import COOKIE
-from xsovs_dev.skips import need
+from xsovs_dev.skips import python36
 from xsovs_dev.xapisim import PoolBuilder, Simulator
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXECUTABLE = os.path.join(REPO, "libexec", "interface-reconfigure")
-PY36 = os.path.join(REPO, ".venv36", "bin", "python")
 STUBS = ("ip", "ethtool", "dhclient", "sysctl", "update-issue")
 HOST1 = "00000002-0000-4000-8000-000000000001"
 
@@ -575,12 +574,11 @@ def test_pif_uuid_logs_in_locally(host):
 
 
 def test_under_python_36(host):
-    need(None if os.path.exists(PY36) else "no Python 3.6 virtualenv .venv36 (make setup)")
     host.write_cache()
-    result = host.execute("--force", "xapi3", "up", python=PY36)
+    result = host.execute("--force", "xapi3", "up", python=python36())
     assert result.returncode == 0, result.stderr
     assert host.bridges() == ["xapi1", "xapi3"]
-    assert host.execute("--force", "xapi3", "down", python=PY36).returncode == 0
+    assert host.execute("--force", "xapi3", "down", python=python36()).returncode == 0
     assert host.bridges() == []
 
 

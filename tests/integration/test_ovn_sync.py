@@ -15,12 +15,12 @@ import time
 import pytest
 
 from tests.support.ovn_sync import (ALLOW_ICMP, DENY_SSH, DROP_NET, OVN, POOL_A, POOL_B, RULES,
-                                    in_step, pool, py36, refusals, run,
+                                    in_step, pool, refusals, run,
                                     schema_before_allow_stateless, sims, uuid_of, until_state,
                                     vif_ref)
 from xsovs_dev import ovn_nb
 from xsovs_dev.ovn_sync_run import OvnSyncDaemon, db_size, nb_state
-from xsovs_dev.skips import need
+from xsovs_dev.skips import need, python36
 from xsovs_dev.xapi_sync_run import make_root, wait_for
 
 __all__ = ["run", "sims"]     # fixtures
@@ -403,7 +403,7 @@ def test_detach_pidfile_status_and_exit(nb, sims, tmp_path):
     b = pool(nb.remote)
     sim = sims(b.build())
     daemon = OvnSyncDaemon(str(tmp_path / "d"), make_root(str(tmp_path / "root")), sim.url,
-                           python=py36(), extra=["--detach"])
+                           python=python36(), extra=["--detach"])
     daemon.start()
     assert daemon.proc.wait(timeout=20) == 0          # the parent returns once detached
     assert wait_for(lambda: os.path.exists(daemon.pidfile), timeout=10)

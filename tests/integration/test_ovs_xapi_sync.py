@@ -12,16 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from xsovs_dev import ovs as ovsmod
-from xsovs_dev.skips import need
-from xsovs_dev.xapi_sync_run import (MAC, NET0, NET0_UUID, NET1_UUID, PY36, VIF, VIF_UUID,
+from xsovs_dev.skips import need, python36
+from xsovs_dev.xapi_sync_run import (MAC, NET0, NET0_UUID, NET1_UUID, VIF, VIF_UUID,
                                      VM, VM_UUID, SyncDaemon, historical_fixture, make_root,
                                      catch_up_time, vif_script_add, vif_script_ids, wait_for)
 from xsovs_dev.xapisim import Simulator
-
-
-def py36():
-    need(None if os.path.exists(PY36) else "no Python 3.6 virtualenv (make setup-venv36)")
-    return PY36
 
 
 @pytest.fixture
@@ -47,7 +42,7 @@ def daemon(tmp_path, ovsdb, sim):
 
     def start(python=None, cookie=True, extra=()):
         root = make_root(str(tmp_path / "root"), cookie=cookie)
-        d = SyncDaemon(str(tmp_path), root, ovsdb, sim.url, python=python or py36(),
+        d = SyncDaemon(str(tmp_path), root, ovsdb, sim.url, python=python or python36(),
                        extra=extra).start()
         started.append(d)
         return d
@@ -91,7 +86,7 @@ VIF_IDS = ('{attached-mac="00:11:22:33:44:55", iface-id="custom iface ID", iface
 
 @pytest.mark.parametrize("python", ["py36", "current"])
 def test_historical_two_bridges_vif_then_tap_added_and_removed(ovsdb, daemon, python):
-    daemon(python=py36() if python == "py36" else sys.executable)
+    daemon(python=python36() if python == "py36" else sys.executable)
     vsctl(ovsdb, "add-br", "xenbr0", "--", "add-br", "xenbr1")
     until(ovsdb, "Bridge", "xenbr1", "fail_mode", "secure")
     until(ovsdb, "Bridge", "xenbr0", "fail_mode", "secure")
@@ -262,7 +257,7 @@ def test_in_step_soon_after_either_server_returns(tmp_path):
     The four run at once (daemons of their own), so the suite pays 16 s once.
     """
     need(ovsmod.available())
-    python = py36()
+    python = python36()
     cases = [(server, seconds) for server in ("xapi", "ovsdb") for seconds in (2, 16)]
     with ThreadPoolExecutor(len(cases)) as pool:
         running = {case: pool.submit(catch_up_time, str(tmp_path / ("%s-%d" % case)),
@@ -333,7 +328,7 @@ def test_usage_error_without_traceback(tmp_path):
     import subprocess
     from xsovs_dev.xapi_sync_run import PROGRAM
     from xsovs_dev.xapisim import REPO_ROOT
-    result = subprocess.run([py36(), PROGRAM, "--no-such-option"], stdout=subprocess.PIPE,
+    result = subprocess.run([python36(), PROGRAM, "--no-such-option"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, universal_newlines=True,
                             env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)))
     assert result.returncode == 2

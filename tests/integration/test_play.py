@@ -7,16 +7,16 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 import pytest
 
 from xsovs_common import paths
 from xsovs_dev import ovs, pki, sdn
-from xsovs_dev.demo.host import host_python
 from xsovs_dev.play import pool as play_pool, shell
+from xsovs_dev.pythons import host_python
 from xsovs_dev.skips import need
-from xsovs_dev.xapisim import REPO_ROOT
+from xsovs_dev.xapi_sync_run import wait_for
+from xsovs_dev.xapisim import REPO_ROOT, client
 
 PLUGIN = "openvswitch-cfg-update"
 LIBEXEC = REPO_ROOT / "libexec"
@@ -204,32 +204,44 @@ def test_env_exports_the_pools_datapath_for_bridges_made_by_hand(pool):
                           check=True).stdout.strip() == "netdev"
 
 
-def test_ovs_xapi_sync_on_a_play_host_finds_xapi_started(pool):
-    """It waits for XAPI's start-up cookie: a play host has it, so it gets to work."""
+def test_each_play_host_runs_ovs_xapi_sync_as_its_unit_does(pool):
+    """Detached, its pid file where ovs-appctl and the plugin look, following XAPI: a change
+    of a network's record reaches that host's bridge; status shows its traffic rules."""
+    for name in sorted(pool["hosts"]):
+        root = os.path.join(pool["dir"], name)
+        with open(root + paths.OVS_RUNDIR + "/ovs-xapi-sync.pid") as handle:
+            pid = int(handle.read())
+        with open("/proc/%d/cmdline" % pid, "rb") as handle:
+            argv = handle.read().decode().split("\0")
+        assert "--root-prefix=" + root in argv and "--detach" in argv
+        report = json.loads(call(pool, name, "status").stdout)["traffic_rules"]
+        db = "--db=unix:%s%s/db.sock" % (root, paths.OVS_RUNDIR)
+        bridges = subprocess.run(["ovs-vsctl", db, "--bare", "--columns=name", "list", "Bridge"],
+                                 capture_output=True, text=True, check=True).stdout.split()
+        assert sorted(report["bridges"]) == sorted(bridges) and report["ports"] == []
     root = os.path.join(pool["dir"], "host3")
     socket_path = root + paths.OVS_RUNDIR + "/db.sock"
 
     def bridge_id():
-        return subprocess.run(["ovs-vsctl", "--db=unix:" + socket_path, "--if-exists", "get",
-                               "Bridge", "xenbr0", "external_ids:bridge-id"],
-                              capture_output=True, text=True).stdout.strip().strip('"')
+        return subprocess.run(["ovs-vsctl", "--db=unix:" + socket_path, "br-get-external-id",
+                               "xenbr0", "bridge-id"], capture_output=True, text=True,
+                              check=True).stdout.strip()
     network = subprocess.run(["ovs-vsctl", "--db=unix:" + socket_path, "br-get-external-id",
                               "xenbr0", "xs-network-uuids"], capture_output=True, text=True,
                              check=True).stdout.strip()
-    assert network and bridge_id() == ""
-    daemon = subprocess.Popen([host_python(), str(LIBEXEC / "ovs-xapi-sync"), "--root-prefix",
-                               root], env=_env(XSOVS_XAPI_URL=pool["url"]),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert bridge_id() == network                          # written before up returned
+    session = client.session(pool["url"])
+    session.xenapi.login_with_password("root", "")
     try:
-        deadline = time.monotonic() + 60
-        while bridge_id() != network and time.monotonic() < deadline \
-                and daemon.poll() is None:
-            time.sleep(0.2)
-        assert bridge_id() == network
+        ref = session.xenapi.network.get_by_uuid(network)
+        session.xenapi.network.add_to_other_config(ref, "nicira-bridge-id", "play-bridge")
+        try:
+            assert wait_for(lambda: bridge_id() == "play-bridge", timeout=30)
+        finally:
+            session.xenapi.network.remove_from_other_config(ref, "nicira-bridge-id")
+        assert wait_for(lambda: bridge_id() == network, timeout=30)
     finally:
-        daemon.terminate()
-        _, stderr = daemon.communicate(timeout=30)
-    assert "waiting for" not in stderr
+        session.xenapi.session.logout()
 
 
 def test_set_manager_opens_a_tls_session_with_the_hosts_xapi_ssl_pem(pool, tmp_path):

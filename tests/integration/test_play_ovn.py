@@ -60,6 +60,8 @@ def test_up_ovn_gives_a_central_and_three_chassis_and_down_takes_it_all(tmp_path
                                 capture_output=True, text=True, timeout=120)
         report = json.loads(status.stdout)
         assert report["in_step"] and report["ovn"]["ovn_controller"] == "running"
+        # ovs-xapi-sync runs there too (it would move VIFs of the OVN network to br-int).
+        assert "xenbr0" in report["traffic_rules"]["bridges"], report["traffic_rules"]
 
         down = play("down", "--dir", directory, env=env)
         assert down.returncode == 0, down.stderr

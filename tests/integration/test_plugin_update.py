@@ -10,7 +10,8 @@ from tests.support.plugin_host import (BOND_OTHER_CONFIG, NEW_PLUGIN, PLUGIN, Ho
 from xsovs_common import paths
 from xsovs_common.net import dbcache
 from xsovs_common.ovs import mgmt_flows
-from xsovs_dev.xapisim import REPO_ROOT, Simulator
+from xsovs_dev import skips
+from xsovs_dev.xapisim import Simulator
 
 
 @pytest.fixture
@@ -348,8 +349,7 @@ def test_set_manager(host):
 
 
 def test_runs_on_python_36(host):
-    python36 = REPO_ROOT / ".venv36" / "bin" / "python"
-    host.sim.python = str(python36)
+    host.sim.python = skips.python36()
     host.x.pool.set_vswitch_controller("192.0.2.5")
     outcome = host.last_result()
     assert outcome["Status"] == "Success", host.sim.plugin_calls[-1].stderr

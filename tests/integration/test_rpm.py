@@ -13,7 +13,7 @@ import pytest
 from tests.support.rpm_root import unit_assignments
 from tools import build_rpm
 from xsovs_common.system import hostconfig
-from xsovs_dev.skips import need
+from xsovs_dev.skips import need, python36
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -28,7 +28,6 @@ if "xsovs-xapi-sync.service" in UNITS:
     DROPINS.append(UNITDIR + "/openvswitch-xapi-sync.service.d/xsovs.conf")
 CONFIG = ["/etc/sysconfig/xsovs", "/etc/logrotate.d/xsovs", "/etc/rsyslog.d/xsovs.conf"]
 RPMFILE_CONFIG, RPMFILE_DOC, RPMFILE_NOREPLACE = 1, 2, 16
-PY36 = os.path.join(REPO, ".venv36", "bin", "python")
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +173,7 @@ def test_units_order_the_boot(installed):
 
 
 def test_installed_tree_runs_on_python36(installed, tmp_path):
-    need(None if os.path.exists(PY36) else "no .venv36 (run make setup)")
+    python = python36()
     root = installed
     with open(str(root) + "/etc/sysconfig/xsovs") as handle:
         sysconfig = hostconfig.parse_shell_vars(handle.read())
@@ -185,13 +184,13 @@ def test_installed_tree_runs_on_python36(installed, tmp_path):
     host = tmp_path / "sim"
     (host / "etc" / "xensource").mkdir(parents=True)
     (host / "etc" / "xensource" / "network.conf").write_text("bridge\n")
-    result = subprocess.run([PY36, str(root) + LIBEXEC + "/openvswitch-boot",
+    result = subprocess.run([python, str(root) + LIBEXEC + "/openvswitch-boot",
                              "--root-prefix", str(host), "start"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             universal_newlines=True, cwd=str(tmp_path))
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
     probe = "import xsovs_common.actions.boot as b; print(b.__file__)"
-    modules = subprocess.run([PY36, "-c", probe],
+    modules = subprocess.run([python, "-c", probe],
                              env=env, stdout=subprocess.PIPE, universal_newlines=True,
                              cwd=str(tmp_path), check=True).stdout.strip()
     assert modules == str(root) + SITELIB + "/xsovs_common/actions/boot.py"

@@ -15,12 +15,13 @@ import XenAPI
 
 from tests.support import traffic_host as th
 from tests.support.traffic_host import rule, stored
+from xsovs_common.net import sdncontroller_args as calls
 from xsovs_common.net import traffic_rules as tr
 from xsovs_common.net import traffic_flows as tf
 from xsovs_dev import ovs as ovsmod
 from xsovs_dev.fakeroot import FakeRoot
-from xsovs_dev.skips import need
-from xsovs_dev.xapi_sync_run import PY36, SyncDaemon, make_root, wait_for
+from xsovs_dev.skips import need, python36
+from xsovs_dev.xapi_sync_run import SyncDaemon, make_root, wait_for
 from xsovs_dev.xapisim import PoolBuilder, Simulator, client
 
 DENY_SSH = rule(False, "TCP", 22, "10.0.0.0/8", "to")
@@ -70,7 +71,7 @@ class Rig:
         self.x = self.session.xenapi
         self.host_ref = self.x.host.get_by_uuid(self.host_uuid)
         self.daemon = SyncDaemon(workdir, self.fake.path, self.ovs, self.sim.url,
-                                 python=PY36).start()
+                                 python=python36()).start()
 
     def stop(self):
         """Stop everything started (also after a failed start); the daemon's exit status."""
@@ -154,7 +155,7 @@ class Rig:
 @pytest.fixture
 def rig(tmp_path):
     need(ovsmod.available())
-    need(None if os.path.exists(PY36) else "no Python 3.6 virtualenv (make setup-venv36)")
+    python36()
     made = []
 
     def make(vifs):
@@ -372,37 +373,37 @@ def test_xen_orchestras_call_sequence(rig):
     r.set_network_rules("xenbr0", None)
     # A network rule where this host has no VIF port: the vendor's "no rules" answer.
     details = r.failure("add-rule", dict(net_args, bridge="xapi7"))
-    assert details[0] == tr.E_PORTS, details
+    assert details[0] == calls.E_PORTS, details
     # XO's probe for cookie support: refused in the parser, naming the cookie.
     details = r.failure("del-rule", {"bridge": "xenbr0", "mac": "00:00:00:00:00:00",
                                      "direction": "to", "protocol": "ip",
                                      "ipRange": "255.255.255.255", "cookie": "not-a-cookie"})
-    assert details[0] == tr.E_PARSER and "cookie" in details[1]
+    assert details[0] == calls.E_PARSER and "cookie" in details[1]
 
 
 BAD_CALLS = [
-    ("add-rule", {}, tr.E_PARSER),
-    ("add-rule", {"bridge": "xenbr0"}, tr.E_PARSER),
+    ("add-rule", {}, calls.E_PARSER),
+    ("add-rule", {"bridge": "xenbr0"}, calls.E_PARSER),
     ("add-rule", {"bridge": "xenbr0", "allow": "maybe", "protocol": "tcp", "port": "22",
-                  "ipRange": "10.0.0.0/8", "direction": "to"}, tr.E_PARSER),
+                  "ipRange": "10.0.0.0/8", "direction": "to"}, calls.E_PARSER),
     ("add-rule", {"bridge": "xenbr0", "allow": "false", "protocol": "tcp",
-                  "ipRange": "10.0.0.0/8", "direction": "to"}, tr.E_PARAMS),
+                  "ipRange": "10.0.0.0/8", "direction": "to"}, calls.E_PARAMS),
     ("add-rule", {"bridge": "xenbr0", "allow": "false", "protocol": "sctp", "port": "22",
-                  "ipRange": "10.0.0.0/8", "direction": "to"}, tr.E_PARSER),
+                  "ipRange": "10.0.0.0/8", "direction": "to"}, calls.E_PARSER),
     ("add-rule", {"bridge": "xenbr0", "allow": "false", "protocol": "ip",
-                  "ipRange": "10.0.0.0/99", "direction": "to"}, tr.E_PARSER),
+                  "ipRange": "10.0.0.0/99", "direction": "to"}, calls.E_PARSER),
     ("add-rule", {"bridge": "xenbr0; rm -rf /", "allow": "false", "protocol": "ip",
-                  "ipRange": "10.0.0.0/8", "direction": "to"}, tr.E_PARSER),
+                  "ipRange": "10.0.0.0/8", "direction": "to"}, calls.E_PARSER),
     ("add-rule", {"bridge": "xenbr0", "mac": "02:00:00:00:00:0g", "allow": "false",
-                  "protocol": "ip", "ipRange": "10.0.0.0/8", "direction": "to"}, tr.E_PARSER),
+                  "protocol": "ip", "ipRange": "10.0.0.0/8", "direction": "to"}, calls.E_PARSER),
     ("add-rule", {"bridge": "nosuchbr0", "allow": "false", "protocol": "ip",
-                  "ipRange": "10.0.0.0/8", "direction": "to"}, tr.E_OVSCALL),
+                  "ipRange": "10.0.0.0/8", "direction": "to"}, calls.E_OVSCALL),
     ("del-rule", {"bridge": "xenbr0", "protocol": "udp", "ipRange": "10.0.0.0/8",
-                  "direction": "sideways", "port": "1"}, tr.E_PARSER),
+                  "direction": "sideways", "port": "1"}, calls.E_PARSER),
     ("del-rule", {"bridge": "xenbr0", "protocol": "udp", "ipRange": "10.0.0.0/8",
-                  "direction": "to", "port": "1", "cookie": "0x" + "f" * 17}, tr.E_PARSER),
-    ("dump-flows", {}, tr.E_PARSER),
-    ("dump-flows", {"bridge": "nosuchbr0"}, tr.E_OVSCALL),
+                  "direction": "to", "port": "1", "cookie": "0x" + "f" * 17}, calls.E_PARSER),
+    ("dump-flows", {}, calls.E_PARSER),
+    ("dump-flows", {"bridge": "nosuchbr0"}, calls.E_OVSCALL),
 ]
 
 
@@ -426,7 +427,7 @@ def test_plugin_calls_fail_clearly_without_the_daemon(rig):
     r.until(lambda: r.daemon.appctl("traffic-rules/show").returncode == 0)
     assert r.daemon.stop() == 0
     details = r.failure("add-rule", xo_vif_args(r, 1, False, "ICMP", "10.0.0.1", "to"))
-    assert details[0] == tr.E_OVSCALL and "xsovs-xapi-sync" in details[1]
+    assert details[0] == calls.E_OVSCALL and "xsovs-xapi-sync" in details[1]
     assert json.loads(r.call("dump-flows", {"bridge": "xenbr0"}))["returncode"] == 0
     assert "error" in r.traffic_status()
     r.daemon.start()

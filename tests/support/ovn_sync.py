@@ -5,14 +5,13 @@ Shared by tests/integration/test_ovn_sync*.py (import the fixtures ``run`` and
 """
 
 import json
-import os
 
 import pytest
 
 from xsovs_dev.ovn_nb import NB_SCHEMA
 from xsovs_dev.ovn_sync_run import OvnSyncDaemon, nb_state
-from xsovs_dev.skips import need
-from xsovs_dev.xapi_sync_run import PY36, make_root, wait_for
+from xsovs_dev.skips import python36
+from xsovs_dev.xapi_sync_run import make_root, wait_for
 from xsovs_dev.xapisim import PoolBuilder, Simulator
 
 POOL_A = "00000001-0000-4000-8000-0000000000aa"
@@ -24,11 +23,6 @@ POOL_B = "00000001-0000-4000-8000-0000000000bb"
 OVN = {"xsovs:ovn": "true"}
 
 
-def py36():
-    need(None if os.path.exists(PY36) else "no Python 3.6 virtualenv (make setup-venv36)")
-    return PY36
-
-
 @pytest.fixture
 def run(tmp_path):
     """``run(sim, name="a", root=None)``: a started daemon (dom0's Python), stopped afterwards."""
@@ -37,7 +31,7 @@ def run(tmp_path):
     def start(sim, name="a", root=None, python=None):
         root = root or make_root(str(tmp_path / ("root-" + name)))
         daemon = OvnSyncDaemon(str(tmp_path / name), root, sim.url,
-                               python=python or py36()).start()
+                               python=python or python36()).start()
         started.append(daemon)
         return daemon
 

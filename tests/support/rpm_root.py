@@ -14,9 +14,9 @@ import os
 import shutil
 import stat
 import subprocess
-import sys
 import xmlrpc.client
 
+from xsovs_dev.pythons import host_python
 from xsovs_dev.skips import need
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -35,7 +35,6 @@ SAVED = "/var/lib/xsovs/vendor-files"
 VENDOR_MARKER = "/var/run/openvswitch.booted"
 CALLS = "/var/log/systemctl.calls"
 ACTIVE = "/run/systemctl-standin"
-PY36 = os.path.join(REPO, ".venv36", "bin", "python")
 REAL_XENAPI = os.path.join(REPO, ".venv36", "lib", "python3.6", "site-packages",
                            "XenAPI", "XenAPI.py")
 TARGETS = [name for name in ("sysinit.target", "basic.target", "shutdown.target",
@@ -336,7 +335,7 @@ class Host:
     def run_plugin(self, host_path, fn):
         """Run a plugin path of the root as XAPI does; its stdout."""
         target = self.path(self.link(host_path)) if self.link(host_path) else self.path(host_path)
-        python = PY36 if os.path.exists(PY36) else sys.executable
+        python = host_python()
         call = xmlrpc.client.dumps(("OpaqueRef:NULL", {}), methodname=fn)
         env = dict(os.environ, PYTHONPATH=self.path(SITELIB), XSOVS_LOG="stderr",
                    XSOVS_ROOT=self.root)

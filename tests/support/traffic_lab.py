@@ -4,15 +4,15 @@ tests/e2e/test_traffic_rules_e2e.py), plugged and driven as xenopsd and XAPI do.
 import json
 import os
 import subprocess
-import sys
 import time
 
 from tests.support import traffic_host as th
-from xsovs_common.actions.commands import interface_reconfigure
+from tests.support.host_and_peer import PEER_VLAN_PORT, HostAndPeer
 from xsovs_common.net import traffic_rules as tr
-from xsovs_dev import netns, ovs, toolstack
+from xsovs_dev import netns, toolstack
 from xsovs_dev.fakeroot import FakeRoot
-from xsovs_dev.xapi_sync_run import PY36, SyncDaemon, make_root, wait_for
+from xsovs_dev.pythons import host_python
+from xsovs_dev.xapi_sync_run import SyncDaemon, make_root, wait_for
 from xsovs_dev.xapisim import PoolBuilder, Simulator, client
 
 PEER = {"xenbr0": "192.0.2.1", "xapi2": "198.51.100.1", "xapi1": "203.0.113.1"}
@@ -20,7 +20,7 @@ SECOND_PEER = "192.0.2.2"
 PEER6, VM6 = "2001:db8::1", "2001:db8::11"          # on xenbr0's segment, with VM 1
 VMS = {1: ("xenbr0", "192.0.2.11"), 2: ("xapi2", "198.51.100.11"), 3: ("xapi1", "203.0.113.11")}
 DENIED, ALLOWED = 5001, 5002
-PYTHON = PY36 if os.path.exists(PY36) else sys.executable
+PYTHON = host_python()
 
 
 def pool():
@@ -39,31 +39,19 @@ def tx_off(ns, device):
     ns.run(["ethtool", "-K", device, "tx", "off"], check=False)
 
 
-class Lab:
+class Lab(HostAndPeer):
     def __init__(self, workdir):
-        self.workdir = workdir
-        self.host = netns.Namespace().create()
-        self.peer = netns.Namespace().create()
+        HostAndPeer.__init__(self, workdir)
         self.vms = {}
         self.procs = []
-        self.instances = []
 
     def start(self):
+        self.start_switches(3)
         for i in range(3):
-            netns.veth(self.host, "eth%d" % i, self.peer, "p%d" % i)
             tx_off(self.host, "eth%d" % i)
             tx_off(self.peer, "p%d" % i)
-        self.host_ovs = self._ovs("host-ovs", self.host)
-        self.peer_ovs = self._ovs("peer-ovs", self.peer)
-        self.peer_ovs.vsctl(
-            "add-br", "pbr0", "--", "set", "Bridge", "pbr0", "datapath_type=netdev",
-            "--", "add-port", "pbr0", "p0",
-            "--", "add-port", "pbr0", "pv100", "tag=100", "--", "set", "Interface", "pv100",
-            "type=internal",
-            "--", "add-br", "pbr1", "--", "set", "Bridge", "pbr1", "datapath_type=netdev",
-            "--", "add-port", "pbr1", "p1", "--", "add-port", "pbr1", "p2")
         for device, addresses in (("pbr0", [PEER["xenbr0"], SECOND_PEER]),
-                                  ("pv100", [PEER["xapi2"]]), ("pbr1", [PEER["xapi1"]])):
+                                  (PEER_VLAN_PORT, [PEER["xapi2"]]), ("pbr1", [PEER["xapi1"]])):
             for address in addresses:
                 self.peer.run(["ip", "addr", "add", address + "/24", "dev", device])
             self.peer.run(["ip", "link", "set", device, "up"])
@@ -103,12 +91,6 @@ class Lab:
         return SyncDaemon(self.workdir, self.root.path, self.host_ovs, xapi_url or self.sim.url,
                           python=PYTHON).start()
 
-    def _ovs(self, name, ns):
-        instance = ovs.OvsInstance(os.path.join(self.workdir, name), vswitchd="netdev",
-                                   netns=ns.name)
-        self.instances.append(instance)
-        return instance.start()
-
     def _serve(self, argv):
         self.procs.append(subprocess.Popen(["ip", "netns", "exec", self.peer.name] + argv,
                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
@@ -117,16 +99,9 @@ class Lab:
         return os.path.join(self.workdir, "udp-%d.log" % port)
 
     def reconfigure(self, pif):
-        saved = dict(os.environ)
-        os.environ.update(OVS_RUNDIR=self.host_ovs.rundir, XSOVS_DATAPATH_TYPE="netdev",
-                          XSOVS_XAPI_URL=self.sim.url)
-        try:
-            assert interface_reconfigure.main(
-                ["--root-prefix", self.root.path, "--no-syslog", "--session",
-                 self.session._session, "--pif", pif, "up"]) == 0
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
+        assert self.interface_reconfigure(self.root.path, "--session", self.session._session,
+                                          "--pif", pif, "up",
+                                          env={"XSOVS_XAPI_URL": self.sim.url}) == 0
 
     def make_vm(self, n, address):
         vm = netns.Namespace().create()
@@ -221,8 +196,7 @@ class Lab:
             proc.wait()
         if getattr(self, "sim", None):
             self.sim.stop()
-        for instance in self.instances:
-            instance.stop()
+        self.stop_switches()
         leftovers = [netns.kill_processes(ns.name) for ns in
                      [self.host, self.peer] + list(self.vms.values())]
         for ns in [self.host, self.peer] + list(self.vms.values()):

@@ -23,6 +23,7 @@ More prose.
 
     $ fourth
     pid 123 on 127.0.0.1:4567 in 0.4 s
+      "vswitchd_pid": 4242
 
 ## Test
 
@@ -36,16 +37,18 @@ def test_the_session_is_the_prompted_blocks_of_the_section():
         ("first", ["one", "two", ""]),
         ("second", []),
         ("third", ["", "three"]),
-        ("fourth", ["pid 123 on 127.0.0.1:4567 in 0.4 s"]),
+        ("fourth", ["pid 123 on 127.0.0.1:4567 in 0.4 s", '  "vswitchd_pid": 4242']),
     ]
     assert README[steps[0].first] == "    one"
 
 
 def test_only_what_varies_may_differ():
     steps = rs.session(README)
-    same = [["one", "two"], [], ["", "three"], ["pid 9 on 127.0.0.1:80 in 12 s"]]
+    same = [["one", "two"], [], ["", "three"],
+            ["pid 9 on 127.0.0.1:80 in 12 s", '  "vswitchd_pid": 7']]
     assert rs.differences(steps, same) == ""
-    changed = [["one", "TWO"], [], ["", "three"], ["pid 9 on 127.0.0.2:80 in 12 s"]]
+    changed = [["one", "TWO"], [], ["", "three"],
+               ["pid 9 on 127.0.0.2:80 in 12 s", '  "vswitchd_pid": 7']]
     diff = rs.differences(steps, changed)
     assert "$ first   (README.md line 9)" in diff and "-two" in diff and "+TWO" in diff
     assert "$ fourth" in diff and "$ second" not in diff

@@ -6,7 +6,7 @@ import xmlrpc.client
 import pytest
 
 from xsovs_common.actions import sdncontroller
-from xsovs_common.net import traffic_rules as tr
+from xsovs_common.net import sdncontroller_args as calls
 from xsovs_common.xapi import plugin
 
 
@@ -18,13 +18,13 @@ def answer(fn, args, capsys):
 
 
 @pytest.mark.parametrize("fn,args,code", [
-    ("add-rule", {}, tr.E_PARSER),
+    ("add-rule", {}, calls.E_PARSER),
     ("add-rule", {"bridge": "xenbr0", "allow": "false", "protocol": "udp",
-                  "ipRange": "10.0.0.0/8", "direction": "to"}, tr.E_PARAMS),
+                  "ipRange": "10.0.0.0/8", "direction": "to"}, calls.E_PARAMS),
     ("del-rule", {"bridge": "xenbr0", "protocol": "ip", "ipRange": "1.2.3.4",
-                  "direction": "to", "cookie": "not-a-cookie"}, tr.E_PARSER),
-    ("dump-flows", {}, tr.E_PARSER),
-    ("dump-flows", {"bridge": "xenbr0", "extra": "1"}, tr.E_PARSER),
+                  "direction": "to", "cookie": "not-a-cookie"}, calls.E_PARSER),
+    ("dump-flows", {}, calls.E_PARSER),
+    ("dump-flows", {"bridge": "xenbr0", "extra": "1"}, calls.E_PARSER),
 ])
 def test_bad_arguments_answer_the_vendors_code_and_reason(fn, args, code, capsys, tmp_path,
                                                           monkeypatch):
@@ -47,5 +47,5 @@ def test_no_daemon_is_a_clear_failure(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("XSOVS_ROOT", str(tmp_path))
     reply = answer("add-rule", {"bridge": "xenbr0", "allow": "false", "protocol": "icmp",
                                 "ipRange": "10.0.0.1", "direction": "to"}, capsys)
-    assert reply["ErrorDescription"][0] == tr.E_OVSCALL
+    assert reply["ErrorDescription"][0] == calls.E_OVSCALL
     assert "xsovs-xapi-sync" in reply["ErrorDescription"][1]

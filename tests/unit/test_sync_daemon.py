@@ -69,12 +69,12 @@ def test_ovsdb_is_tried_again_every_second(unconnected):
 def test_a_new_ovsdb_connection_ends_the_retry_wait(unconnected, monkeypatch):
     d = unconnected
     session = d.idl._session
-    d.retry_at, d.retry_delay, d.seen = float("inf"), 5.0, (3, 4)
+    d.retry.at, d.retry.delay, d.seen = float("inf"), 5.0, (3, 4)
     d._note_connection()                      # still away: the wait stands
-    assert (d.connection, d.retry_at, d.seen) == (None, float("inf"), (3, 4))
+    assert (d.retry.connection, d.retry.at, d.seen) == (None, float("inf"), (3, 4))
     monkeypatch.setattr(session, "is_connected", lambda: True)
     d._note_connection()
-    assert (d.retry_at, d.retry_delay, d.seen) == (None, 0.0, (None, None))
-    d.retry_at = float("inf")
+    assert (d.retry.at, d.retry.delay, d.seen) == (None, 0.0, (None, None))
+    d.retry.at = float("inf")
     d._note_connection()                      # the same connection: a refusal's wait stands
-    assert d.retry_at == float("inf")
+    assert d.retry.at == float("inf")

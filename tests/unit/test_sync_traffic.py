@@ -250,10 +250,10 @@ def test_failure_retries_with_backoff(rig, tmp_path):
     failures = rules.sync(cache, switch())
     assert "not a bridge" in failures["xenbr0"]
     state = next(iter(rules.bridges.values()))
-    assert state.retry_at == clock.now + 0.1
+    assert state.retry.at == clock.now + traffic.FIRST_RETRY_DELAY
     assert rules.sync(cache, switch()) == {}           # not yet due
     recorder.fail = False
-    clock.now += 0.1
+    clock.now += traffic.FIRST_RETRY_DELAY
     assert rules.sync(cache, switch()) == {}
     assert recorder.bundles[-1][1][0] == "delete cookie=" + tf.ALL_COOKIES
     assert traffic_commands.report(rules)["bridges"]["xenbr0"]["error"] is None

@@ -23,7 +23,7 @@ import json
 
 from .. import paths
 from ..errors import Error
-from ..net import traffic_rules as tr
+from ..net import sdncontroller_args as calls
 from ..ovs import transaction
 from ..ovs.snapshot import Snapshot
 from ..system import process
@@ -64,8 +64,8 @@ def _to_daemon(root, function, args):
     refusal = _refusal(said)
     if refusal is not None:
         raise refusal
-    raise tr.PluginArgumentError(tr.E_OVSCALL, "%s: %s" % (function.replace("-", "_"),
-                                                           _not_answering(said)))
+    raise calls.PluginArgumentError(calls.E_OVSCALL, "%s: %s" % (function.replace("-", "_"),
+                                                                 _not_answering(said)))
 
 
 def _refusal(stderr):
@@ -73,7 +73,7 @@ def _refusal(stderr):
     for line in stderr.splitlines():
         try:
             refusal = json.loads(line)
-            return tr.PluginArgumentError(str(refusal["code"]), str(refusal["message"]))
+            return calls.PluginArgumentError(str(refusal["code"]), str(refusal["message"]))
         except (ValueError, KeyError, TypeError):
             continue
     return None
@@ -84,7 +84,7 @@ def _rule_call(function):
 
     def call(session_ref, args):
         root = paths.Root.from_environment()
-        tr.parse_plugin_call(args, name)        # refused here, without the daemon
+        calls.parse_plugin_call(args, name)        # refused here, without the daemon
         _to_daemon(root, function, args)
         return json.dumps(True)
     call.__doc__ = "The plugin's %s." % function
@@ -104,18 +104,12 @@ def _real_bridge(root, name):
 def dump_flows(session_ref, args):
     """The plugin's dump-flows: ``ovs-ofctl dump-flows`` of the bridge, as JSON."""
     root = paths.Root.from_environment()
-    if isinstance(args, dict):
-        for key in sorted(args, key=str):
-            if key != "bridge":
-                raise tr.PluginArgumentError(
-                    tr.E_PARSER, "dump_flows: Failed to get parameters: unknown parameter "
-                    "%s (takes bridge)" % key)
-    bridge = tr.parse_bridge_arg(args if isinstance(args, dict) else {}, "dump_flows")
+    bridge = calls.parse_dump_flows(args)
     argv = [root.program("ovs-ofctl"), "dump-flows",
             "unix:%s/%s.mgmt" % (root.ovs_rundir(), _real_bridge(root, bridge))]
     result = process.run(argv, timeout=30, check=False)
     if result.returncode != 0:
-        raise tr.PluginArgumentError(tr.E_OVSCALL, "Error dumping flows: %s: %s"
+        raise calls.PluginArgumentError(calls.E_OVSCALL, "Error dumping flows: %s: %s"
                                      % (argv, result.stderr.strip()))
     return json.dumps({"returncode": result.returncode, "command": argv,
                        "stdout": result.stdout, "stderr": result.stderr})

@@ -3,11 +3,13 @@
 Xen Orchestra (XO) stores a VIF's or a network's rules in XAPI, under
 ``other_config:xo:sdn-controller:of-rules``: a JSON list whose items are JSON
 strings of ``{allow, protocol, port, ipRange, direction}`` (network rules
-also carry XO's ``cookie``).  Its host plugin ``sdncontroller.py`` takes one
-rule at a time as string arguments.  This module turns both into
+also carry XO's ``cookie``).  This module turns those lists into
 :class:`Rule` tuples, refusing anything malformed with the reason, and says
-which rule wins.  It knows nothing of OpenFlow or OVN: the flow compiler
-and an OVN ACL compiler both read the same rules and :func:`precedence`.
+which rule wins; its parsers of one field serve the host plugin
+``sdncontroller.py`` too, which takes one rule at a time as string arguments
+(:mod:`.sdncontroller_args`).  It knows nothing of OpenFlow or OVN: the flow
+compiler and the OVN ACL compiler both read the same rules and
+:func:`precedence`.
 
 **What a rule means** (one direction per :class:`Rule`; XO's ``from/to``
 is two):
@@ -54,7 +56,7 @@ import json
 import re
 
 from .. import validate
-from ..errors import Error, InvalidValue
+from ..errors import InvalidValue
 
 RULES_KEY = "xo:sdn-controller:of-rules"
 OF_FORMAT_KEY = "xo:sdn-controller:of-format"
@@ -77,14 +79,6 @@ MAX_LIST_BYTES = 256 * 1024    # one other_config value; 1000 rules take ~100 Ki
 MAX_RULES = 1024               # XO rules per list (each may be two Rules)
 # precedence(): prefix 0-32, then 3 levels of protocol, 2 scopes, 2 actions.
 PRECEDENCE_LEVELS = 33 * 3 * 2 * 2
-
-# The vendor plugin's error codes, as Xen Orchestra reads them (first item of
-# the XAPI failure): arguments it could not parse, arguments that do not fit
-# together, an Open vSwitch call that failed, no port to put a rule on.
-E_PARSER = "1"
-E_PARAMS = "2"
-E_OVSCALL = "3"
-E_PORTS = "4"
 
 
 class Rule(collections.namedtuple("Rule", "allow protocol remote port direction scope cookie")):
@@ -124,17 +118,6 @@ class Rule(collections.namedtuple("Rule", "allow protocol remote port direction 
     def same_match(self, other):
         """Same packets on the same kind of target, whatever the action."""
         return self[1:5] == other[1:5] and self.scope == other.scope
-
-
-class PluginArgumentError(Error):
-    """Arguments of a ``sdncontroller.py`` call refused, with the vendor plugin's code.
-
-    The XAPI failure is ``[code, message]``: Xen Orchestra reads the code and
-    the first parameter.
-    """
-
-    def __init__(self, code, message):
-        Error.__init__(self, message, params=[message], code=code)
 
 
 # -- the fields of one rule -------------------------------------------------------
@@ -349,97 +332,3 @@ def in_force(vif_rules, network_rules):
             seen.add(rule)
             ordered.append(rule)
     return sorted(ordered, key=precedence, reverse=True)
-
-
-# -- the host plugin's arguments --------------------------------------------------
-
-PluginCall = collections.namedtuple("PluginCall", "bridge mac rules cookie priority")
-PluginCall.__doc__ = """One add-rule or del-rule call: ``bridge`` as XO named it; ``mac`` (lower
-case) for a VIF rule, None for a network rule; ``rules`` the Rules it adds or
-deletes (``allow`` is False for a del-rule without ``allow``); ``cookie``
-(None for the vendor's default 0x0) and ``priority`` (int or None) as given."""
-
-PLUGIN_ARGUMENTS = ("bridge", "mac", "allow", "protocol", "ipRange", "direction", "port",
-                    "priority", "cookie")
-
-
-def _arg(args, key, function, missing=None):
-    value = args.get(key)
-    if value is None:
-        if missing is not None:
-            raise PluginArgumentError(E_PARSER, "%s: Failed to get parameters: %s"
-                                      % (function, missing))
-        return None
-    if not isinstance(value, str):
-        raise PluginArgumentError(E_PARSER, "%s: Failed to get parameters: %s is not a string"
-                                  % (function, key))
-    return value
-
-
-def _vendor(function, check, value, message):
-    """``check(value)``, or the vendor plugin's E_PARSER failure with its wording."""
-    try:
-        return check(value)
-    except InvalidValue:
-        raise PluginArgumentError(E_PARSER, "%s: Failed to get parameters: %s"
-                                  % (function, message.format(value)))
-
-
-def parse_bridge_arg(args, function):
-    """The ``bridge`` argument: an OVS bridge name."""
-    bridge = _arg(args, "bridge", function, missing="bridge parameter is missing")
-    return _vendor(function, validate.interface_name, bridge, "'{}' is not a valid bridge name")
-
-
-def parse_plugin_call(args, function):
-    """Validate an ``add-rule`` (``function`` "add_rule") or ``del-rule`` ("del_rule") call.
-
-    The vendor plugin's checks, codes and wording (``add_rule: Failed to get
-    parameters: ...``); unknown keys are refused too, where it ignored them.
-    """
-    if not isinstance(args, dict):
-        raise PluginArgumentError(E_PARSER, "%s: Failed to get parameters: not a map"
-                                  % function)
-    for key in sorted(args, key=str):
-        if key not in PLUGIN_ARGUMENTS:
-            raise PluginArgumentError(E_PARSER, "%s: Failed to get parameters: unknown "
-                                      "parameter %s (takes %s)"
-                                      % (function, key, ", ".join(PLUGIN_ARGUMENTS)))
-    adding = function == "add_rule"
-    bridge = parse_bridge_arg(args, function)
-    mac = _arg(args, "mac", function)
-    if mac is not None:
-        mac = _vendor(function, validate.mac, mac, "'{}' is not a valid MAC")
-    directions = _vendor(function, parse_direction,
-                         _arg(args, "direction", function, "direction parameter is missing"),
-                         "'{}' is not a valid direction")
-    protocol = _vendor(function, parse_protocol,
-                       _arg(args, "protocol", function, "protocol parameter is missing"),
-                       "'{}' is not a supported protocol")
-    remote = _vendor(function, lambda v: parse_ip_range(v, empty_ok=False),
-                     _arg(args, "ipRange", function, "ipRange parameter is missing"),
-                     "'{}' is not a valid IP range")
-    port = _arg(args, "port", function)
-    if port is not None:
-        port = _vendor(function, parse_port, port, "'{}' is not a valid port")
-    allow = _arg(args, "allow", function, "allow parameter is missing" if adding else None)
-    if allow is not None:
-        allow = _vendor(function, parse_allow, allow,
-                        "allow parameter should be true or false, not '{}'")
-    priority = _arg(args, "priority", function)
-    if priority is not None:
-        priority = _vendor(function, lambda v: validate.integer(v, 0, 65535), priority,
-                           "'{}' is not a valid priority")
-    cookie = _arg(args, "cookie", function)
-    if cookie is not None:
-        cookie = _vendor(function, parse_cookie, cookie, "'{}' is not a valid cookie")
-        cookie = None if cookie == "0x0" else cookie
-    if protocol in PORT_PROTOCOLS and port is None:
-        raise PluginArgumentError(E_PARAMS, "%s: No port provided, tcp and udp requires one"
-                                  % function)
-    if protocol not in PORT_PROTOCOLS:
-        port = None   # the vendor plugin builds no transport match for them either
-    scope = SCOPE_VIF if mac is not None else SCOPE_NETWORK
-    rules = make_rules(bool(allow), protocol, remote, port, directions, scope,
-                       cookie if scope == SCOPE_NETWORK else None)
-    return PluginCall(bridge, mac, rules, cookie, priority)

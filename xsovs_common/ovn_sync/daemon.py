@@ -37,7 +37,7 @@ from ..xapi.events import Follower
 
 PROGRAM = "ovn-xapi-sync"
 MASTER_CHECK_INTERVAL = 2.0     # seconds between reads of pool.conf
-MAX_RETRY_DELAY = 5.0           # seconds between retries of a transaction NB refused
+FIRST_RETRY_DELAY = 0.25        # seconds before a transaction NB refused is tried again
 
 
 def is_master(root):
@@ -63,9 +63,7 @@ class Daemon:
         self.leaving = False        # the remote was unset: removing this pool's rows
         self.pool = None            # the pool's uuid
         self.seen = None            # (IDL change_seqno, records generation, leaving) planned
-        self.connection = None
-        self.retry_at = None
-        self.retry_delay = 0.0
+        self.retry = service.Retry(FIRST_RETRY_DELAY)     # and the NB connection
         self.in_step = False
         self.last_error = None
         self.refused = []           # [(what, reason)] of the last plan
@@ -97,7 +95,7 @@ class Daemon:
         self.nb = None
         self.leaving = False
         self.seen = None
-        self.connection = None
+        self.retry.disconnected()
 
     def _open_nb(self, remote, leaving):
         self._close_nb()
@@ -112,7 +110,6 @@ class Daemon:
             stream.ssl_set_ca_cert_file(self.root.path(SDN_CONTROLLER_CA))
         self.nb = northbound.Northbound(self.ovs, remote)
         self.leaving = leaving
-        self.retry_at, self.retry_delay = None, 0.0
         if not leaving:
             files.replace_if_changed(self.root.path(OVN_SYNC_REMOTE), remote + "\n")
 
@@ -154,38 +151,33 @@ class Daemon:
     # -- planning and committing ---------------------------------------------------------
     def _note_connection(self):
         """On a new NB connection, what waited for it is tried at once, not on the timer."""
-        connection = self.nb.connection()
-        if connection is not None and connection != self.connection:
-            self.retry_at, self.retry_delay, self.seen = None, 0.0, None
-        self.connection = connection
+        if self.retry.note_connection(self.nb.idl):
+            self.seen = None
 
     def _now(self):
         return (self.nb.idl.change_seqno, self.records.generation, self.leaving)
 
     def _due(self):
-        if (self.nb is None or self.nb.txn is not None or self.connection is None
+        if (self.nb is None or self.nb.txn is not None
                 or not self.nb.idl.has_ever_connected() or self.pool is None):
             return False
-        if self.retry_at is not None:
-            return time.monotonic() >= self.retry_at
-        return self._now() != self.seen
+        return self.retry.due(self._now() != self.seen)
 
     def _finished(self, status):
         Txn = self.ovs.db.idl.Transaction
         if status in (Txn.SUCCESS, Txn.UNCHANGED, Txn.TRY_AGAIN):
             # TRY_AGAIN: the replica changes (others wrote, or a new connection) before
             # a new plan can do better; its change wakes the loop.
-            self.retry_delay = 0.0
+            self.retry.succeeded()
             if status == Txn.SUCCESS:
                 self.last_error = None
             return
         self.last_error = "NB transaction failed (%s)%s" % (
             Txn.status_to_string(status),
             ": " + self.nb.error if self.nb.error else "")
-        self.retry_delay = min(MAX_RETRY_DELAY, max(0.25, self.retry_delay * 2))
-        self.retry_at = time.monotonic() + self.retry_delay
+        delay = self.retry.refused()
         self.seen = None
-        log.warning("%s; retrying in %.2f s", self.last_error, self.retry_delay)
+        log.warning("%s; retrying in %.2f s", self.last_error, delay)
 
     def sync(self):
         """Finish the transaction in flight, or plan again and start the next one."""
@@ -197,7 +189,7 @@ class Daemon:
                 self._finished(status)
         if not self._due():
             return
-        self.retry_at = None
+        self.retry.trying()
         self.seen = self._now()
         rows = self.nb.read()
         problem = None if self.leaving else self.nb.schema_problem()
@@ -246,7 +238,7 @@ class Daemon:
     def _in_step(self):
         """The last plan was empty, and nothing came since that could change it."""
         return (self.in_step and self.nb is not None and self.nb.txn is None
-                and self.connection is not None and self.retry_at is None
+                and self.retry.connection is not None and self.retry.at is None
                 and self.seen == self._now())
 
     def _status_command(self, conn, unused_argv, unused_aux):
@@ -282,11 +274,8 @@ class Daemon:
             if self.nb is not None:
                 self.nb.wait(poller)
             poller.fd_wait(self.batches.wakeup.read_fd, self.ovs.poller.POLLIN)
-            if self._due():
-                poller.immediate_wake()
-            elif self.retry_at is not None:
-                poller.timer_wait(max(0, int((self.retry_at - time.monotonic()) * 1000)) + 1)
-            poller.timer_wait(max(0, int((self.next_master_check - time.monotonic()) * 1000)))
+            self.retry.wait(poller, due=self._due())
+            service.wake_at(poller, self.next_master_check, time.monotonic())
             if self.exiting:   # a signal came after its wake-up byte was read above
                 break
             poller.block()

@@ -122,20 +122,14 @@ class Northbound:
         self.idl.touched = set()
         self.plain = {table: {} for table in TABLES}     # table -> {uuid text: plain row}
         self.names = {table: {} for table in TABLES}     # table -> {UUID: uuid text}
-        # The library has no public setter; every version since 2.6 names it so.
-        self.idl._session.reconnect.set_backoff(MIN_BACKOFF_MS, MAX_BACKOFF_MS)
+        service.set_reconnect_backoff(self.idl, MIN_BACKOFF_MS, MAX_BACKOFF_MS)
         self.txn = None
         self.transactions = 0       # committed with changes, for status and tests
         self.error = None           # the server's reason for the last failed transaction
         self._schema_checked = (None, None)   # (the server's schema text, its problem)
 
     def connected(self):
-        return self.idl._session.is_connected() and self.idl.has_ever_connected()
-
-    def connection(self):
-        """A number that changes with every new connection (None while disconnected)."""
-        session = self.idl._session
-        return session.get_seqno() if session.is_connected() else None
+        return service.connection_of(self.idl) is not None and self.idl.has_ever_connected()
 
     def server_schema(self):
         """The NB schema the server has (its JSON text), as its ``_Server`` database says,

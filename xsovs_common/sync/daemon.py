@@ -14,7 +14,6 @@ commands: ``exit``, and ``flush-cache`` (read everything from XAPI again).
 """
 
 import os
-import time
 
 from . import ovn_ports, plugin_update, rules, service, traffic, traffic_commands
 from ..log import log
@@ -31,7 +30,7 @@ COLUMNS = {
 }
 for _table, _columns in traffic.COLUMNS.items():
     COLUMNS[_table] = sorted(set(COLUMNS[_table]) | set(_columns))
-MAX_RETRY_DELAY = 5.0      # seconds between retries of a transaction OVSDB refused
+FIRST_RETRY_DELAY = 0.1    # seconds before a transaction OVSDB refused is tried again
 # ovsdb-server is a local socket: try it again every second (the ovs library's
 # floor) rather than backing off to its default 8 s.
 RECONNECT_BACKOFF_MS = 1000
@@ -62,17 +61,14 @@ class Daemon:
         for table, columns in COLUMNS.items():
             helper.register_columns(table, columns)
         self.idl = ovs.db.idl.Idl(remote, helper)
-        # The library has no public setter; every version since 2.6 names it so.
-        self.idl._session.reconnect.set_backoff(RECONNECT_BACKOFF_MS, RECONNECT_BACKOFF_MS)
+        service.set_reconnect_backoff(self.idl, RECONNECT_BACKOFF_MS, RECONNECT_BACKOFF_MS)
         self.cache = XapiCache()
         self.batches = service.Batches()
         self.follower = None
         self.plugin_update = plugin_update.UpdateWatch(root)
         self.exiting = False
         self.seen = (None, None)      # (IDL change_seqno, cache generation) last planned
-        self.connection = None        # the OVSDB session's seqno while connected
-        self.retry_at = None
-        self.retry_delay = 0.0
+        self.retry = service.Retry(FIRST_RETRY_DELAY)     # and the OVSDB connection
         self.unixctl = None
         self.rows = RowReader(COLUMNS)
         self.traffic = traffic.TrafficRules(root)
@@ -110,28 +106,20 @@ class Daemon:
 
     def _note_connection(self):
         """On a new OVSDB connection, what waited for it is tried at once, not on the timer."""
-        session = self.idl._session
-        connection = session.get_seqno() if session.is_connected() else None
-        if connection is not None and connection != self.connection:
-            self.retry_at = None
-            self.retry_delay = 0.0
+        if self.retry.note_connection(self.idl):
             self.seen = (None, None)
-        self.connection = connection
 
     def _due(self):
-        """Whether sync() has something to try now."""
-        if not self._ready() or self.connection is None:
-            return False      # while OVSDB is away nothing can be written
-        if self.retry_at is not None:
-            return time.monotonic() >= self.retry_at
-        return (self.idl.change_seqno, self.cache.generation) != self.seen
+        """Whether sync() has something to try now (nothing while OVSDB is away)."""
+        return self._ready() and self.retry.due(
+            (self.idl.change_seqno, self.cache.generation) != self.seen)
 
     def sync(self):
         """Plan from both replicas and commit the differences as one transaction."""
         if not self._due():
             return
         now = (self.idl.change_seqno, self.cache.generation)
-        self.retry_at = None
+        self.retry.trying()
         bridges, fakes, ifaces = _idl_rows(self.rows, self.idl)
         changes = rules.plan(self.cache, bridges, fakes, ifaces,
                              plugin_update.management_bridge(self.root, self.idl))
@@ -139,21 +127,20 @@ class Daemon:
             if ovn_ports.wanted(self.cache, self.idl) else []
         if not changes and not moves:
             self.seen = now
-            self.retry_delay = 0.0
+            self.retry.succeeded()
             return
         status = self._commit(changes, moves)
         Txn = self.ovs.db.idl.Transaction
         if status in (Txn.SUCCESS, Txn.UNCHANGED, Txn.TRY_AGAIN):
             # TRY_AGAIN: the IDL changes (new rows, or a new connection) before a retry helps.
             self.seen = now
-            self.retry_delay = 0.0
+            self.retry.succeeded()
             if status != Txn.TRY_AGAIN:
                 log.debug("wrote %d keys and columns", rules.count(changes))
         else:
-            self.retry_delay = min(MAX_RETRY_DELAY, max(0.1, self.retry_delay * 2))
-            self.retry_at = time.monotonic() + self.retry_delay
+            delay = self.retry.refused()
             log.warning("OVSDB transaction failed (%s); retrying in %.1f s",
-                        Txn.status_to_string(status), self.retry_delay)
+                        Txn.status_to_string(status), delay)
 
     def _commit(self, changes, moves=()):
         txn = self.ovs.db.idl.Transaction(self.idl)
@@ -187,11 +174,9 @@ class Daemon:
             self.idl.wait(poller)
             self.traffic.wait(poller)
             poller.fd_wait(self.batches.wakeup.read_fd, self.ovs.poller.POLLIN)
-            if self._due():
-                # A commit took in changes of others: their socket data is read already.
-                poller.immediate_wake()
-            elif self.retry_at is not None:
-                poller.timer_wait(max(0, int((self.retry_at - time.monotonic()) * 1000)) + 1)
+            # Due at once after a commit that took in others' changes: their socket data
+            # is read already.
+            self.retry.wait(poller, due=self._due())
             if self.exiting:   # a signal came after its wake-up byte was read above
                 break
             poller.block()

@@ -1,7 +1,8 @@
 """What the two sync daemons share as daemons: the ``ovs`` library (with a fast JSON
 parser where it has none: :mod:`.json_parser`) and its logging,
 the command line, the unixctl server, signals, the loop's wake-up pipe and
-the XAPI batches it hands over, and writing map keys through the IDL.
+the XAPI batches it hands over, writing map keys through the IDL, and when
+to try again what a server refused or could not take (:class:`Retry`).
 
 Both are built on the library's daemon (``--pidfile``, ``--detach``,
 ``--monitor``), unixctl (``ovs-appctl -t PROGRAM ...``) and vlog
@@ -15,10 +16,13 @@ import os
 import queue
 import signal
 import sys
+import time
 
 from . import json_parser
 from ..log import log
 from ..paths import Root
+
+MAX_RETRY_DELAY = 5.0      # seconds: the longest wait before a refused change is tried again
 
 
 def load_ovs(program):
@@ -179,3 +183,93 @@ def unixctl_server(ovs, program, commands):
     if error:
         ovs.util.ovs_fatal(error, "could not create unixctl server")
     return server
+
+
+# -- the IDL's connection, and trying again ------------------------------------------
+
+def wake_at(poller, when, now):
+    """Wake the loop at monotonic time ``when`` (a millisecond after: its time has come)."""
+    poller.timer_wait(max(0, int((when - now) * 1000)) + 1)
+
+
+def set_reconnect_backoff(idl, min_ms, max_ms):
+    """How long the IDL waits before trying a lost server again: ``min_ms``, doubling
+    up to ``max_ms``.  The library has no public setter; every version since 2.6
+    names it so."""
+    idl._session.reconnect.set_backoff(min_ms, max_ms)
+
+
+def connection_of(idl):
+    """A number that changes with every new connection of the IDL (None while disconnected)."""
+    session = idl._session
+    return session.get_seqno() if session.is_connected() else None
+
+
+class Retry:
+    """When a loop tries again a change that was refused (a transaction, a flow bundle).
+
+    A refusal (:meth:`refused`) waits ``first`` seconds, twice as long after
+    each further one, up to :data:`MAX_RETRY_DELAY`; a success starts again
+    from ``first``.  While the wait is on, nothing else makes the loop try.
+    A daemon that writes through an IDL also follows its connection
+    (:meth:`note_connection`): a new connection ends the wait and the backoff,
+    so what waited for the server goes in at once, and nothing is tried while
+    there is none (:meth:`due`).
+    """
+
+    def __init__(self, first, clock=time.monotonic):
+        self.first = first
+        self.clock = clock
+        self.delay = 0.0        # the last wait; 0 since the last success
+        self.at = None          # when the wait ends; None: no wait
+        self.connection = None  # connection_of() the IDL, as last noted
+
+    def refused(self):
+        """Wait before the next try; returns the wait in seconds."""
+        self.delay = min(MAX_RETRY_DELAY, max(self.first, self.delay * 2))
+        self.at = self.clock() + self.delay
+        return self.delay
+
+    def succeeded(self):
+        self.at, self.delay = None, 0.0
+
+    def trying(self):
+        """A try begins: the wait is over (its length kept for the next refusal)."""
+        self.at = None
+
+    def waiting(self, now):
+        """A wait is on, not over at ``now``."""
+        return self.at is not None and now < self.at
+
+    def over(self, now):
+        """A wait is on and over at ``now``."""
+        return self.at is not None and now >= self.at
+
+    def due(self, changed):
+        """Whether to try now: connected, and the wait over, or with none, ``changed``."""
+        if self.connection is None:
+            return False
+        if self.at is not None:
+            return self.over(self.clock())
+        return bool(changed)
+
+    def wait(self, poller, due=False):
+        """Wake the loop at once when a try is ``due``, else when the wait ends."""
+        if due:
+            poller.immediate_wake()
+        elif self.at is not None:
+            wake_at(poller, self.at, self.clock())
+
+    def note_connection(self, idl):
+        """Follow the IDL's connection; True when it is a new one (the wait is then over)."""
+        connection = connection_of(idl)
+        new = connection is not None and connection != self.connection
+        if new:
+            self.succeeded()
+        self.connection = connection
+        return new
+
+    def disconnected(self):
+        """The IDL is closed: no connection, nothing to wait for."""
+        self.connection = None
+        self.succeeded()

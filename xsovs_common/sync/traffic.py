@@ -15,7 +15,8 @@ start, a new Bridge row (the bridge was rebuilt), a change of fail mode
 (``ovs-vswitchd`` flushes the flows then), a new ``ovs-vswitchd`` (its
 pidfile names another process: flow tables start empty while OVSDB's rows
 stay), and ``ovs-appctl -t ovs-xapi-sync traffic-rules/resync``.  A failed
-bundle is tried again, backing off up to :data:`MAX_RETRY_DELAY`.
+bundle is tried again, backing off as a refused transaction does
+(:class:`.service.Retry`).
 
 Ports on other bridges (OVN's integration bridge, whose controller owns
 its flows) are left alone.
@@ -31,7 +32,7 @@ from ..log import log
 from ..net import traffic_rules as tr
 from ..ovs import openflow
 from ..net import traffic_flows as tf
-from . import traffic_lists, traffic_store
+from . import service, traffic_lists, traffic_store
 from .rows import RowReader
 from .rules import VIF_PORT_NAME
 
@@ -41,7 +42,7 @@ COLUMNS = {
     "Interface": ["name", "external_ids", "ofport"],
 }
 PID_CHECK_SECONDS = 1.0
-MAX_RETRY_DELAY = 5.0
+FIRST_RETRY_DELAY = 0.1     # seconds before a failed bundle is tried again
 
 Bridge = collections.namedtuple("Bridge", "uuid name fail_mode ports")
 Port = collections.namedtuple("Port", "uuid name fake_bridge interfaces")
@@ -76,13 +77,12 @@ class SwitchReader:
 
 
 class _BridgeState:
-    def __init__(self, name, fail_mode):
+    def __init__(self, name, fail_mode, clock):
         self.name = name
         self.fail_mode = fail_mode
         self.installed = {}     # cookie -> flows (tf.UNKNOWN: on the switch, not known)
         self.reset = True       # our flows on it are unknown: start again
-        self.retry_at = None
-        self.delay = 0.0
+        self.retry = service.Retry(FIRST_RETRY_DELAY, clock)
         self.error = None
 
 
@@ -137,7 +137,7 @@ class TrafficRules:
     def _due(self, now):
         if self.lists.next_deadline() is not None and now >= self.lists.next_deadline():
             return True
-        return any(s.retry_at is not None and now >= s.retry_at for s in self.bridges.values())
+        return any(s.retry.over(now) for s in self.bridges.values())
 
     def run(self, cache, idl, force=False):
         """Bring the flows in step when anything they depend on changed (or a timer is due).
@@ -190,14 +190,13 @@ class TrafficRules:
         """Wake the loop for the next timer: pid check, retry, a plugin call's end."""
         now = self.clock()
         times = [self.next_pid_check, self.lists.next_deadline()]
-        times += [s.retry_at for s in self.bridges.values()]
-        soonest = min(t for t in times if t is not None)
-        poller.timer_wait(max(0, int((soonest - now) * 1000)) + 1)
+        times += [s.retry.at for s in self.bridges.values()]
+        service.wake_at(poller, min(t for t in times if t is not None), now)
 
     def resync(self):
         for state in self.bridges.values():
             state.reset = True
-            state.retry_at = None
+            state.retry.trying()
 
     # -- what is wanted --------------------------------------------------------------
     def _format(self, cache):
@@ -312,11 +311,12 @@ class TrafficRules:
         for uuid, (bridge, desired, keep) in sorted(wanted.items(), key=lambda w: w[1][0].name):
             state = self.bridges.get(uuid)
             if state is None or state.name != bridge.name:
-                state = self.bridges[uuid] = _BridgeState(bridge.name, bridge.fail_mode)
+                state = self.bridges[uuid] = _BridgeState(bridge.name, bridge.fail_mode,
+                                                          self.clock)
             if state.fail_mode != bridge.fail_mode:
                 state.fail_mode = bridge.fail_mode
                 state.reset = True
-            if state.retry_at is not None and now < state.retry_at:
+            if state.retry.waiting(now):
                 continue
             error = self._apply(state, desired, keep)
             if error is not None:
@@ -333,8 +333,7 @@ class TrafficRules:
             if lines:
                 self._bundle(self.root, state.name, lines, timeout=10 + len(lines) / 500.0)
         except Error as exc:
-            state.delay = min(MAX_RETRY_DELAY, max(0.1, state.delay * 2))
-            state.retry_at = self.clock() + state.delay
+            state.retry.refused()
             if state.error is None:
                 log.warning("traffic rules on %s not applied (%s); retrying", state.name,
                             exc.message)
@@ -345,7 +344,8 @@ class TrafficRules:
         state.installed = dict(desired)
         state.installed.update((c, tf.UNKNOWN) for c in keep)
         state.reset = False
-        state.retry_at, state.delay, state.error = None, 0.0, None
+        state.retry.succeeded()
+        state.error = None
         return None
 
     def _forget(self, cache):

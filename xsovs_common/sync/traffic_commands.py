@@ -11,6 +11,7 @@ XAPI's lists (:mod:`.traffic_lists`) and applies it at once
 import json
 
 from ..log import log
+from ..net import sdncontroller_args as calls
 from ..net import traffic_rules as tr
 from . import traffic_lists
 
@@ -18,24 +19,24 @@ from . import traffic_lists
 def call(rules, cache, idl, function, args):
     """Apply one ``add-rule``/``del-rule`` call now; the number of ports it reached.
 
-    Raises :class:`tr.PluginArgumentError` (the plugin's codes) when the
+    Raises :class:`calls.PluginArgumentError` (the plugin's codes) when the
     arguments, the bridge or the switch do not allow it.
     """
     name = "add_rule" if function == "add-rule" else "del_rule"
-    plugin_call = tr.parse_plugin_call(args, name)
+    plugin_call = calls.parse_plugin_call(args, name)
     if not cache.ready or not idl.has_ever_connected():
-        raise tr.PluginArgumentError(tr.E_OVSCALL, "%s: ovs-xapi-sync is still starting "
-                                     "(waiting for XAPI or OVSDB); try again" % name)
+        raise calls.PluginArgumentError(calls.E_OVSCALL, "%s: ovs-xapi-sync is still starting "
+                                        "(waiting for XAPI or OVSDB); try again" % name)
     switch = rules.read_switch(idl)
     known = {b.name for b in switch.bridges} | {p.name for p in switch.ports.values()
                                                 if p.fake_bridge}
     if plugin_call.bridge not in known:
-        raise tr.PluginArgumentError(tr.E_OVSCALL, "%s: no bridge named %s on this host"
-                                     % (name, plugin_call.bridge))
+        raise calls.PluginArgumentError(calls.E_OVSCALL, "%s: no bridge named %s on this host"
+                                        % (name, plugin_call.bridge))
     network = cache.network_of_bridge(plugin_call.bridge)
     if network is None:
-        raise tr.PluginArgumentError(tr.E_PORTS, "%s: bridge %s carries no XAPI network"
-                                     % (name, plugin_call.bridge))
+        raise calls.PluginArgumentError(calls.E_PORTS, "%s: bridge %s carries no XAPI network"
+                                        % (name, plugin_call.bridge))
     if plugin_call.mac is None:
         targets = [(tr.SCOPE_NETWORK, network["uuid"])]
     else:
@@ -50,10 +51,10 @@ def call(rules, cache, idl, function, args):
     bridges = {v.bridge.name for v in reached}
     failed = sorted(set(failures) & bridges)
     if failed:
-        raise tr.PluginArgumentError(tr.E_OVSCALL, "%s: flows not applied on %s: %s"
-                                     % (name, failed[0], failures[failed[0]]))
+        raise calls.PluginArgumentError(calls.E_OVSCALL, "%s: flows not applied on %s: %s"
+                                        % (name, failed[0], failures[failed[0]]))
     if function == "add-rule" and plugin_call.mac is None and not reached:
-        raise tr.PluginArgumentError(tr.E_PORTS, "%s: No rules were build" % name)
+        raise calls.PluginArgumentError(calls.E_PORTS, "%s: No rules were build" % name)
     return len(reached)
 
 
@@ -120,15 +121,15 @@ def register_commands(unixctl, rules, cache, idl):
             if function not in ("add-rule", "del-rule") or not isinstance(args, dict):
                 raise ValueError("expected add-rule or del-rule and a JSON object")
             reached = call(rules, cache, idl, function, args)
-        except tr.PluginArgumentError as exc:
+        except calls.PluginArgumentError as exc:
             conn.reply_error(json.dumps({"code": exc.code, "message": exc.message}))
             return
         except ValueError as exc:
-            conn.reply_error(json.dumps({"code": tr.E_PARSER, "message": str(exc)}))
+            conn.reply_error(json.dumps({"code": calls.E_PARSER, "message": str(exc)}))
             return
         except Exception as exc:   # never lose the daemon to one call
             log.exception("traffic-rules/call %s failed", function)
-            conn.reply_error(json.dumps({"code": tr.E_OVSCALL, "message": "%s: %s" % (
+            conn.reply_error(json.dumps({"code": calls.E_OVSCALL, "message": "%s: %s" % (
                 exc.__class__.__name__, exc)}))
             return
         conn.reply(json.dumps({"ports": reached}))

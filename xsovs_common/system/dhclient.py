@@ -30,6 +30,7 @@ from ..log import log
 
 LEASE_TIMEOUT = 30          # seconds dhclient waits for a lease before going to the background
 STOP_TIMEOUT = 5.0          # seconds a stopped dhclient gets before SIGKILL
+PID_FILE_TIMEOUT = 5.0      # seconds the background dhclient gets to write its pid file
 
 _REQUEST4 = ("subnet-mask", "broadcast-address", "time-offset", "host-name")
 _REQUEST4_GATEWAY = ("routers",)
@@ -79,6 +80,12 @@ def start(root, device, version):
             "-lf", root.path(lease_file(device, version)),
             "-cf", root.path(conf_file(device, version)), device]
     process.run(argv, timeout=LEASE_TIMEOUT + 30)
+    # dhclient's parent exits as it forks; the child writes the pid file after.
+    # Waiting for it here lets a stop that follows find the dhclient to end.
+    if not waiting.poll(lambda: running(root, device, version) is not None,
+                        PID_FILE_TIMEOUT, 0.05):
+        log.warning("%s: dhclient (IPv%d) wrote no pid file in %.0f s", device, version,
+                    PID_FILE_TIMEOUT)
 
 
 def running(root, device, version):

@@ -10,6 +10,7 @@ import time
 from xsovs_dev import netns, ovs
 
 from . import host as simhost
+from xsovs_dev.pythons import DOM0_PYTHON
 from . import report, steps
 
 EXIT_OK, EXIT_FAILED, EXIT_CANNOT_RUN = 0, 1, 2
@@ -64,7 +65,7 @@ def main(argv=None, out=sys.stdout):
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _interrupt)
     try:
-        python = ("dom0's Python 3.6 (.venv36)" if sim.python == simhost.DOM0_PYTHON
+        python = ("dom0's Python 3.6 (.venv36)" if sim.python == DOM0_PYTHON
                   else "Python %d.%d" % sys.version_info[:2])
         out.write("Booting a simulated XenServer host with xsovs; its programs run on %s.\n"
                   % python)

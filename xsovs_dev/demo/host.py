@@ -9,7 +9,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -18,6 +17,7 @@ from xsovs_common.net import dbcache
 from xsovs_common.xapi import network as xapi_network
 from xsovs_dev import netns, ovs, pki, sdn
 from xsovs_dev.fakeroot import FakeRoot
+from xsovs_dev.pythons import host_python
 from xsovs_dev.xapisim import REPO_ROOT, PoolBuilder, Simulator, client
 
 HOST_ADDRESS = "192.0.2.10"
@@ -40,14 +40,6 @@ NO_OP_PROGRAMS = ("modprobe", "update-issue")
 # AF_UNIX socket paths (the OVSDB socket under the host root) fit in 107 bytes.
 SOCKET_PATH_MAX = 107
 LIBEXEC = os.path.join(str(REPO_ROOT), "libexec")
-DOM0_PYTHON = os.path.join(str(REPO_ROOT), ".venv36", "bin", "python")
-
-
-def host_python():
-    """dom0's Python 3.6 when ``make setup`` made it, else this interpreter."""
-    return DOM0_PYTHON if os.access(DOM0_PYTHON, os.X_OK) else sys.executable
-
-
 def tmpdir_problem():
     """Why $TMPDIR cannot hold the host root (its sockets' paths too long), or None."""
     longest = os.path.join(tempfile.gettempdir(), "xsovs-demo-%d-xxxxxxxx" % os.getpid(),

@@ -33,6 +33,8 @@ import socket
 import subprocess
 import time
 
+from xsovs_dev.ovs import terminate
+
 SCHEMA_DIR = "/usr/share/ovn"
 PROGRAMS = ("ovsdb-server", "ovsdb-tool", "ovsdb-client", "ovs-appctl", "ovn-northd",
             "ovn-nbctl", "ovn-sbctl")
@@ -139,7 +141,7 @@ class Member:
             self.proc.wait()
 
     def stop(self):
-        _terminate(self.proc)
+        terminate(self.proc)
 
     def cluster_status(self):
         """``cluster/status`` of this member, as text ('' when it does not answer)."""
@@ -298,7 +300,7 @@ class OvnCentral:
         return self.cluster(key).kill_leader()
 
     def stop(self):
-        _terminate(self._northd)
+        terminate(self._northd)
         self._northd = None
         self.nb.stop()
         self.sb.stop()
@@ -379,14 +381,3 @@ class ToolFailed(subprocess.CalledProcessError):
 
     def __str__(self):
         return "%s: %s" % (super().__str__(), (self.stderr or "").strip())
-
-
-def _terminate(proc):
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()

@@ -36,7 +36,8 @@ from xsovs_dev import ovs as ovsmod
 from xsovs_dev.ovn.central import OvnCentral
 from xsovs_dev.ovn_sync_run import OvnSyncDaemon
 from xsovs_dev.simhost import SimHost
-from xsovs_dev.xapi_sync_run import PY36, SyncDaemon, make_root
+from xsovs_dev.pythons import host_python
+from xsovs_dev.xapi_sync_run import SyncDaemon, make_root
 from xsovs_dev.xapisim import PoolBuilder, Simulator, client
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -186,7 +187,7 @@ class Lab:
 
     def _start_nb_sync(self, pool, master):
         """``ovn-xapi-sync`` on the pool's master: in its namespace, XAPI on the unix socket."""
-        python = PY36 if os.path.exists(PY36) else sys.executable
+        python = host_python()
         pool.nb_sync = _InNamespace(master.ns.name, os.path.join(self.workdir, pool.name + "-sync"),
                                     master.sim.fake.path, pool.sim.unix_path, python=python)
         pool.nb_sync.start()
@@ -220,7 +221,7 @@ class Lab:
         switch = types.SimpleNamespace(
             rundir=sim.rundir, socket=os.path.join(sim.rundir, "db.sock"),
             env=dict(sim.env, OVS_RUNDIR=sim.rundir))
-        python = PY36 if os.path.exists(PY36) else sys.executable
+        python = host_python()
         host.sync = SyncDaemon(fake.path, root, switch, pool.sim.url, python=python).start()
 
     def reconfigure(self, host, device):

@@ -8,10 +8,13 @@ network and firewall, the key and certificate XAPI makes for a host
 script itself (``openvswitch-boot start``: ovs-ctl, pid files and sockets
 where a host has them, the dummy datapath), the simulator
 (``python -m xsovs_dev.xapisim --host-root ...``) in the background, each
-host's PIFs plugged by the real ``interface-reconfigure`` as XAPI does, and
-last XAPI's start-up cookie.  The hosts are built side by side.  Every
-process it starts is recorded in ``play.json``; ``down`` stops them, sweeps
-any process still naming the directory, and removes the directory.
+host's PIFs plugged by the real ``interface-reconfigure`` as XAPI does,
+XAPI's start-up cookie, and last ``ovs-xapi-sync`` on each host, started as
+its unit starts it (``--pidfile``, here ``--detach`` too) and waited for
+until its traffic rules cover every bridge.  The hosts are built side by
+side.  Every process it starts is recorded in ``play.json``; ``down`` stops
+them, sweeps any process still naming the directory, and removes the
+directory.
 """
 
 import json
@@ -26,11 +29,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from xsovs_common import paths
+from xsovs_common.actions.sdncontroller import daemon_report
 from xsovs_common.xapi import network as xapi_network
 from xsovs_dev import ovs, pki
 from xsovs_dev.play import ovn as ovnplay
-from xsovs_dev.demo.host import host_python
 from xsovs_dev.fakeroot import FakeRoot
+from xsovs_dev.pythons import host_python
+from xsovs_dev.xapi_sync_run import wait_for
 from xsovs_dev.xapisim import REPO_ROOT, Simulator, client
 
 STATE = "play.json"
@@ -47,6 +52,7 @@ SYSCONFIG_OPENVSWITCH = (
     "OVS_CTL_OPTS='--ovs-vswitchd-options=--enable-dummy=override "
     "--ovs-vswitchd-options=--disable-system'\n")
 BOOT = str(REPO_ROOT / "libexec" / "openvswitch-boot")
+XAPI_SYNC = "ovs-xapi-sync"
 START_TIMEOUT = 20.0
 
 
@@ -172,6 +178,30 @@ def _plug_pifs(root_path, uuid, url, python):
     FakeRoot(root_path, backend=None).write(paths.XAPI_INIT_COOKIE, "")
 
 
+def _start_xapi_sync(root_path, url, python):
+    """``ovs-xapi-sync`` on this host, as its unit runs it (pidfile and log where the unit
+    puts them, under the root), detached; waited for until its traffic rules cover the
+    bridges, so that ``status`` shows them.  Its pid."""
+    program = os.path.join(str(REPO_ROOT), "libexec", XAPI_SYNC)
+    result = subprocess.run([python, program, "--root-prefix=" + root_path, "--pidfile",
+                             "--detach", "--log-file", "-vconsole:off"],
+                            env=host_env(root_path, url), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            universal_newlines=True, timeout=60)
+    log_file = os.path.join(root_path + paths.OVS_LOGDIR, XAPI_SYNC + ".log")
+    if result.returncode != 0:
+        raise PlayError("%s on %s failed: %s; see %s"
+                        % (XAPI_SYNC, root_path, _last_line(result.stderr), log_file))
+    # Its first run over XAPI's records and the switch's whole replica puts every
+    # bridge in the report at once.
+    root = paths.Root(root_path)
+    if not wait_for(lambda: daemon_report(root).get("bridges"), timeout=START_TIMEOUT,
+                    interval=0.1):
+        raise PlayError("%s on %s did not get to work within %ds; see %s"
+                        % (XAPI_SYNC, root_path, START_TIMEOUT, log_file))
+    return _pids(root_path, [XAPI_SYNC])[0]
+
+
 def _each_host(function, argument_lists):
     """``function(*args)`` for every host at once; the results in order, or the first error."""
     with ThreadPoolExecutor(max_workers=len(argument_lists) or 1) as workers:
@@ -179,10 +209,10 @@ def _each_host(function, argument_lists):
         return [future.result() for future in futures]
 
 
-def _daemon_pids(root_path):
-    """The pids ovs-ctl wrote for this host's ovsdb-server and ovs-vswitchd."""
+def _pids(root_path, names=("ovsdb-server", "ovs-vswitchd")):
+    """The pids in this host's pid files of ``names`` (by default: what ovs-ctl wrote)."""
     pids = []
-    for name in ("ovsdb-server", "ovs-vswitchd"):
+    for name in names:
         try:
             with open(os.path.join(root_path + paths.OVS_RUNDIR, name + ".pid")) as handle:
                 pids.append(int(handle.read().strip()))
@@ -227,7 +257,7 @@ def up(directory, fixture="three-host", python=None, saved_environment=None, ovn
             _write_state(directory, state)
         _each_host(_boot_host, [(h["root"], h["uuid"], python) for h in state["hosts"]])
         for host in state["hosts"]:
-            state["pids"] += _daemon_pids(host["root"])
+            state["pids"] += _pids(host["root"])
             if ovn:
                 ovnplay.prepare_root(FakeRoot(host["root"], backend=None))
         proc, state["url"] = _start_simulator(directory, served, python, hosts)
@@ -237,6 +267,10 @@ def up(directory, fixture="three-host", python=None, saved_environment=None, ovn
                                 for h in state["hosts"]])
         if ovn:
             ovnplay.make_chassis(state["url"], state["hosts"])
+        state["pids"] += _each_host(_start_xapi_sync, [(h["root"], state["url"], python)
+                                                       for h in state["hosts"]])
+        _write_state(directory, state)
+        if ovn:
             state["pids"].append(ovnplay.start_nb_sync(directory, state["hosts"][0]["root"],
                                                        state["url"], python))
             _write_state(directory, state)
