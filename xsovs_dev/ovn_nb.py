@@ -41,8 +41,9 @@ def free_port():
 class NbServer:
     """ovsdb-server holding OVN_Northbound, rooted at ``workdir``."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, schema=NB_SCHEMA):
         self.workdir = os.path.abspath(workdir)
+        self.schema = schema
         self.db_path = os.path.join(self.workdir, "ovnnb_db.db")
         self.socket = os.path.join(self.workdir, "ovnnb_db.sock")
         self.port = free_port()
@@ -52,7 +53,7 @@ class NbServer:
     def start(self):
         os.makedirs(self.workdir, exist_ok=True)
         if not os.path.exists(self.db_path):
-            subprocess.run(["ovsdb-tool", "create", self.db_path, NB_SCHEMA], check=True)
+            subprocess.run(["ovsdb-tool", "create", self.db_path, self.schema], check=True)
         self.proc = subprocess.Popen(
             ["ovsdb-server", self.db_path, "--remote=punix:" + self.socket,
              "--remote=ptcp:%d:127.0.0.1" % self.port,
@@ -82,6 +83,15 @@ class NbServer:
     def stop(self):
         terminate(self.proc)
         self.proc = None
+
+    def upgrade(self, schema):
+        """The database converted to ``schema`` as ``ovn-ctl`` upgrades a standalone one:
+        the server stopped, the file converted (``ovsdb-tool convert``), the server started."""
+        self.stop()
+        subprocess.run(["ovsdb-tool", "convert", self.db_path, schema], check=True,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.schema = schema
+        return self.start()
 
     def nbctl(self, *args):
         """ovn-nbctl's output (its errors raise CalledProcessError)."""

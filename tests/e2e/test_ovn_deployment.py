@@ -13,6 +13,7 @@ Outcomes asserted: SB Chassis rows, Port_Binding rows, packets.
 
 import pytest
 
+from tests.support.ovn_sync import in_step
 from xsovs_common.net import ovn
 from xsovs_dev import netns
 from xsovs_dev.ovn import central as centralmod
@@ -35,6 +36,13 @@ def lab(tmp_path_factory):
 
 def bound(lab, vm, host):
     return wait_for(lambda: lab.chassis_of(vm) == host.uuid, timeout=30)
+
+
+def logical_port(lab, vm):
+    """The NB row of ``vm``'s logical switch port, as ovn-nbctl lists it."""
+    return lab.central.nbctl("--columns=_uuid,name,addresses,port_security,enabled,"
+                             "external_ids", "find", "Logical_Switch_Port",
+                             "name=" + vm.vif_uuid)
 
 
 def test_every_host_is_a_chassis_and_vms_ping_across_hosts_and_pools(lab):
@@ -64,11 +72,18 @@ def test_migration_moves_the_binding_and_traffic_resumes(lab):
     b = lab.vms["b"]
     source, target = lab.hosts["host2"], lab.hosts["host1"]
     old_dev = b.dev
+    sync = b.pool.nb_sync
+    written = in_step(sync)["nb"]["transactions"]
+    port = logical_port(lab, b)
     lab.migrate(b, target)                       # unplugged on host2, vif2.0 on host1
     assert b.dev != old_dev and source.bridge_of(old_dev) == ""
     assert bound(lab, b, target)
     assert target.bridge_of(b.dev) == "br-int"
     assert lab.pings("c", "b") and lab.pings("a", "b")
+    # The binding moved on its own: the logical port is the same row, unchanged, and
+    # ovn-xapi-sync saw XAPI's changes (VM resident_on, domid) but wrote nothing to NB.
+    assert logical_port(lab, b) == port
+    assert in_step(sync)["nb"]["transactions"] == written
 
 
 def test_nb_and_sb_leaders_killed_traffic_goes_on_and_a_new_vif_is_bound(lab):

@@ -110,7 +110,10 @@ def test_update_makes_a_chassis_then_takes_it_back(host, ovn_central):
     (ovn.POOL_ENCAP_NETWORK, "00000000-0000-4000-8000-00000000dead"),
 ])
 def test_bad_keys_fail_update_with_their_reason_and_change_nothing(host, key, value):
+    """The OVN step fails alone (tests/integration/test_update_ovn.py): with the rest in
+    step, nothing changes."""
     host, namespace = host
+    host.call("update")
     host.x.pool.add_to_other_config(host.pool, ovn.POOL_SB, "tcp:192.0.2.1:6642")
     host.x.pool.remove_from_other_config(host.pool, key)
     host.x.pool.add_to_other_config(host.pool, key, value)

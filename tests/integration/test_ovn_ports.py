@@ -35,6 +35,9 @@ def fixture():
             OVN_NET: {"uuid": OVN_UUID, "bridge": "xapi5",
                       "other_config": {ovn.NETWORK_OVN: "true"}},
             PLAIN_NET: {"uuid": PLAIN_UUID, "bridge": "xapi6", "other_config": {}}},
+        "PIF": {"OpaqueRef:pif": {"uuid": "0b3c1f3e-0000-4000-8000-00000000f001",
+                                  "host": "OpaqueRef:host", "network": PLAIN_NET,
+                                  "device": "eth6"}},          # xapi6 is a NIC's network
         "VM": {"OpaqueRef:vm": {"uuid": VM_UUID, "other_config": {}}},
         "VIF": {"OpaqueRef:vif1": {"uuid": VIF1, "VM": "OpaqueRef:vm", "network": OVN_NET,
                                    "device": "0", "MAC": "02:00:00:00:01:01"},
@@ -108,6 +111,24 @@ def test_ovn_off_brings_the_port_home_and_a_bad_key_moves_nothing(lab):
     assert wait_for(lambda: bridge_of(ovs, "vif1.0") == "br-int")
     sim.store.set("network", OVN_NET, "other_config", {ovn.NETWORK_OVN: "false"})
     assert wait_for(lambda: bridge_of(ovs, "vif1.0") == "xapi5")
+
+
+def test_a_network_with_a_pif_is_no_ovn_network_and_its_vifs_stay(lab):
+    """xsovs:ovn=true set by mistake on a NIC's network (xenbr0's, say) is refused, as
+    ovn-xapi-sync refuses it: its VIFs stay on its bridge, where the NIC carries them;
+    on br-int nothing would bind them."""
+    ovs, sim, daemon = lab
+    sim.store.set("network", PLAIN_NET, "other_config",
+                  {ovn.NETWORK_OVN: "true", "nicira-bridge-id": "seen"})
+    # The daemon has the change: it wrote the bridge id the same record carries.
+    assert wait_for(lambda: ovs.vsctl("--if-exists", "get", "Bridge", "xapi6",
+                                      "external_ids:bridge-id").strip().strip('"') == "seen")
+    ovs.vsctl(*plug_vif("xapi6", "vif1.1", PLAIN_UUID, VIF2, VM_UUID, "02:00:00:00:01:02"))
+    ovs.vsctl(*plug_vif("xapi5", "vif1.0", OVN_UUID, VIF1, VM_UUID, "02:00:00:00:01:01"))
+    assert wait_for(lambda: bridge_of(ovs, "vif1.0") == "br-int")     # planned together
+    assert wait_for(lambda: "iface-id" in ids(ovs, "vif1.1"))
+    assert bridge_of(ovs, "vif1.1") == "xapi6"
+    assert "the network has PIFs" in daemon.log()
 
 
 def test_without_br_int_nothing_moves(lab):

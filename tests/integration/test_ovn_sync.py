@@ -15,8 +15,9 @@ import time
 import pytest
 
 from tests.support.ovn_sync import (ALLOW_ICMP, DENY_SSH, DROP_NET, OVN, POOL_A, POOL_B, RULES,
-                                    in_step, pool, refusals, run, sims, uuid_of,
-                                    until_state, vif_ref)
+                                    in_step, pool, refusals, run,
+                                    schema_before_allow_stateless, sims, uuid_of, until_state,
+                                    vif_ref)
 from xsovs_dev import ovn_nb
 from xsovs_dev.ovn_sync_run import OvnSyncDaemon, db_size, nb_state
 from xsovs_dev.skips import need, python36
@@ -214,6 +215,31 @@ def test_traffic_rules_as_acls(nb, sims, run):
     assert in_step(daemon)["refused"] == []
 
 
+def test_an_over_long_rule_list_is_refused_and_the_acls_in_force_stay(nb, sims, run):
+    """As ovs-xapi-sync: a list past the size a list may have is refused, never taken for
+    an empty list; the VIF's ACLs stay as they are until it is fixed."""
+    b = pool(nb.remote)
+    b.vif("vm1", "xenbr9", other_config={"nicira-iface-id": "web", RULES: json.dumps([DENY_SSH])})
+    sim = sims(b.build())
+    daemon = run(sim)
+    assert in_step(daemon)["owned"]["acls"] == 1
+    before, size = nb_state(nb), db_size(nb)
+    huge = json.dumps([DENY_SSH] * (256 * 1024 // len(DENY_SSH) + 1))
+    sim.store.set("VIF", vif_ref(b, 0), "other_config", {"nicira-iface-id": "web", RULES: huge})
+    status = wait_for(lambda: refusals(daemon, 1), timeout=10)
+    assert status, daemon.status()
+    ((refusal),) = status["refused"]
+    assert refusal["what"] == "VIF " + uuid_of(b, "VIF", vif_ref(b, 0))
+    assert "xo:sdn-controller:of-rules" in refusal["reason"]
+    assert "longer than 262144 bytes" in refusal["reason"]
+    assert "longer than 262144 bytes" in daemon.log()
+    in_step(daemon)
+    assert db_size(nb) == size and nb_state(nb) == before
+    sim.store.set("VIF", vif_ref(b, 0), "other_config", {"nicira-iface-id": "web"})
+    until_state(nb, lambda s: s["acls"] == [])
+    assert in_step(daemon)["refused"] == []
+
+
 def test_restart_writes_nothing_when_in_step(nb, sims, run):
     b = big_pool(nb, networks=6)
     b.vif("vm1", "xenbr9", locking_mode="locked", ipv4_allowed=["10.0.0.5"])
@@ -303,6 +329,33 @@ def test_bad_input_refused_changes_nothing(nb, sims, run):
     assert state["ports"]["p0"] == before["ports"]["p0"]
     reasons = {r["what"]: r["reason"] for r in in_step(daemon)["refused"]}
     assert "MAC" in reasons["VIF " + uuid_of(b, "VIF", vif_ref(b, 0))]
+
+
+def test_an_nb_too_old_for_the_acls_is_refused_until_upgraded(sims, run, tmp_path):
+    """OVN before 21.06 has no allow-stateless: the daemon says so in status, and writes
+    nothing (not one transaction failing after the other); upgraded, it converges."""
+    need(ovn_nb.available())
+    with ovn_nb.NbServer(str(tmp_path / "nb"),
+                         schema=schema_before_allow_stateless(str(tmp_path / "old.ovsschema"))
+                         ) as old:
+        b = pool(old.remote)
+        b.vif("vm1", "xenbr9", other_config={RULES: json.dumps([ALLOW_ICMP])})
+        daemon = run(sims(b.build()))
+        status = wait_for(lambda: refusals(daemon, 1), timeout=15)
+        assert status, daemon.status()
+        (refusal,) = status["refused"]
+        assert refusal["what"] == "northbound database " + old.remote
+        assert "NB schema 5.31.0" in refusal["reason"]
+        assert "no ACL action allow-stateless" in refusal["reason"]
+        assert "to 21.06 or later" in refusal["reason"]
+        time.sleep(1)
+        status = daemon.status()
+        assert status["in_step"] is False and status["last_error"] is None
+        assert status["nb"]["transactions"] == 0 and nb_state(old)["switches"] == {}
+        old.upgrade(ovn_nb.NB_SCHEMA)                  # the central upgraded
+        state = until_state(old, lambda s: len(s["acls"]) == 1)
+        assert state["acls"][0][3] == "allow-stateless"
+        assert in_step(daemon)["refused"] == []
 
 
 def test_remote_unset_removes_this_pools_rows_also_after_a_restart(nb, sims, run):

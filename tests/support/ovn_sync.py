@@ -4,9 +4,11 @@ Shared by tests/integration/test_ovn_sync*.py (import the fixtures ``run`` and
 ``sims`` into the test module).
 """
 
+import json
 
 import pytest
 
+from xsovs_dev.ovn_nb import NB_SCHEMA
 from xsovs_dev.ovn_sync_run import OvnSyncDaemon, nb_state
 from xsovs_dev.skips import python36
 from xsovs_dev.xapi_sync_run import make_root, wait_for
@@ -99,3 +101,16 @@ def refusals(daemon, count):
     """The status once it lists at least ``count`` refusals, else None."""
     status = daemon.status()
     return status if status and len(status["refused"]) >= count else None
+
+
+def schema_before_allow_stateless(path):
+    """The installed NB schema as OVN had it before 21.06 (schema 5.31.0): no ACL action
+    ``allow-stateless``.  Written to ``path``; returns it."""
+    with open(NB_SCHEMA) as handle:
+        schema = json.load(handle)
+    schema["version"] = "5.31.0"
+    enum = schema["tables"]["ACL"]["columns"]["action"]["type"]["key"]["enum"]
+    enum[1].remove("allow-stateless")
+    with open(path, "w") as handle:
+        json.dump(schema, handle)
+    return path

@@ -8,13 +8,13 @@ OVN_UUID = "0b3c1f3e-0000-4000-8000-00000000a001"
 PLAIN_UUID = "0b3c1f3e-0000-4000-8000-00000000a002"
 
 
-def cache(pool_other_config, ovn_value="true"):
+def cache(pool_other_config, ovn_value="true", pifs=()):
     c = XapiCache()
     c.apply([
         {"class": "pool", "ref": "OpaqueRef:p", "operation": "add",
          "snapshot": {"uuid": "p", "other_config": pool_other_config}},
         {"class": "network", "ref": "OpaqueRef:n1", "operation": "add",
-         "snapshot": {"uuid": OVN_UUID, "bridge": "xapi5",
+         "snapshot": {"uuid": OVN_UUID, "bridge": "xapi5", "PIFs": list(pifs),
                       "other_config": {ovn.NETWORK_OVN: ovn_value}}},
         {"class": "network", "ref": "OpaqueRef:n2", "operation": "add",
          "snapshot": {"uuid": PLAIN_UUID, "bridge": "xapi6", "other_config": {}}},
@@ -49,3 +49,10 @@ def test_off_moves_them_home_and_bad_values_move_nothing():
 
 def test_no_integration_bridge_no_move():
     assert ovn_ports.plan(cache(ON), BRIDGES[1:], PORTS) == []
+
+
+def test_a_network_with_pifs_is_refused_and_its_ports_stay():
+    pifs = ["OpaqueRef:pif-%d" % n for n in range(64)]
+    kept = cache(ON, pifs=pifs)
+    assert kept.network_by_uuid(OVN_UUID)["PIFs"] == pifs[:1]     # all the check needs
+    assert ovn_ports.plan(kept, BRIDGES, PORTS) == []

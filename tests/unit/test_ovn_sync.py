@@ -103,6 +103,44 @@ def test_bad_vif_values_refused_and_frozen():
     assert list(want.ports) == [v[5]]
 
 
+def test_values_not_kept_are_refused_never_read_as_empty():
+    """A value over the size kept is refused and freezes what it
+    would have changed: an over-long iface-id is no default name (two such VIFs no
+    duplicate), an over-long address list no empty one, an over-long switch name no
+    default one."""
+    b = pool()
+    b.network("xenbr8", other_config=dict(OVN, **{"xsovs:ovn-logical-switch": "x" * 5000}))
+    b.vif("vm1", "xenbr9", other_config={"nicira-iface-id": "p" * 5000})
+    b.vif("vm1", "xenbr9", device="1", locking_mode="locked",
+          ipv4_allowed=["10.0.%d.%d" % divmod(n, 250) for n in range(1025)])
+    b.vif("vm1", "xenbr9", device="2", other_config={"nicira-iface-id": "q" * 5000})
+    b.vif("vm1", "xenbr8", device="3")
+    b.vif("vm1", "xenbr9", device="4")
+    fixture = b.build()
+    v = vif_uuids(b)
+    want = wanted(records(fixture))
+    reasons = dict(want.refused)
+    assert set(reasons) == {"VIF %s" % u for u in (v[0], v[1], v[2])} | {
+        "network %s" % net_uuid(b, "xenbr8")}
+    assert "nicira-iface-id" in reasons["VIF %s" % v[0]] and "longer than" in \
+        reasons["VIF %s" % v[0]]
+    assert "ipv4_allowed" in reasons["VIF %s" % v[1]]
+    assert "xsovs:ovn-logical-switch" in reasons["network %s" % net_uuid(b, "xenbr8")]
+    assert want.frozen_vifs == {v[0], v[1], v[2], v[3]}
+    assert want.frozen_networks == {net_uuid(b, "xenbr8")}
+    assert list(want.switches) == [net_uuid(b)] and list(want.ports) == [v[4]]
+
+
+def test_an_over_long_remote_keeps_the_one_in_use():
+    pool_record = {"uuid": POOL, "other_config": {"xsovs:ovn-nb": "tcp:192.0.2.1:6641"}}
+    fixture = PoolBuilder(other_config={"xsovs:ovn-nb": "tcp:192.0.2.1:6641," * 400}).build()
+    (kept,) = records(fixture).tables["pool"].values()
+    with pytest.raises(InvalidValue) as info:
+        nb_remote(kept)
+    assert "xsovs:ovn-nb" in info.value.message and "longer than 4096" in info.value.message
+    assert nb_remote(pool_record) == "tcp:192.0.2.1:6641"
+
+
 def test_nb_remotes():
     def remote(value):
         return nb_remote({"uuid": POOL, "other_config": {"xsovs:ovn-nb": value}})

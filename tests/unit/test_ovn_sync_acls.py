@@ -1,6 +1,13 @@
 """ovn-xapi-sync: Xen Orchestra's traffic rules as ACLs, in the model and the plan."""
 
-from tests.support.ovn_sync_model import OVN, POOL, FakeNb, converge, names, records, vif_uuids
+import json
+
+import pytest
+
+from tests.support.ovn_sync_model import (OVN, POOL, FakeNb, converge, names, net_uuid, records,
+                                          vif_uuids)
+from xsovs_common.errors import InvalidValue
+from xsovs_common.net import traffic_rules as tr
 from xsovs_common.ovn_sync import plan as nbplan
 from xsovs_common.ovn_sync.wanted import wanted
 from xsovs_dev.xapisim import PoolBuilder
@@ -12,7 +19,6 @@ RULES = "xo:sdn-controller:of-rules"
 
 
 def rules_pool(vif_rules=(), network_rules=(), of_format="xapi-plugin"):
-    import json
     b = PoolBuilder(other_config={"xo:sdn-controller:of-format": of_format})
     b.host("h1").vm("vm1", host="h1")
     net_oc = dict(OVN)
@@ -116,3 +122,37 @@ def test_duplicate_acls_removed_and_foreign_acls_kept():
     assert steps == [nbplan.UnlinkAcl(switch.uuid, max(mine.uuid, twin))]
     fake.apply(steps)
     assert set(fake.acls) == {min(mine.uuid, twin), theirs}
+
+
+def from_source(acls, source):
+    """The ACLs of ``acls`` (by uuid) that come from a VIF's or a network's rules."""
+    return sorted(a for a in acls.values() if a.external_ids.get("xsovs:source") == source)
+
+
+def test_an_over_long_list_is_refused_as_net_traffic_rules_refuses_it_and_its_acls_kept():
+    """A list over the size kept is no list of no rules: refused with the reason
+    ovs-xapi-sync gives for it (net.traffic_rules), and the ACLs in force stay."""
+    fake = FakeNb()
+    converge(fake, wanted(records(rules_pool([DENY_SSH], [DROP_NET]).build())))
+    before = dict(fake.acls)
+    assert len(before) == 3
+    huge = [DENY_SSH] * (tr.MAX_LIST_BYTES // len(DENY_SSH) + 1)
+    with pytest.raises(InvalidValue) as info:
+        tr.parse_rule_list(json.dumps(huge), tr.SCOPE_VIF)
+    # On the VIF: its own ACL stays; the network's go on following XAPI.
+    bad = rules_pool(huge, [])
+    want = wanted(records(bad.build()))
+    assert dict(want.refused) == {"VIF %s" % vif_uuids(bad)[0]: info.value.message}
+    converge(fake, want)
+    assert list(fake.acls.values()) == from_source(before, "vif")
+    assert [a.match for a in fake.acls.values()][0].startswith('outport == "web" && ')
+    # On the network: the network's ACLs stay on every port.
+    converge(fake, wanted(records(rules_pool([DENY_SSH], [DROP_NET]).build())))
+    before = dict(fake.acls)
+    want = wanted(records(rules_pool([], huge).build()))
+    assert list(dict(want.refused)) == ["network %s" % net_uuid(bad)]
+    converge(fake, want)
+    assert sorted(fake.acls.values()) == from_source(before, "network")
+    assert sorted(a.match.split(" && ")[0] for a in fake.acls.values()) == [
+        'inport == "db"', 'inport == "web"']
+    assert set(fake.acls) < set(before)

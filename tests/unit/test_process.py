@@ -4,6 +4,7 @@ import sys
 
 import pytest
 
+from xsovs_common.errors import Error
 from xsovs_common.system import process
 
 
@@ -58,3 +59,22 @@ def test_every_command_is_logged(capsys):
         log.log.handlers[:], _ = saved
         log.log.setLevel(saved[1])
     assert "running %s -c pass an argument" % sys.executable in capsys.readouterr().err
+
+
+def test_control_script_failure_names_command_status_and_last_line(tmp_path):
+    """ovs-ctl and ovn-ctl run through one helper: the script, its command, its last line."""
+    script = tmp_path / "ovn-ctl"
+    script.write_text("#!/bin/sh\necho \"starting $2 with $1\"\necho 'no database' >&2\n"
+                      "[ \"$2\" = start_controller ] && exit 5\nexit 0\n")
+    script.chmod(0o755)
+
+    class ScriptError(Error):
+        code = "SCRIPT_FAILED"
+
+    with pytest.raises(ScriptError) as info:
+        process.run_script(str(script), "start_controller", ["--opt"], ScriptError)
+    assert info.value.error_description() == [
+        "SCRIPT_FAILED", "start_controller", "5", "no database",
+        "ovn-ctl start_controller failed (exit status 5): no database"]
+    result = process.run_script(str(script), "stop_controller", ["--opt"], ScriptError)
+    assert result.stdout == "starting stop_controller with --opt\n"

@@ -38,9 +38,11 @@ changes -- takes these steps, named so the code below can refer to them:
    need nothing.
 7. *apply*: firewall, flows and CA file first, then ONE OVSDB transaction;
    the manager's old firewall rules are closed last.
-8. *OVN chassis* (:mod:`update_ovn`): planned with *read*, so a bad OVN key
-   of the pool changes nothing; applied last: this host as a chassis of the
-   pool's OVN deployment, or taken back from it.
+8. *OVN chassis* (:mod:`update_ovn`): planned with *read*, applied last:
+   this host as a chassis of the pool's OVN deployment, or taken back from
+   it.  It fails alone: when it cannot be planned (a bad OVN key, no tunnel
+   endpoint yet) or applied, the other steps still run, it changes nothing,
+   and ``update`` then fails with its reason, naming what the others did.
 9. *report*: one line of what changed, or exactly :data:`NO_CHANGE`.
 
 ``set-manager`` takes the same steps but *rewrite* and *bridge settings*;
@@ -99,7 +101,11 @@ def update(root, api):
     with lock.host_lock(root):
         with transaction.connect(root, timeout=OVSDB_TIMEOUT) as connection:
             state, snapshot, installed = read(api, root, connection)
-            chassis = update_ovn.plan(api, root, state, snapshot)   # a bad key: no change
+            chassis, ovn_error, ovn_applying = None, None, False
+            try:
+                chassis = update_ovn.plan(api, root, state, snapshot)
+            except Error as exc:           # fails alone (update_ovn): the rest goes on
+                ovn_error = exc
             changed, warnings = [], []
             try:
                 result = rewrite.rewrite(root, api, host_network=state.host_network,
@@ -113,9 +119,15 @@ def update(root, api):
             plan = plan_update(root, state, snapshot, installed=installed)
             changed += plan.notes
             changed += apply_plan(root, connection, snapshot, plan)
-            changed += update_ovn.apply(root, connection, snapshot, chassis)
-    result = _summary(changed, warnings, plan.warnings + chassis.warnings)
+            if chassis is not None:
+                try:
+                    changed += update_ovn.apply(root, connection, snapshot, chassis)
+                except Error as exc:
+                    ovn_error, ovn_applying = exc, True
+    result = _summary(changed, warnings, plan.warnings + (chassis.warnings if chassis else []))
     log.info("update: %s", result)
+    if ovn_error is not None:
+        raise update_ovn.not_applied(ovn_error, result, applying=ovn_applying)
     return result
 
 

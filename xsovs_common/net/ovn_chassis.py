@@ -22,20 +22,17 @@ With the key unset, a host whose keys carry ``xsovs-ovn`` is taken back:
 ``ovn-controller`` stopped, the keys removed, the port closed.  A host
 configured for OVN by hand (no ``xsovs-ovn``) is left as it is.
 
-:func:`plan` is plain data from what was read; :func:`apply` carries it out:
-firewall, then ONE OVSDB transaction, then ``ovn-controller``; the reverse
-order to turn OVN off.
+:func:`plan` is plain data from what was read; the plugin's *OVN chassis*
+step (:mod:`xsovs_common.actions.update_ovn`) carries it out.
 """
 
 import collections
 
 from .. import paths, validate
 from ..errors import InvalidValue
-from ..log import log
-from ..ovs import ovnctl, transaction
 from ..ovs.changes import ChangeSet
-from ..system import firewall
 from ..ovs.tls import SslFiles
+from ..system import firewall
 from . import ovn
 
 INTEGRATION_BRIDGE = ovn.INTEGRATION_BRIDGE
@@ -45,7 +42,6 @@ OWNED_KEYS = ("ovn-remote", "ovn-encap-type", "ovn-encap-ip", "ovn-bridge",
 FIREWALL_OWNER = "xsovs-ovn"
 # ovn-controller's key, certificate and CA: a listening manager's.
 SSL = SslFiles(paths.XAPI_SSL_PEM, paths.XAPI_SSL_PEM, paths.SDN_CONTROLLER_CA, False)
-VSWITCHD_TIMEOUT = 30.0
 
 # controller_missing: what to install, or None; controller_running: None when not looked at.
 Facts = collections.namedtuple("Facts", "host_uuid hostname encap_ip datapath_type "
@@ -170,39 +166,3 @@ def plan(config, facts, current_ids, ssl_row=None):
         result.notes.append("ovn-controller stopped")
     result.notes.append("OVN chassis settings removed")
     return result
-
-
-def _firewall(root, helper, action, rules):
-    if helper is not None:
-        for rule in rules:
-            firewall.xapi_port(helper, action, rule)
-        return len(rules)
-    if action == "open":
-        return len(firewall.open_rules(root, rules, FIREWALL_OWNER))
-    return firewall.close_rules(root, FIREWALL_OWNER, keep=rules)
-
-
-def apply(root, connection, snapshot, chassis):
-    """Carry ``chassis`` out; returns its notes (what changed)."""
-    helper = firewall.xapi_helper(root)
-    notes = list(chassis.notes)
-    if chassis.config.enabled:
-        if _firewall(root, helper, "open", chassis.firewall_open):
-            notes.append("firewall opened for %s" % ", ".join(
-                "%s/%s" % (r.protocol, r.port) for r in chassis.firewall_open))
-        if chassis.firewall_close and helper is None:
-            _firewall(root, helper, "close", chassis.firewall_open)
-        transaction.apply(connection, chassis.changes, snapshot, timeout=VSWITCHD_TIMEOUT)
-        if chassis.controller == "start":
-            ovnctl.start_controller(root, SslFiles(*(root.path(p) for p in chassis.ssl[:3]),
-                                                   bootstrap=False))
-        return notes
-    if chassis.controller == "stop":
-        ovnctl.stop_controller(root)
-    transaction.apply(connection, chassis.changes, snapshot, timeout=VSWITCHD_TIMEOUT)
-    if chassis.firewall_close:
-        closing = [] if helper is None else [firewall.TUNNEL_RULES[t] for t in ovn.ENCAP_UDP_PORTS]
-        if _firewall(root, helper, "close", closing):
-            notes.append("firewall closed for OVN's encapsulation")
-    log.debug("OVN chassis plan applied: %s", notes)
-    return notes

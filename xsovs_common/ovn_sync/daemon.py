@@ -192,7 +192,11 @@ class Daemon:
         self.retry.trying()
         self.seen = self._now()
         rows = self.nb.read()
-        if self.leaving:
+        problem = None if self.leaving else self.nb.schema_problem()
+        if problem is not None:        # nothing is written to a server that would refuse it
+            result = nbplan.Plan([], [])
+            refused = [("northbound database %s" % self.nb.remote, problem)]
+        elif self.leaving:
             result = nbplan.remove_all(rows, self.pool)
             refused = []
         else:
@@ -203,7 +207,7 @@ class Daemon:
             log.warning("refused: %s: %s", what, reason)
         self.refused = refused
         self.owned = _owned(rows, self.pool)
-        self.in_step = not result.steps
+        self.in_step = not result.steps and problem is None
         if not result.steps:
             if self.leaving:
                 self._left()

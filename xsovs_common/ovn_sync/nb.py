@@ -7,13 +7,19 @@ committed without blocking the daemon's loop (:meth:`Northbound.begin`,
 then :meth:`Northbound.status` on each turn).
 
 The schema is the part of OVN's northbound schema the sync reads, carried
-here: a pool master has no OVN package, and these columns have kept their
-meaning since OVN's first release.  Enumerations are left out, so rows of a
-newer OVN (another ACL action, say) are still read; the server checks what
-is written.  The IDL follows the Raft leader of a clustered database and
+here: a pool master has no OVN package.  These columns exist since OVN's
+first release, but the ACL action the sync writes for an allow rule,
+``allow-stateless``, came with OVN 21.06.  So the schema the server has is
+checked whenever the sync plans (:meth:`Northbound.schema_problem`, from the
+server's own ``_Server`` database, which the IDL follows): a server that
+cannot take what the sync writes is refused with that reason, rather than
+sent transactions it would fail one after the other.  Enumerations are left
+out of the carried schema, so rows of a newer OVN (another ACL action, say)
+are still read.  The IDL follows the Raft leader of a clustered database and
 reconnects by itself, waiting at most ``MAX_BACKOFF_MS`` between tries.
 """
 
+import json
 import uuid
 
 from . import plan as nbplan
@@ -21,6 +27,8 @@ from ..sync import service
 
 MIN_BACKOFF_MS = 1000      # the ovs library's floor
 MAX_BACKOFF_MS = 4000
+ACL_ACTIONS = ("allow-stateless", "drop")     # what acls.compile_rules writes
+MIN_OVN = "21.06"                             # the first with allow-stateless
 
 _STRING = {"type": "string"}
 _MAP = {"type": {"key": "string", "value": "string", "min": 0, "max": "unlimited"}}
@@ -48,6 +56,33 @@ SCHEMA = {
     },
 }
 TABLES = {table: sorted(spec["columns"]) for table, spec in SCHEMA["tables"].items()}
+
+
+def schema_problem(text):
+    """Why a server whose NB schema is ``text`` (its JSON) cannot take what the sync
+    writes, or None when it can."""
+    fix = "upgrade the OVN central (its NB database and ovn-northd) to %s or later" % MIN_OVN
+    try:
+        schema = json.loads(text)
+        version = str(schema.get("version", "?"))
+        tables = schema["tables"]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return "its OVN_Northbound schema cannot be read; " + fix
+    for table, columns in sorted(TABLES.items()):
+        have = (tables.get(table) or {}).get("columns") or {}
+        missing = [column for column in columns if column not in have]
+        if missing:
+            return "its NB schema %s has no %s %s; %s" % (version, table, ", ".join(missing),
+                                                          fix)
+    key = tables["ACL"]["columns"]["action"].get("type")
+    enum = key.get("key", {}).get("enum") if isinstance(key, dict) else None
+    if enum is not None:
+        actions = set(enum[1]) if isinstance(enum, list) and enum[:1] == ["set"] else {enum}
+        missing = [action for action in ACL_ACTIONS if action not in actions]
+        if missing:
+            return ("its NB schema %s (older than OVN %s) has no ACL action %s, which the "
+                    "traffic rules need; %s" % (version, MIN_OVN, ", ".join(missing), fix))
+    return None
 
 
 def _uuids(rows):
@@ -91,9 +126,31 @@ class Northbound:
         self.txn = None
         self.transactions = 0       # committed with changes, for status and tests
         self.error = None           # the server's reason for the last failed transaction
+        self._schema_checked = (None, None)   # (the server's schema text, its problem)
 
     def connected(self):
         return service.connection_of(self.idl) is not None and self.idl.has_ever_connected()
+
+    def server_schema(self):
+        """The NB schema the server has (its JSON text), as its ``_Server`` database says,
+        or None when that is not known (not connected; an ``ovs`` library too old to
+        follow ``_Server``)."""
+        tables = getattr(self.idl, "server_tables", None) or {}
+        database = tables.get("Database")
+        for row in (database.rows.values() if database is not None else ()):
+            if getattr(row, "name", None) == SCHEMA["name"] and getattr(row, "schema", None):
+                return row.schema[0]
+        return None
+
+    def schema_problem(self):
+        """Why this server cannot take what the sync writes, or None (also when its
+        schema is not known: its transactions then say)."""
+        text = self.server_schema()
+        if text is None:
+            return None
+        if self._schema_checked[0] != text:      # parsed once per schema, not per plan
+            self._schema_checked = (text, schema_problem(text))
+        return self._schema_checked[1]
 
     def read(self):
         """The replica as :class:`~.plan.Nb` plain data (the caller must not change it).

@@ -12,7 +12,8 @@ port.
 Each value is checked there.  A bad one is *refused*: its reason goes to
 the list ``status`` shows, and what it would have changed is *frozen* --
 the rows already there for that network, VIF or rule list are left exactly
-as they are, neither updated nor removed.
+as they are, neither updated nor removed.  So is a value :mod:`.records`
+did not keep (too long, not text): it is never read as an empty one.
 
 A :class:`Memo` keeps what was worked out of each record between two
 calls, so that after a change only the records that changed are read again.
@@ -21,6 +22,7 @@ calls, so that after a change only the records that changed are read again.
 import collections
 
 from . import acls
+from .records import other_config_field, unkept
 from ..errors import InvalidValue
 from ..net import ovn
 from ..net import traffic_rules as tr
@@ -71,8 +73,24 @@ def _logical_port(uuid, mac, mode, ip4, ip6, iface_id, network_uuid, default_mod
         {"uuid": network_uuid, "default_locking_mode": default_mode})
 
 
+RULES_FIELD = other_config_field(tr.RULES_KEY)
+NETWORK_FIELDS = ("default_locking_mode", "PIFs") + tuple(
+    other_config_field(key) for key in ovn.NETWORK_KEYS)
+VIF_FIELDS = ("VM", "MAC", "locking_mode", "ipv4_allowed", "ipv6_allowed",
+              other_config_field(ovn.VIF_IFACE_ID))
+FORMAT_FIELDS = (other_config_field(tr.OF_FORMAT_KEY), other_config_field(tr.OF_METHOD_KEY))
+
+
+def _check_kept(record, fields):
+    """Raise InvalidValue when one of ``fields`` of ``record`` was not kept."""
+    reason = unkept(record, fields)
+    if reason is not None:
+        raise InvalidValue(reason)
+
+
 def nb_remote(pool):
     """The pool's NB remote(s) as one string, or None when unset; InvalidOvnConfig."""
+    _check_kept(pool, (other_config_field(ovn.POOL_NB),))
     value = pool["other_config"].get(ovn.POOL_NB)
     if not value:
         return None
@@ -84,6 +102,7 @@ def _networks(records, refused, frozen):
     out = {}
     for ref, network in records.tables["network"].items():
         try:
+            _check_kept(network, NETWORK_FIELDS)
             config = ovn.network_config(network)
         except InvalidValue as exc:
             refused.append(("network %s" % network["uuid"], exc.message))
@@ -99,6 +118,7 @@ def _vif_format(records, refused):
     nonsense: then no VIF's rules are read."""
     pool = records.pool() or {"uuid": "", "other_config": {}}
     try:
+        _check_kept(pool, FORMAT_FIELDS)
         return tr.of_format(pool["other_config"])
     except InvalidValue as exc:
         refused.append(("pool %s" % pool["uuid"], exc.message))
@@ -110,6 +130,7 @@ def _rules(memo, record, scope, fmt, refused):
     if fmt is None:
         return None
     try:
+        _check_kept(record, (RULES_FIELD,))
         return memo(acls.parse, record["other_config"].get(tr.RULES_KEY, ""), scope, fmt)
     except InvalidValue as exc:
         refused.append(("%s %s" % ("VIF" if scope == tr.SCOPE_VIF else "network",
@@ -121,6 +142,11 @@ def _candidates(memo, records, networks, frozen_networks, refused, frozen_vifs):
     """[(LogicalPort, VIF record, VM record or None)] of the VIFs on OVN networks."""
     out = []
     for vif in records.tables["vif"].values():
+        reason = unkept(vif, ("network",))      # on which network: cannot tell
+        if reason is not None:
+            refused.append(("VIF %s" % vif["uuid"], reason))
+            frozen_vifs.add(vif["uuid"])
+            continue
         network = records.tables["network"].get(vif["network"])
         if network is not None and network["uuid"] in frozen_networks:
             frozen_vifs.add(vif["uuid"])
@@ -131,6 +157,7 @@ def _candidates(memo, records, networks, frozen_networks, refused, frozen_vifs):
         if vm is not None and vm["is_a_template"]:
             continue
         try:
+            _check_kept(vif, VIF_FIELDS)
             out.append((memo(_logical_port, vif["uuid"], vif["MAC"], vif["locking_mode"],
                              tuple(vif["ipv4_allowed"]), tuple(vif["ipv6_allowed"]),
                              vif["other_config"].get(ovn.VIF_IFACE_ID, ""), network["uuid"],

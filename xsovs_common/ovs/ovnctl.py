@@ -17,7 +17,6 @@ import os
 
 from .. import paths
 from ..errors import Error
-from ..log import log
 from ..system import process
 
 PACKAGE = "ovn-host"
@@ -55,17 +54,8 @@ def _program(root):
 
 
 def _run(root, command, options=()):
-    argv = [_program(root)] + list(options) + [command]
-    result = process.run(argv, timeout=TIMEOUT, check=False, env=environment(root))
-    output = (result.stdout + result.stderr).strip().splitlines()
-    for line in output:
-        log.info("ovn-ctl %s: %s", command, line)
-    if result.returncode != 0:
-        last = output[-1] if output else "no output"
-        raise OvnCtlError("ovn-ctl %s failed (exit status %d): %s"
-                          % (command, result.returncode, last),
-                          params=[command, str(result.returncode), last])
-    return result
+    return process.run_script(_program(root), command, options, OvnCtlError, TIMEOUT,
+                              environment(root))
 
 
 def ssl_options(ssl):

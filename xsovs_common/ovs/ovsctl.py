@@ -75,17 +75,7 @@ def program(root):
 
 def run(root, command, options, env):
     """``ovs-ctl OPTIONS COMMAND``; its output is logged, a failure raised."""
-    argv = [program(root)] + list(options) + [command]
-    result = process.run(argv, timeout=TIMEOUT, check=False, env=env)
-    output = (result.stdout + result.stderr).strip().splitlines()
-    for line in output:
-        log.info("ovs-ctl %s: %s", command, line)
-    if result.returncode != 0:
-        last = output[-1] if output else "no output"
-        raise OvsCtlError("ovs-ctl %s failed (exit status %d): %s"
-                          % (command, result.returncode, last),
-                          params=[command, str(result.returncode), last])
-    return result
+    return process.run_script(program(root), command, options, OvsCtlError, TIMEOUT, env)
 
 
 def status(root, env):

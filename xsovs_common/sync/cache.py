@@ -1,8 +1,9 @@
 """The XAPI records ovs-xapi-sync needs, kept from what ``event.from`` delivers.
 
-Only the fields the daemon uses are kept (uuid, a network's bridge, a VIF's
-MAC and network, a few ``other_config`` keys), so the whole pool's VIFs and
-VMs cost little memory, and no record is ever fetched again: an
+Only the fields the daemon uses are kept (uuid, a network's bridge and whether
+it has a PIF, a VIF's MAC and network, a few ``other_config`` keys), so the
+whole pool's VIFs and VMs cost little memory, and no record is ever fetched
+again: an
 ``add``/``mod`` event replaces a record with its snapshot, a ``del`` drops
 it.  Every kept value is checked (bounded, valid UTF-8 text) when it
 arrives; a bad one is dropped with one log line, as if XAPI did not have
@@ -49,6 +50,13 @@ def trim(cls, snapshot):
     if cls == "network":
         bridge = snapshot.get("bridge", "")
         record["bridge"] = bridge if isinstance(bridge, str) else ""
+        # Only whether it has a PIF is read (an OVN network must have none: net.ovn),
+        # so the first is kept, not the pool's every PIF of it.
+        pifs = snapshot.get("PIFs", [])
+        if not isinstance(pifs, list):
+            log.warning("skipping network %s: PIFs %r is not a list", uuid, pifs)
+            return None
+        record["PIFs"] = [str(ref) for ref in pifs[:1]]
     if cls == "vif":
         for field, check in (("MAC", validate.mac), ("network", validate.ref)):
             try:

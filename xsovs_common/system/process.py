@@ -7,6 +7,7 @@ matched).  Failures raise :class:`CommandError` carrying the command and
 its exit status.
 """
 
+import os
 import subprocess
 
 from ..errors import Error
@@ -73,3 +74,21 @@ def _text(data):
     if isinstance(data, bytes):
         return data.decode("utf-8", "replace")
     return data
+
+
+def run_script(program, command, options=(), error=CommandError, timeout=DEFAULT_TIMEOUT,
+               env=None):
+    """``PROGRAM OPTIONS COMMAND`` for a package's control script (``ovs-ctl``,
+    ``ovn-ctl``): every line of its output logged, a non-zero exit raised as
+    ``error`` (an :class:`~xsovs_common.errors.Error` class) naming the command,
+    the exit status and the script's last line."""
+    name = os.path.basename(program)
+    result = run([program] + list(options) + [command], timeout=timeout, check=False, env=env)
+    output = (result.stdout + result.stderr).strip().splitlines()
+    for line in output:
+        log.info("%s %s: %s", name, command, line)
+    if result.returncode != 0:
+        last = output[-1] if output else "no output"
+        raise error("%s %s failed (exit status %d): %s" % (name, command, result.returncode, last),
+                    params=[command, str(result.returncode), last])
+    return result

@@ -276,7 +276,11 @@ class Lab:
         toolstack.vif_online(self._runner(host), dev, NETWORK_BRIDGE, vm.pool.network_uuid,
                              vm.vif_uuid, vm.vm_uuid, vm.mac)
         vm.host, vm.dev = host, dev
-        vm.pool.sim.store.set("VIF", vm.vif_ref, "currently_attached", True)
+        store = vm.pool.sim.store       # as XAPI records a start or a migration
+        vm_ref = store.field("VIF", vm.vif_ref, "VM")
+        store.set("VM", vm_ref, "resident_on", vm.pool.builder.host_ref(host.name))
+        store.set("VM", vm_ref, "domid", domid)
+        store.set("VIF", vm.vif_ref, "currently_attached", True)
 
     @staticmethod
     def _runner(host):
