@@ -157,6 +157,20 @@ def _median_max(values):
     return statistics.median(values), max(values)
 
 
+def _plug_until_iface_id(members, n, times):
+    """Plug VIF ``n`` as xenopsd does and wait for ovs-xapi-sync's iface-id on it; the
+    time taken goes to ``times``.  Returns (host, port name, start time)."""
+    host = members[n % HOSTS]
+    dev = "vif%d.0" % (n + 1)
+    started = time.monotonic()
+    host.switch.vsctl(*_plug_args(n % HOSTS, [n]))
+    if not wait_for(lambda: host.has(dev, "iface-id", _uuid(0xd0, n)),
+                    timeout=60, interval=0.005):
+        raise RuntimeError("%s never got its iface-id" % dev)
+    times.append(time.monotonic() - started)
+    return host, dev, started
+
+
 def measure_ovn(workdir, rows):
     central = centralmod.OvnCentral(os.path.join(workdir, "central")).start()
     builder, fixture = _fixture(central)
@@ -201,29 +215,15 @@ def measure_ovn(workdir, rows):
 
         latency, moved = [], []
         for n in range(bulk, VIFS):
-            host = members[n % HOSTS]
-            dev = "vif%d.0" % (n + 1)
-            started = time.monotonic()
-            host.switch.vsctl(*_plug_args(n % HOSTS, [n]))
             # ovs-xapi-sync writes iface-id and moves the port in one transaction.
-            if not wait_for(lambda h=host, d=dev, n=n: h.has(d, "iface-id", _uuid(0xd0, n)),
-                            timeout=60, interval=0.005):
-                raise RuntimeError("%s never moved" % dev)
-            moved.append(time.monotonic() - started)
+            host, dev, started = _plug_until_iface_id(members, n, moved)
             if not wait_for(lambda h=host, d=dev: h.has(d, "ovn-installed", "true"),
                             timeout=60, interval=0.005):
                 raise RuntimeError("%s never claimed" % dev)
             latency.append(time.monotonic() - started)
         plain = []
         for n in range(VIFS, VIFS + SAMPLES):
-            host = members[n % HOSTS]
-            dev = "vif%d.0" % (n + 1)
-            started = time.monotonic()
-            host.switch.vsctl(*_plug_args(n % HOSTS, [n]))
-            if not wait_for(lambda h=host, d=dev, n=n: h.has(d, "iface-id", _uuid(0xd0, n)),
-                            timeout=60, interval=0.005):
-                raise RuntimeError("%s never got its iface-id" % dev)
-            plain.append(time.monotonic() - started)
+            _plug_until_iface_id(members, n, plain)
         med, top = _median_max(latency)
         base, _ = _median_max(plain)
         rows.append(("OVN: one VIF plug -> claimed, median / max (%d)" % SAMPLES,
